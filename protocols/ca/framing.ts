@@ -1,0 +1,333 @@
+// Splitting CA byte streams and datagrams into messages (ca-protocol-notes §2, §13).
+//
+// A TCP direction is fed segment payloads in sequence order. Messages wholly
+// inside one segment are handed on as views of the segment; only a message that
+// spans segments is copied (its pieces are kept until it completes). After a
+// capture gap or a header that cannot be CA, the framer resynchronises at the
+// next plausible header instead of giving up on the stream.
+
+import { CMD, EXTENDED_HEADER_SIZE, EXTENDED_MARKER, HEADER_SIZE, MAX_COMMAND, carriesDbr } from './constants.js';
+import { dbrPayloadSize, dbrValueOffset, isDbrType } from './dbr.js';
+
+/** Receives framed messages. `buf[off..]` holds the header, then the payload. */
+export interface FrameSink<C> {
+  message(ctx: C, buf: Buffer, off: number, headerSize: number, payloadSize: number): void;
+  /** bytes that could not be framed as CA (garbage, impossible header, oversize, resync) */
+  malformed(ctx: C, reason: MalformedReason, bytes: number): void;
+}
+
+export type MalformedReason = 'bad-header' | 'oversize' | 'resync' | 'overrun' | 'incomplete';
+
+export interface HeaderView {
+  command: number;
+  payloadSize: number;
+  dataType: number;
+  dataCount: number;
+  headerSize: number;
+}
+
+/**
+ * Whether a header could have been sent by a CA peer. `strict` is used while
+ * resynchronising, where a false positive inside array data is costly: it also
+ * demands the field values real senders use for each command.
+ */
+export function plausibleHeader(
+  command: number,
+  payloadSize: number,
+  dataType: number,
+  dataCount: number,
+  p2: number,
+  strict: boolean,
+): boolean {
+  if (command > MAX_COMMAND || (payloadSize & 7) !== 0) return false;
+  if (carriesDbr(command) || command === CMD.EVENT_CANCEL) {
+    if (!isDbrType(dataType)) return false;
+    // EVENT_ADD requests carry a 16-byte mask block whatever the type; data messages at least the metadata.
+    const subscribeBlock = command === CMD.EVENT_ADD && payloadSize === 16;
+    if (payloadSize > 0 && !subscribeBlock && payloadSize < dbrValueOffset(dataType)) return false;
+  }
+  if (!strict) return true;
+  switch (command) {
+    case CMD.SNAPSHOT:
+    case CMD.BUILD:
+    case CMD.READ_BUILD:
+    case CMD.SIGNAL:
+      return false;
+    case CMD.EVENTS_OFF:
+    case CMD.EVENTS_ON:
+    case CMD.READ_SYNC:
+    case CMD.ECHO:
+      return payloadSize === 0 && dataType === 0 && dataCount === 0;
+    case CMD.VERSION:
+      return payloadSize === 0 && dataType < 100 && dataCount < 100;
+    case CMD.CLEAR_CHANNEL:
+    case CMD.CREATE_CH_FAIL:
+    case CMD.SERVER_DISCONN:
+    case CMD.ACCESS_RIGHTS:
+      return payloadSize === 0 && dataType === 0 && dataCount === 0 && (command !== CMD.ACCESS_RIGHTS || p2 <= 3);
+    case CMD.CLIENT_NAME:
+    case CMD.HOST_NAME:
+      return payloadSize > 0 && payloadSize <= 512 && dataType === 0 && dataCount === 0;
+    case CMD.CREATE_CHAN:
+      return payloadSize === 0 ? isDbrType(dataType) : payloadSize <= 512 && dataType === 0 && dataCount === 0;
+    case CMD.SEARCH:
+      return payloadSize <= 512;
+    case CMD.EVENT_CANCEL:
+      return payloadSize === 0;
+    case CMD.ERROR:
+      return payloadSize >= HEADER_SIZE && payloadSize <= 1024;
+    default:
+      return true;
+  }
+}
+
+/** Reads the header at `off` (needs 16 or 24 bytes there); returns false if `end` cuts it. */
+export function readHeader(buf: Buffer, off: number, end: number, out: HeaderView): boolean {
+  if (end - off < HEADER_SIZE) return false;
+  out.command = buf.readUInt16BE(off);
+  out.payloadSize = buf.readUInt16BE(off + 2);
+  out.dataType = buf.readUInt16BE(off + 4);
+  out.dataCount = buf.readUInt16BE(off + 6);
+  out.headerSize = HEADER_SIZE;
+  if (out.payloadSize === EXTENDED_MARKER && out.dataCount === 0) {
+    if (end - off < EXTENDED_HEADER_SIZE) return false;
+    out.payloadSize = buf.readUInt32BE(off + 16);
+    out.dataCount = buf.readUInt32BE(off + 20);
+    out.headerSize = EXTENDED_HEADER_SIZE;
+  }
+  return true;
+}
+
+/**
+ * An extended header is believed when its 32-bit size is small (header-only
+ * messages such as a CREATE_CHAN reply or READ_NOTIFY request for > 65535
+ * elements, or an EVENT_ADD request's 16-byte block) or fits the DBR data it
+ * announces (value offset + count x element size, padded to 8): a corrupt header
+ * claiming gigabytes is not followed.
+ */
+function plausibleExtended(h: HeaderView): boolean {
+  if (h.payloadSize <= 16) return true;
+  if (!carriesDbr(h.command) || !isDbrType(h.dataType)) return false;
+  return h.payloadSize >= dbrValueOffset(h.dataType) && h.payloadSize <= dbrPayloadSize(h.dataType, h.dataCount) + 15;
+}
+
+export interface FramerLimits {
+  /** largest message buffered whole; larger plausible messages are skipped and counted */
+  maxMessageBytes: number;
+}
+
+/** Framing state of one TCP direction. */
+export class StreamFramer<C> {
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  /** total size of the message being collected, or -1 while its header is incomplete */
+  private need = -1;
+  /** payload bytes still to discard of an oversize message */
+  private skip = 0;
+  private resyncing: boolean;
+  private readonly h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
+
+  constructor(
+    private readonly sink: FrameSink<C>,
+    private readonly ctx: C,
+    private readonly limits: FramerLimits,
+    /** true when the stream is joined in the middle (no SYN seen) */
+    midStream = false,
+  ) {
+    this.resyncing = midStream;
+  }
+
+  /** bytes held for an incomplete message */
+  get buffered(): number {
+    return this.partBytes;
+  }
+
+  push(buf: Buffer, off: number, len: number): void {
+    let end = off + len;
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, len);
+      this.skip -= n;
+      off += n;
+      if (off === end) return;
+    }
+    if (this.partBytes > 0) {
+      off = this.continuePartial(buf, off, end);
+      if (off < 0) return;
+    }
+    const h = this.h;
+    while (off < end) {
+      if (this.resyncing) {
+        const at = this.findSync(buf, off, end);
+        if (at !== off) this.sink.malformed(this.ctx, 'resync', (at < 0 ? end : at) - off);
+        if (at < 0) return;
+        off = at;
+        this.resyncing = false;
+      }
+      if (!readHeader(buf, off, end, h)) {
+        this.stash(buf, off, end);
+        return;
+      }
+      if (!this.acceptHeader(buf, off)) {
+        this.sink.malformed(this.ctx, 'bad-header', Math.min(h.headerSize, end - off));
+        this.resyncing = true;
+        off += 1;
+        continue;
+      }
+      const total = h.headerSize + h.payloadSize;
+      if (total > this.limits.maxMessageBytes) {
+        this.sink.malformed(this.ctx, 'oversize', total);
+        const have = end - off;
+        if (have >= total) {
+          off += total;
+          continue;
+        }
+        this.skip = total - have;
+        return;
+      }
+      if (end - off >= total) {
+        this.sink.message(this.ctx, buf, off, h.headerSize, h.payloadSize);
+        off += total;
+      } else {
+        this.stash(buf, off, end);
+        this.need = total;
+        return;
+      }
+    }
+  }
+
+  /** Bytes of this direction were lost from the capture. */
+  gap(): void {
+    this.dropPartial();
+    this.skip = 0;
+    this.resyncing = true;
+  }
+
+  /** End of the stream: anything held is an incomplete message. */
+  end(): void {
+    this.dropPartial();
+  }
+
+  private dropPartial(): void {
+    if (this.partBytes > 0) this.sink.malformed(this.ctx, 'incomplete', this.partBytes);
+    this.parts = [];
+    this.partBytes = 0;
+    this.need = -1;
+  }
+
+  private acceptHeader(buf: Buffer, off: number): boolean {
+    const h = this.h;
+    if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
+    return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(off + 12), false);
+  }
+
+  private stash(buf: Buffer, off: number, end: number): void {
+    // Copy: the segment buffer belongs to the capture reader.
+    this.parts.push(Buffer.from(buf.subarray(off, end)));
+    this.partBytes += end - off;
+  }
+
+  /** Adds bytes to the held message; returns where the caller continues, or -1 if all was consumed. */
+  private continuePartial(buf: Buffer, off: number, end: number): number {
+    const h = this.h;
+    if (this.need < 0) {
+      // Header still incomplete: join what we have with enough new bytes to read it.
+      const want = Math.min(EXTENDED_HEADER_SIZE - this.partBytes, end - off);
+      const head = Buffer.concat([...this.parts, buf.subarray(off, off + want)]);
+      if (!readHeader(head, 0, head.length, h)) {
+        // Only possible when this segment ran out before the header did.
+        this.parts = [head];
+        this.partBytes = head.length;
+        return -1;
+      }
+      // Header complete: keep only the header bytes from `head`, the rest is still in buf.
+      const used = h.headerSize - this.partBytes;
+      const whole = head.subarray(0, h.headerSize);
+      this.parts = [Buffer.from(whole)];
+      this.partBytes = h.headerSize;
+      off += used;
+      if (!this.acceptHeader(whole, 0)) {
+        this.sink.malformed(this.ctx, 'bad-header', h.headerSize);
+        this.parts = [];
+        this.partBytes = 0;
+        this.resyncing = true;
+        return off;
+      }
+      const total = h.headerSize + h.payloadSize;
+      if (total > this.limits.maxMessageBytes) {
+        this.sink.malformed(this.ctx, 'oversize', total);
+        this.parts = [];
+        this.partBytes = 0;
+        this.skip = h.payloadSize;
+        const n = Math.min(this.skip, end - off);
+        this.skip -= n;
+        off += n;
+        return off < end ? off : -1;
+      }
+      this.need = total;
+    }
+    const take = Math.min(this.need - this.partBytes, end - off);
+    if (take > 0) {
+      this.parts.push(Buffer.from(buf.subarray(off, off + take)));
+      this.partBytes += take;
+      off += take;
+    }
+    if (this.partBytes < this.need) return -1;
+    const msg = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
+    readHeader(msg, 0, msg.length, h);
+    this.parts = [];
+    this.partBytes = 0;
+    this.need = -1;
+    this.sink.message(this.ctx, msg, 0, h.headerSize, h.payloadSize);
+    return off < end ? off : -1;
+  }
+
+  /**
+   * First offset in [off, end) where a strictly plausible header starts and the
+   * message after it is plausible too (or runs to/after the end of the data).
+   */
+  private findSync(buf: Buffer, off: number, end: number): number {
+    const h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
+    for (let p = off; p + HEADER_SIZE <= end; p++) {
+      if (buf[p] !== 0 || buf[p + 1]! > MAX_COMMAND) continue; // command is u16 <= 27
+      if (!candidate(buf, p, end, h)) continue;
+      const next = p + h.headerSize + h.payloadSize;
+      if (next >= end - HEADER_SIZE + 1 || candidate(buf, next, end, h)) return p;
+    }
+    return -1;
+  }
+}
+
+function candidate(buf: Buffer, p: number, end: number, h: HeaderView): boolean {
+  if (!readHeader(buf, p, end, h)) return false;
+  if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
+  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(p + 12), true);
+}
+
+/**
+ * Frames the messages of one datagram. Returns the number of bytes that could
+ * not be framed (a message running past the end of the datagram, or a bad header).
+ */
+export function frameDatagram<C>(sink: FrameSink<C>, ctx: C, buf: Buffer, off: number, len: number, h: HeaderView): number {
+  const end = off + len;
+  while (off < end) {
+    if (!readHeader(buf, off, end, h)) {
+      sink.malformed(ctx, 'overrun', end - off);
+      return end - off;
+    }
+    const total = h.headerSize + h.payloadSize;
+    if (
+      !plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(off + 12), false) ||
+      (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h))
+    ) {
+      sink.malformed(ctx, 'bad-header', end - off);
+      return end - off;
+    }
+    if (total > end - off) {
+      sink.malformed(ctx, 'overrun', end - off);
+      return end - off;
+    }
+    sink.message(ctx, buf, off, h.headerSize, h.payloadSize);
+    off += total;
+  }
+  return 0;
+}

@@ -1,0 +1,143 @@
+// Where capture bytes come from: a file ('-' = stdin), a Buffer or a stream,
+// gunzipped on the fly when they start with the gzip magic (1f 8b).
+
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
+import { CaptureParser } from './reader.js';
+import { CaptureError, type CaptureStats, type PacketSink } from './types.js';
+
+export type CaptureSource = string | Buffer | NodeJS.ReadableStream;
+
+export interface CaptureChunkOptions {
+  /** bytes per file read and per gunzipped chunk; default 1 MiB */
+  highWaterMark?: number;
+}
+
+/**
+ * The capture's bytes as chunks, for one iteration. `gzip` becomes true, before
+ * the first chunk is yielded, when the input was gzip-compressed.
+ */
+export interface CaptureChunks extends AsyncIterable<Buffer> {
+  readonly gzip: boolean;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+
+export function captureChunks(source: CaptureSource, opts: CaptureChunkOptions = {}): CaptureChunks {
+  const chunkSize = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  const result = {
+    gzip: false,
+    [Symbol.asyncIterator]: () => decoded(rawChunks(source, chunkSize), chunkSize, () => (result.gzip = true)),
+  };
+  return result;
+}
+
+/** Parses a whole capture into `sink`; resolves to the parser's statistics. */
+export async function readCapture(
+  source: CaptureSource,
+  sink: PacketSink,
+  opts?: CaptureChunkOptions,
+): Promise<CaptureStats> {
+  const chunks = captureChunks(source, opts);
+  const parser = new CaptureParser(sink);
+  for await (const chunk of chunks) parser.push(chunk);
+  parser.stats.gzip = chunks.gzip;
+  return parser.end();
+}
+
+function rawChunks(source: CaptureSource, chunkSize: number): AsyncIterable<Buffer | string> {
+  if (Buffer.isBuffer(source)) return bufferChunks(source);
+  if (source === '-') return process.stdin;
+  if (typeof source === 'string') return fileChunks(source, chunkSize);
+  return source;
+}
+
+async function* bufferChunks(buf: Buffer): AsyncGenerator<Buffer> {
+  yield buf;
+}
+
+async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw fileError(path, err);
+  });
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(chunkSize);
+      const { bytesRead } = await handle.read(buf, 0, chunkSize, null).catch((err: NodeJS.ErrnoException) => {
+        throw fileError(path, err);
+      });
+      if (bytesRead === 0) return;
+      yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileError(path: string, err: NodeJS.ErrnoException): CaptureError {
+  const why =
+    err.code === 'ENOENT'
+      ? 'no such file'
+      : err.code === 'EACCES'
+        ? 'permission denied'
+        : err.code === 'EISDIR'
+          ? 'is a directory'
+          : err.message;
+  return new CaptureError(`cannot open ${path}: ${why}`);
+}
+
+/** Passes the chunks through, or through gunzip when the first two bytes are 1f 8b. */
+async function* decoded(
+  raw: AsyncIterable<Buffer | string>,
+  chunkSize: number,
+  onGzip: () => void,
+): AsyncGenerator<Buffer> {
+  const input = raw[Symbol.asyncIterator]();
+  // Chunks read while looking for two bytes; usually just the first chunk.
+  const head: Buffer[] = [];
+  let headLength = 0;
+  while (headLength < 2) {
+    const next = await input.next();
+    if (next.done) break;
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    if (chunk.length === 0) continue;
+    head.push(chunk);
+    headLength += chunk.length;
+  }
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    yield* head;
+    for (;;) {
+      const next = await input.next();
+      if (next.done) return;
+      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    }
+  };
+  if (headLength < 2 || !startsWithGzipMagic(head)) {
+    yield* rest();
+    return;
+  }
+  onGzip();
+  // Z_SYNC_FLUSH at the end: a truncated gzip file yields all it holds
+  // (the capture parser then reports the cut record) instead of an error.
+  const gunzip = createGunzip({ chunkSize, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const output = pipeline(rest(), gunzip, () => {
+    // errors reach the consumer through the iteration below
+  });
+  try {
+    for await (const chunk of output) yield chunk as Buffer;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined && code.startsWith('Z_')) {
+      throw new CaptureError(`corrupt gzip data: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/** `head` holds non-empty chunks, at least two bytes in all. */
+function startsWithGzipMagic(head: Buffer[]): boolean {
+  const first = head[0]!;
+  const second = first.length > 1 ? first[1] : head[1]![0];
+  return first[0] === 0x1f && second === 0x8b;
+}

@@ -1,0 +1,39 @@
+// Contracts between the capture stage and the stages after it.
+
+/**
+ * Receives every captured packet, in file order. `data` is a view into the
+ * reader's current chunk: it is valid only during the call; a consumer that
+ * keeps bytes must copy them.
+ */
+export interface PacketSink {
+  packet(
+    frame: number, // 1-based frame number, as Wireshark counts
+    linkType: number, // LINKTYPE_* of the packet's interface
+    tsSec: number, // Unix seconds (integer)
+    tsNsec: number, // nanoseconds 0..999,999,999 (integer)
+    data: Buffer,
+    offset: number, // first byte of the link-layer frame in `data`
+    capLen: number, // bytes captured
+    origLen: number, // length on the wire
+  ): void;
+}
+
+/** Input that cannot be read as a capture at all (exit status 2 in the CLI). */
+export class CaptureError extends Error {
+  override name = 'CaptureError';
+}
+
+export interface CaptureStats {
+  format: 'pcap' | 'pcapng' | 'unknown';
+  gzip: boolean;
+  /** pcap: 'us' or 'ns'; pcapng: resolution of the first interface */
+  precision: 'us' | 'ns' | 'other';
+  packets: number;
+  bytes: number; // capture bytes consumed (after gunzip)
+  /** set when the file ends in the middle of a record */
+  truncated?: { atByte: number; frame: number; reason: string };
+  /** pcapng blocks skipped because their type is unknown or unused */
+  skippedBlocks: number;
+  /** packets on interfaces whose link type cannot be decoded, by link type */
+  unsupportedLink: Map<number, number>;
+}

@@ -1,0 +1,34 @@
+// The cawire command line. Heavy modules (danfo.js, plotting) are loaded only by
+// the commands that need them, so `cawire print` starts fast.
+
+import { Command } from 'commander';
+import { registerPrint } from './print.js';
+
+export function buildProgram(): Command {
+  const program = new Command('cawire')
+    .description('Decode EPICS Channel Access traffic in pcap/pcapng captures (files or a live tcpdump pipe).')
+    .version('0.1.0')
+    .option('--debug', 'show stack traces of internal errors')
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  cawire fixtures/demo.pcap                      print every CA message
+  tcpdump -U -w - port 5064 or port 5065 | cawire    watch CA live
+  cawire print --pv 'TEST:*' --json cap.pcapng   JSON Lines for one PV family
+
+Exit status: 0 done, 1 internal error, 2 unusable input or arguments.`,
+    );
+  registerPrint(program, true);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride((err) => {
+    // commander's own usage errors: exit 2 as documented; help and version: 0.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,451 @@
+// The capture stream decoder: packets in, CA message events out.
+//
+// Link layer -> IPv4 (fragments reassembled) -> UDP datagrams and TCP circuits
+// on CA ports -> CA framing -> typed messages, with the sender's role decided by
+// the transport (SYN, server port, learned server endpoints, then content).
+
+import { ipv4Offset } from '../capture/link.js';
+import type { PacketSink } from '../capture/types.js';
+import { CircuitState, DEFAULT_CIRCUIT_LIMITS, SearchNames } from '../../protocols/ca/circuit.js';
+import { ANY_ADDRESS, CMD } from '../../protocols/ca/constants.js';
+import { StreamFramer, frameDatagram, type FrameSink, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
+import {
+  Beacon,
+  SearchRequest,
+  SearchResponse,
+  VersionRequest,
+  VersionResponse,
+  decodeMessage,
+  emptyRegistration,
+  type CaMessage,
+} from '../../protocols/ca/messages.js';
+import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
+import { HeldBudget, TcpStream } from '../net/tcp.js';
+import { Half, TcpCircuit, endpointKey } from './circuits.js';
+import { senderRoleFromContent } from './direction.js';
+import { CaEvent } from './event.js';
+import { newStats, type DissectStats } from './stats.js';
+import { resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+/** Closed circuits stay in the table this long (capture seconds) for late ACKs and retransmissions. */
+const CLOSED_LINGER_SEC = 30;
+
+export interface CircuitListener {
+  /** a circuit left the table: closed and quiet, evicted, or the capture ended */
+  circuitEnded?(c: TcpCircuit): void;
+}
+
+/** UDP datagram being framed (one reused instance). */
+interface Datagram {
+  srcIp: number;
+  sport: number;
+  dstIp: number;
+  dport: number;
+  fromClient: boolean;
+}
+
+export class Dissector implements PacketSink {
+  readonly stats: DissectStats = newStats();
+  readonly options: ResolvedOptions;
+  private readonly circuits = new Map<number, Map<number, TcpCircuit>>();
+  private circuitCount = 0;
+  private nextCircuitId = 1;
+  private readonly closedQueue: TcpCircuit[] = [];
+  /** server TCP endpoints learned from search replies and beacons */
+  private readonly learnedServers = new Set<number>();
+  /** client UDP sockets learned from searches and repeater registrations */
+  private readonly clientSockets = new Set<number>();
+  private readonly searchNames: SearchNames;
+  private readonly fragments = new FragmentReassembler();
+  private readonly held: HeldBudget;
+  private readonly ip = newIpv4View();
+  private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
+  private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
+
+  // The packet being decoded: events take their time and frame from it.
+  private sec = 0;
+  private nsec = 0;
+  private frame = 0;
+  private now = 0;
+
+  private readonly tcpSink: FrameSink<Half>;
+  private readonly udpSink: FrameSink<Datagram>;
+
+  constructor(
+    options: DissectOptions,
+    private readonly onEvent: (ev: CaEvent) => void,
+    private readonly listener: CircuitListener = {},
+  ) {
+    this.options = resolveOptions(options);
+    this.searchNames = new SearchNames(this.options.maxSearchIds);
+    this.held = new HeldBudget(this.options.maxHeldTotal);
+    this.tcpSink = {
+      message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
+      malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
+    };
+    this.udpSink = {
+      message: (d, buf, off, hs, ps) => this.udpMessage(d, buf, off, hs, ps),
+      malformed: (_d, reason, bytes) => this.malformed(reason, bytes),
+    };
+  }
+
+  packet(frame: number, linkType: number, tsSec: number, tsNsec: number, data: Buffer, offset: number, capLen: number): void {
+    const s = this.stats;
+    s.packets++;
+    this.frame = frame;
+    this.sec = tsSec;
+    this.nsec = tsNsec;
+    this.now = tsSec + tsNsec / 1e9;
+    if ((s.packets & 0xffff) === 0) this.maintain();
+    const ipOff = ipv4Offset(linkType, data, offset, capLen);
+    if (ipOff < 0) {
+      if (ipOff === -1) s.nonIp++;
+      else s.badFrames++;
+      return;
+    }
+    const ip = this.ip;
+    if (!parseIpv4(data, ipOff, offset + capLen, ip)) {
+      s.badFrames++;
+      return;
+    }
+    if (ip.protocol !== PROTO_TCP && ip.protocol !== PROTO_UDP) {
+      s.otherProtocol++;
+      return;
+    }
+    if (ip.cut) s.cutPackets++;
+    let buf = data;
+    let off = ip.payloadOffset;
+    let len = ip.payloadLength;
+    if (ip.moreFragments || ip.fragmentOffset > 0) {
+      s.ipFragments++;
+      const whole = this.fragments.add(ip, data, this.now);
+      s.ipFragmentsDropped = this.fragments.stats.dropped;
+      if (!whole) return;
+      buf = whole;
+      off = 0;
+      len = whole.length;
+    }
+    if (ip.protocol === PROTO_UDP) this.udp(ip.src, ip.dst, buf, off, len);
+    else this.tcp(ip.src, ip.dst, buf, off, len, ip.cut);
+  }
+
+  /** End of the capture: deliver what is held, report what is incomplete, end every circuit. */
+  finish(): void {
+    for (const byHigh of [...this.circuits.values()]) {
+      for (const c of [...byHigh.values()]) this.retire(c);
+    }
+    this.closedQueue.length = 0;
+    this.fragments.finish();
+    this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
+  }
+
+  // ---- UDP ---------------------------------------------------------------
+
+  private udp(srcIp: number, dstIp: number, buf: Buffer, off: number, len: number): void {
+    if (len < 8) {
+      this.stats.badFrames++;
+      return;
+    }
+    const sport = buf.readUInt16BE(off);
+    const dport = buf.readUInt16BE(off + 2);
+    const udpLen = buf.readUInt16BE(off + 4);
+    const payLen = Math.min(len, udpLen >= 8 ? udpLen : len) - 8;
+    const o = this.options;
+    const srcKey = endpointKey(srcIp, sport);
+    const dstKey = endpointKey(dstIp, dport);
+    const toServer = o.serverPorts.has(dport);
+    const fromServer = o.serverPorts.has(sport);
+    const toRepeater = dport === o.repeaterPort;
+    const fromRepeater = sport === o.repeaterPort;
+    let fromClient: boolean;
+    if (toServer !== fromServer) fromClient = toServer;
+    else if (toRepeater || fromRepeater) fromClient = toRepeater && !fromRepeater;
+    else if (this.clientSockets.has(dstKey)) fromClient = srcKey === dstKey; // repeater fan-out, or a client waking itself
+    else if (this.clientSockets.has(srcKey)) fromClient = true;
+    else if (toServer) fromClient = sport > dport;
+    else {
+      this.stats.otherPorts++;
+      return;
+    }
+    this.stats.udpDatagrams++;
+    if (payLen === 0) {
+      if (toRepeater) {
+        // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port.
+        this.rememberClientSocket(srcKey);
+        this.emitUdp(srcIp, sport, dstIp, dport, emptyRegistration(), undefined);
+      }
+      return;
+    }
+    const d = this.dgram;
+    d.srcIp = srcIp;
+    d.sport = sport;
+    d.dstIp = dstIp;
+    d.dport = dport;
+    d.fromClient = fromClient;
+    frameDatagram(this.udpSink, d, buf, off + 8, payLen, this.header);
+  }
+
+  private udpMessage(d: Datagram, buf: Buffer, off: number, hs: number, ps: number): void {
+    const m = decodeMessage(buf, off, hs, ps, d.fromClient, true);
+    let pv: string | undefined;
+    if (m instanceof SearchRequest) {
+      const client = endpointKey(d.srcIp, d.sport);
+      this.rememberClientSocket(client);
+      pv = this.searchNames.request(client, m);
+    } else if (m instanceof SearchResponse) {
+      pv = this.searchNames.reply(endpointKey(d.dstIp, d.dport), m);
+      const ip = m.parameter1 === ANY_ADDRESS ? d.srcIp : m.parameter1;
+      this.learnServer(ip, m.port);
+    } else if (m instanceof Beacon) {
+      this.learnServer(m.parameter2 || d.srcIp, m.server_port || this.options.serverPort);
+    } else if (m.command === CMD.REPEATER_REGISTER) {
+      this.rememberClientSocket(endpointKey(d.srcIp, d.sport));
+    } else if (m instanceof VersionRequest || m instanceof VersionResponse) {
+      m.udp = true;
+    }
+    this.emitUdp(d.srcIp, d.sport, d.dstIp, d.dport, m, pv);
+  }
+
+  private emitUdp(srcIp: number, sport: number, dstIp: number, dport: number, m: CaMessage, pv: string | undefined): void {
+    this.stats.caMessages++;
+    this.onEvent(new CaEvent(this.sec, this.nsec, this.frame, srcIp, sport, dstIp, dport, 'udp', m, pv, undefined));
+  }
+
+  private learnServer(ip: number, port: number): void {
+    if (port === 0 || !this.options.learnPorts) return;
+    const key = endpointKey(ip, port);
+    if (this.learnedServers.has(key)) return;
+    if (this.learnedServers.size >= this.options.maxLearned) this.learnedServers.delete(this.learnedServers.values().next().value!);
+    this.learnedServers.add(key);
+  }
+
+  private rememberClientSocket(key: number): void {
+    if (this.clientSockets.has(key)) return;
+    if (this.clientSockets.size >= this.options.maxLearned) this.clientSockets.delete(this.clientSockets.values().next().value!);
+    this.clientSockets.add(key);
+  }
+
+  // ---- TCP ---------------------------------------------------------------
+
+  private isServerEndpoint(ip: number, port: number): boolean {
+    return this.options.serverPorts.has(port) || this.learnedServers.has(endpointKey(ip, port));
+  }
+
+  private tcp(srcIp: number, dstIp: number, buf: Buffer, off: number, len: number, cut: boolean): void {
+    if (len < 20) {
+      this.stats.badFrames++;
+      return;
+    }
+    const sport = buf.readUInt16BE(off);
+    const dport = buf.readUInt16BE(off + 2);
+    const seq = buf.readUInt32BE(off + 4);
+    const ack = buf.readUInt32BE(off + 8);
+    const dataOff = (buf[off + 12]! >> 4) * 4;
+    const flags = buf[off + 13]!;
+    if (dataOff < 20 || dataOff > len) {
+      this.stats.badFrames++;
+      return;
+    }
+    const payOff = off + dataOff;
+    const payLen = len - dataOff;
+    const srcKey = endpointKey(srcIp, sport);
+    const dstKey = endpointKey(dstIp, dport);
+    const lo = srcKey < dstKey ? srcKey : dstKey;
+    const hi = srcKey < dstKey ? dstKey : srcKey;
+    let c = this.circuits.get(lo)?.get(hi);
+    const syn = (flags & TCP_SYN) !== 0;
+    if (c && syn && !(flags & TCP_ACK) && c.closed) {
+      // The 4-tuple is reused by a new connection.
+      const i = this.closedQueue.indexOf(c);
+      if (i >= 0) this.closedQueue.splice(i, 1);
+      this.retire(c);
+      c = undefined;
+    }
+    if (!c) {
+      if (!this.isServerEndpoint(dstIp, dport) && !this.isServerEndpoint(srcIp, sport)) {
+        this.stats.otherPorts++;
+        return;
+      }
+      // Do not open a circuit for a stray ACK/FIN of a connection already gone.
+      if (!syn && payLen === 0) {
+        this.stats.tcpSegments++;
+        return;
+      }
+      c = this.openCircuit(srcIp, sport, dstIp, dport, flags, buf, payOff, payLen, lo, hi);
+    }
+    this.stats.tcpSegments++;
+    c.lastSeen = this.now;
+    const fromClient = c.clientIp === srcIp && c.clientPort === sport && !(srcKey === dstKey);
+    const half = fromClient ? c.toServer : c.toClient;
+    const other = fromClient ? c.toClient : c.toServer;
+    half.wireBytes += len;
+    if (syn) {
+      half.stream.syn(seq);
+      if (flags & TCP_ACK) {
+        if (c.synAckTime === undefined) {
+          c.synAckTime = this.now;
+          c.synAckFrame = this.frame;
+        }
+      } else if (c.synTime === undefined) {
+        c.synTime = this.now;
+        c.synFrame = this.frame;
+      }
+    }
+    if (flags & TCP_ACK) other.stream.ack(ack);
+    if (payLen > 0) {
+      half.stream.segment(seq, buf, payOff, payLen);
+      // A segment cut by the snapshot length lost its tail: treat it as a gap.
+      if (cut) half.framer.gap();
+    }
+    if (flags & TCP_RST) {
+      if (!c.endedBy) {
+        c.endedBy = 'rst';
+        c.rstBy = fromClient ? 'client' : 'server';
+        c.closer ??= c.rstBy;
+        c.endTime = this.now;
+        this.closedQueue.push(c);
+      }
+    } else if (flags & TCP_FIN && !half.fin) {
+      half.fin = true;
+      if (!c.closer) c.closer = fromClient ? 'client' : 'server';
+      if (c.closed && !c.endedBy) {
+        c.endedBy = 'fin';
+        c.endTime = this.now;
+        this.closedQueue.push(c);
+      }
+    }
+  }
+
+  private openCircuit(
+    srcIp: number,
+    sport: number,
+    dstIp: number,
+    dport: number,
+    flags: number,
+    buf: Buffer,
+    payOff: number,
+    payLen: number,
+    lo: number,
+    hi: number,
+  ): TcpCircuit {
+    // Who is the client: the SYN's sender; else the side that is not a server endpoint; else content; else ports.
+    let srcIsClient: boolean;
+    let evidence: TcpCircuit['roleEvidence'];
+    const syn = (flags & TCP_SYN) !== 0;
+    const srcServer = this.isServerEndpoint(srcIp, sport);
+    const dstServer = this.isServerEndpoint(dstIp, dport);
+    const role = syn ? undefined : senderRoleFromContent(buf, payOff, payLen);
+    if (syn) {
+      srcIsClient = !(flags & TCP_ACK);
+      evidence = 'syn';
+    } else if (srcServer !== dstServer) {
+      srcIsClient = dstServer;
+      evidence = 'server-port';
+    } else if (role) {
+      srcIsClient = role === 'client';
+      evidence = 'content';
+    } else {
+      srcIsClient = sport > dport;
+      evidence = 'port-order';
+    }
+    const c = new TcpCircuit(
+      this.nextCircuitId++,
+      srcIsClient ? srcIp : dstIp,
+      srcIsClient ? sport : dport,
+      srcIsClient ? dstIp : srcIp,
+      srcIsClient ? dport : sport,
+      this.now,
+      evidence,
+      new CircuitState({ maxIdsPerCircuit: this.options.maxIdsPerCircuit }),
+    );
+    const midStream = !syn;
+    for (const half of [c.toServer, c.toClient]) {
+      half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream }, this.held);
+      half.framer = new StreamFramer(this.tcpSink, half, { maxMessageBytes: this.options.maxMessageBytes }, midStream);
+    }
+    if (this.circuitCount >= this.options.maxCircuits) this.evictCircuit();
+    let byHigh = this.circuits.get(lo);
+    if (!byHigh) this.circuits.set(lo, (byHigh = new Map()));
+    byHigh.set(hi, c);
+    this.circuitCount++;
+    this.stats.circuits++;
+    return c;
+  }
+
+  private tcpMessage(half: Half, buf: Buffer, off: number, hs: number, ps: number): void {
+    const c = half.circuit;
+    const m = decodeMessage(buf, off, hs, ps, half.fromClient, false);
+    const before = c.ca.evicted;
+    const pv = c.ca.observe(m);
+    this.stats.idsEvicted += c.ca.evicted - before;
+    half.caMessages++;
+    this.stats.caMessages++;
+    const ev = half.fromClient
+      ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
+      : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);
+    this.onEvent(ev);
+  }
+
+  private malformed(reason: MalformedReason, bytes: number): void {
+    const m = this.stats.malformed[reason];
+    m.count++;
+    m.bytes += bytes;
+  }
+
+  /** Takes a circuit out of the table: flush its streams, count their losses, tell the listener. */
+  private retire(c: TcpCircuit): void {
+    const [lo, hi] = this.keysOf(c);
+    const byHigh = this.circuits.get(lo);
+    if (byHigh?.get(hi) === c) {
+      byHigh.delete(hi);
+      if (byHigh.size === 0) this.circuits.delete(lo);
+      this.circuitCount--;
+    }
+    const s = this.stats;
+    for (const half of [c.toServer, c.toClient]) {
+      half.stream.flush();
+      half.framer.end();
+      const st = half.stream.stats;
+      s.retransmissions += st.retransmissions;
+      s.outOfOrder += st.outOfOrder;
+      s.gaps += st.gaps;
+      s.gapBytes += st.gapBytes;
+    }
+    this.listener.circuitEnded?.(c);
+  }
+
+  private keysOf(c: TcpCircuit): [number, number] {
+    const a = endpointKey(c.clientIp, c.clientPort);
+    const b = endpointKey(c.serverIp, c.serverPort);
+    return a < b ? [a, b] : [b, a];
+  }
+
+  /** Periodic housekeeping: retire circuits closed a while ago, expire IP fragments. */
+  private maintain(): void {
+    const q = this.closedQueue;
+    let n = 0;
+    while (n < q.length && this.now - q[n]!.endTime! > CLOSED_LINGER_SEC) n++;
+    for (const c of q.splice(0, n)) this.retire(c);
+    this.fragments.expire(this.now);
+  }
+
+  /** Table full: drop a closed circuit if there is one, else the one idle longest. */
+  private evictCircuit(): void {
+    let victim: TcpCircuit | undefined = this.closedQueue[0];
+    if (!victim) {
+      for (const byHigh of this.circuits.values()) {
+        for (const c of byHigh.values()) if (!victim || c.lastSeen < victim.lastSeen) victim = c;
+      }
+    }
+    if (!victim) return;
+    const i = this.closedQueue.indexOf(victim);
+    if (i >= 0) this.closedQueue.splice(i, 1);
+    this.stats.circuitsEvicted++;
+    this.retire(victim);
+  }
+}

@@ -1,0 +1,68 @@
+// Which traffic is CA, and the limits that keep memory bounded on any input.
+
+import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
+
+export interface DissectOptions {
+  /** CA server port (UDP search and TCP); default EPICS_CA_SERVER_PORT or 5064 */
+  serverPort?: number;
+  /** beacon/repeater port; default EPICS_CA_REPEATER_PORT or 5065 */
+  repeaterPort?: number;
+  /** more server ports to decode, TCP and UDP (sites that run 5066/5067, a gateway on 5070 …) */
+  ports?: number[];
+  /** learn server TCP endpoints from search replies and beacons (default true) */
+  learnPorts?: boolean;
+  /** largest CA message reassembled; larger ones are skipped and counted (default 64 MiB) */
+  maxMessageBytes?: number;
+  /** out-of-order bytes held per TCP direction (default 8 MiB) and in all (default 256 MiB) */
+  maxHeldPerStream?: number;
+  maxHeldTotal?: number;
+  /** TCP circuits tracked at once (default 200,000) */
+  maxCircuits?: number;
+  /** channels/subscriptions/outstanding ids per circuit (default 100,000) */
+  maxIdsPerCircuit?: number;
+  /** outstanding search ids (default 1,000,000) */
+  maxSearchIds?: number;
+  /** learned server endpoints and client sockets (default 100,000 each) */
+  maxLearned?: number;
+  /** environment to read EPICS_CA_* from (default process.env) */
+  env?: Record<string, string | undefined>;
+}
+
+export interface ResolvedOptions {
+  serverPort: number;
+  repeaterPort: number;
+  /** UDP/TCP ports on which a server listens: serverPort plus `ports` */
+  serverPorts: ReadonlySet<number>;
+  learnPorts: boolean;
+  maxMessageBytes: number;
+  maxHeldPerStream: number;
+  maxHeldTotal: number;
+  maxCircuits: number;
+  maxIdsPerCircuit: number;
+  maxSearchIds: number;
+  maxLearned: number;
+}
+
+function envPort(v: string | undefined, fallback: number): number {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : fallback;
+}
+
+export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
+  const env = o.env ?? process.env;
+  const serverPort = o.serverPort ?? envPort(env.EPICS_CA_SERVER_PORT, DEFAULT_SERVER_PORT);
+  const repeaterPort = o.repeaterPort ?? envPort(env.EPICS_CA_REPEATER_PORT, DEFAULT_REPEATER_PORT);
+  return {
+    serverPort,
+    repeaterPort,
+    serverPorts: new Set([serverPort, ...(o.ports ?? [])]),
+    learnPorts: o.learnPorts ?? true,
+    maxMessageBytes: o.maxMessageBytes ?? 64 * 1024 * 1024,
+    maxHeldPerStream: o.maxHeldPerStream ?? 8 * 1024 * 1024,
+    maxHeldTotal: o.maxHeldTotal ?? 256 * 1024 * 1024,
+    maxCircuits: o.maxCircuits ?? 200_000,
+    maxIdsPerCircuit: o.maxIdsPerCircuit ?? 100_000,
+    maxSearchIds: o.maxSearchIds ?? 1_000_000,
+    maxLearned: o.maxLearned ?? 100_000,
+  };
+}

@@ -1,0 +1,77 @@
+// Running the dissector over a capture source: with a callback (fast path for
+// the CLI and the reports) or as an async iterable of events (library API).
+
+import { CaptureParser } from '../capture/reader.js';
+import { captureChunks, type CaptureSource } from '../capture/source.js';
+import type { CaptureStats } from '../capture/types.js';
+import { Dissector, type CircuitListener } from './dissector.js';
+import type { CaEvent } from './event.js';
+import type { DissectOptions } from './options.js';
+import type { DissectStats } from './stats.js';
+
+export interface DissectResult {
+  capture: CaptureStats;
+  stats: DissectStats;
+}
+
+export interface RunHooks {
+  /** told when each TCP circuit leaves the table (closed, evicted, or at the end) */
+  listener?: CircuitListener;
+  /** awaited after every input chunk: lets a consumer apply back-pressure */
+  afterChunk?: () => void | Promise<void>;
+}
+
+/** Decodes the whole source, calling `onEvent` for every CA message in capture order. */
+export async function runDissection(
+  source: CaptureSource,
+  options: DissectOptions,
+  onEvent: (ev: CaEvent) => void,
+  hooks: RunHooks = {},
+): Promise<DissectResult> {
+  const dissector = new Dissector(options, onEvent, hooks.listener);
+  const parser = new CaptureParser(dissector);
+  const chunks = captureChunks(source);
+  const after = hooks.afterChunk;
+  for await (const chunk of chunks) {
+    parser.push(chunk);
+    if (after) await after();
+  }
+  parser.stats.gzip = chunks.gzip;
+  const capture = parser.end();
+  dissector.finish();
+  return { capture, stats: dissector.stats };
+}
+
+/** The events of a capture as an async iterable; `result` is set once iteration has finished. */
+export class Dissection implements AsyncIterable<CaEvent> {
+  result?: DissectResult;
+
+  constructor(
+    private readonly source: CaptureSource,
+    private readonly options: DissectOptions = {},
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<CaEvent> {
+    const pending: CaEvent[] = [];
+    const dissector = new Dissector(this.options, (ev) => pending.push(ev));
+    const parser = new CaptureParser(dissector);
+    const chunks = captureChunks(this.source);
+    for await (const chunk of chunks) {
+      parser.push(chunk);
+      yield* pending.splice(0);
+    }
+    parser.stats.gzip = chunks.gzip;
+    const capture = parser.end();
+    dissector.finish();
+    yield* pending.splice(0);
+    this.result = { capture, stats: dissector.stats };
+  }
+}
+
+/**
+ * `for await (const ev of dissect('file.pcap')) …` — every CA message of a capture
+ * (a path, '-' for stdin, a Buffer, or a readable stream), in capture order.
+ */
+export function dissect(source: CaptureSource, options?: DissectOptions): Dissection {
+  return new Dissection(source, options);
+}

@@ -1,0 +1,177 @@
+// Field values as text: Python-like reprs for caproto-shark-style lines, names
+// for the enumerations CA packs into numbers, and safe rendering of wire strings.
+
+import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js';
+import { dbrBase, dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
+import { ecaName } from '../../protocols/ca/eca.js';
+import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
+import type { CaMessage, EmbeddedHeader } from '../../protocols/ca/messages.js';
+import { epicsTimeToIso } from '../../protocols/ca/time.js';
+
+/** Elements of an array shown in text output before the rest is summarised. */
+export const ARRAY_PREVIEW = 10;
+
+// Control characters, DEL, and quote/backslash: escaped so a PV name from the wire cannot move the terminal.
+const UNSAFE = /[\x00-\x1f\x7f-\x9f'\\]/g;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\\':
+      return '\\\\';
+    case "'":
+      return "\\'";
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+    default:
+      return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  }
+}
+
+/** Python-style quoted string with escapes. */
+export function pyString(s: string): string {
+  return `'${s.replace(UNSAFE, escapeChar)}'`;
+}
+
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+const HAS_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+
+/** A wire string for plain text output: control characters escaped, nothing else touched. */
+export function safeText(s: string): string {
+  return HAS_CONTROL.test(s) ? s.replace(CONTROL, escapeChar) : s;
+}
+
+/** Python's repr of a float: shortest round-trip digits, '.0' on integers, exponent outside 1e-4..1e16. */
+export function pyFloat(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  return pyFromExponential(x.toExponential());
+}
+
+/** The shortest decimal that reads back to the same binary32 value (for DBR FLOAT types). */
+export function pyFloat32(x: number): string {
+  if (!Number.isFinite(x) || x === 0) return pyFloat(x);
+  for (let p = 1; p < 9; p++) {
+    const s = x.toExponential(p - 1);
+    if (Math.fround(Number(s)) === x) return pyFromExponential(s);
+  }
+  return pyFloat(x);
+}
+
+function pyFromExponential(e: string): string {
+  const [mant, expStr] = e.split('e') as [string, string];
+  const exp = Number(expStr);
+  const neg = mant.startsWith('-');
+  const digits = mant.replace('-', '').replace('.', '');
+  const sign = neg ? '-' : '';
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const es = Math.abs(exp) < 10 ? `0${Math.abs(exp)}` : String(Math.abs(exp));
+    return `${sign}${m}e${exp < 0 ? '-' : '+'}${es}`;
+  }
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) return `${sign}${digits}${'0'.repeat(exp + 1 - digits.length)}.0`;
+  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+
+/** Capture time as caproto-shark prints it: seconds with the fraction's trailing zeros dropped. */
+export function formatTimestamp(sec: number, nsec: number): string {
+  if (nsec === 0) return `${sec}.0`;
+  let frac = String(nsec).padStart(9, '0');
+  let end = 9;
+  while (frac.charCodeAt(end - 1) === 48) end--;
+  frac = frac.slice(0, end);
+  return `${sec}.${frac}`;
+}
+
+/** Capture time as ISO 8601 UTC with nanoseconds. */
+export function formatIsoTime(sec: number, nsec: number): string {
+  const d = new Date(sec * 1000);
+  return `${d.toISOString().slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
+}
+
+function formatValues(values: readonly (number | string)[], dataType: number, preview: number): string {
+  const isFloat32 = dbrBase(dataType) === 'FLOAT';
+  const isInt = dbrBase(dataType) !== 'DOUBLE' && !isFloat32;
+  const n = Math.min(values.length, preview);
+  const parts: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    parts[i] = typeof v === 'string' ? pyString(v) : isInt ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v);
+  }
+  if (values.length > n) parts.push(`...+${values.length - n}`);
+  return `[${parts.join(', ')}]`;
+}
+
+function formatMetadata(md: DbrMetadata, dataType: number): string {
+  const parts: string[] = [];
+  const isFloat32 = dbrBase(dataType) === 'FLOAT';
+  const num = (v: number) => (Number.isInteger(v) && dbrBase(dataType) !== 'DOUBLE' && !isFloat32 ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v));
+  if (md.status !== undefined) parts.push(`status=${alarmStatusName(md.status)}`);
+  if (md.severity !== undefined) parts.push(`severity=${alarmSeverityName(md.severity)}`);
+  if (md.secPastEpoch !== undefined) parts.push(`timestamp=${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)}`);
+  if (md.ackt !== undefined) parts.push(`ackt=${md.ackt}`);
+  if (md.acks !== undefined) parts.push(`acks=${alarmSeverityName(md.acks)}`);
+  if (md.units !== undefined) parts.push(`units=${pyString(md.units)}`);
+  if (md.precision !== undefined) parts.push(`precision=${md.precision}`);
+  if (md.enumStrings !== undefined) parts.push(`enum_strings=[${md.enumStrings.map(pyString).join(', ')}]`);
+  const limits: [string, number | undefined][] = [
+    ['upper_disp_limit', md.upperDispLimit],
+    ['lower_disp_limit', md.lowerDispLimit],
+    ['upper_alarm_limit', md.upperAlarmLimit],
+    ['upper_warning_limit', md.upperWarningLimit],
+    ['lower_warning_limit', md.lowerWarningLimit],
+    ['lower_alarm_limit', md.lowerAlarmLimit],
+    ['upper_ctrl_limit', md.upperCtrlLimit],
+    ['lower_ctrl_limit', md.lowerCtrlLimit],
+  ];
+  for (const [k, v] of limits) if (v !== undefined) parts.push(`${k}=${num(v)}`);
+  return `${dbrTypeName(dataType)}(${parts.join(', ')})`;
+}
+
+function formatEmbedded(h: EmbeddedHeader): string {
+  return `${h.commandName}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`;
+}
+
+/**
+ * One field of a message as text. `quoted` gives the repr used inside
+ * `Command(field=value)`; otherwise strings are bare (for --format).
+ */
+export function formatField(m: CaMessage, field: string, quoted: boolean, preview = ARRAY_PREVIEW): string {
+  const v = (m as unknown as Record<string, unknown>)[field];
+  if (v === undefined) return quoted ? 'None' : '';
+  switch (field) {
+    case 'data_type':
+      return dbrTypeName(v as number);
+    case 'status':
+      return ecaName(v as number);
+    case 'access_rights':
+      return accessRightsName(v as number);
+    case 'mask':
+      return eventMaskNames(v as number);
+    case 'data':
+      return formatValues(v as (number | string)[], m.dataTypeField, preview);
+    case 'metadata':
+      return formatMetadata(v as DbrMetadata, m.dataTypeField);
+    case 'request':
+      return formatEmbedded(v as EmbeddedHeader);
+  }
+  if (typeof v === 'string') return quoted ? pyString(v) : safeText(v);
+  return String(v);
+}
+
+/** caproto-shark's rendering of a command: `CreateChanRequest(name='rpi:color', cid=0, version=13)`. */
+export function formatCommand(m: CaMessage): string {
+  const fields = m.fields;
+  let s = `${m.type}(`;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (i > 0) s += ', ';
+    s += `${f}=${formatField(m, f, true)}`;
+  }
+  return `${s})`;
+}

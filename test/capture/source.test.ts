@@ -1,0 +1,110 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { captureChunks, readCapture } from '../../src/capture/source.js';
+import { CaptureError } from '../../src/capture/types.js';
+import { collectingSink, ethernetIpv4, parseInChunks, pcapFile } from './build-capture.js';
+
+const capture = pcapFile({}, [
+  { sec: 100, frac: 1, data: ethernetIpv4(1) },
+  { sec: 200, frac: 2, data: ethernetIpv4(2, 3000) },
+  { sec: 300, frac: 3, data: ethernetIpv4(3) },
+]);
+const expected = parseInChunks(capture).packets;
+
+/** A stream that delivers `buf` in pieces of `size` bytes. */
+function streamOf(buf: Buffer, size: number): Readable {
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) pieces.push(buf.subarray(i, i + size));
+  return Readable.from(pieces);
+}
+
+async function read(source: Parameters<typeof readCapture>[0], opts?: { highWaterMark?: number }) {
+  const sink = collectingSink();
+  const stats = await readCapture(source, sink, opts);
+  return { packets: sink.packets, stats };
+}
+
+describe('captureChunks / readCapture', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cawire-source-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a Buffer', async () => {
+    const { packets, stats } = await read(capture);
+    expect(packets).toEqual(expected);
+    expect(stats).toMatchObject({ gzip: false, packets: 3, bytes: capture.length });
+  });
+
+  it('reads a file in chunks of highWaterMark bytes', async () => {
+    const path = join(dir, 'plain.pcap');
+    writeFileSync(path, capture);
+    const sizes: number[] = [];
+    for await (const chunk of captureChunks(path, { highWaterMark: 100 })) sizes.push(chunk.length);
+    expect(sizes).toEqual([...Array(Math.floor(capture.length / 100)).fill(100), capture.length % 100]);
+    expect((await read(path, { highWaterMark: 100 })).packets).toEqual(expected);
+  });
+
+  it('gunzips a gzip file and says so', async () => {
+    const path = join(dir, 'packed.pcap.gz');
+    writeFileSync(path, gzipSync(capture));
+    const chunks = captureChunks(path);
+    expect(chunks.gzip).toBe(false);
+    const bytes: Buffer[] = [];
+    for await (const chunk of chunks) bytes.push(chunk);
+    expect(chunks.gzip).toBe(true);
+    expect(Buffer.concat(bytes).equals(capture)).toBe(true);
+    const { packets, stats } = await read(path);
+    expect(packets).toEqual(expected);
+    expect(stats).toMatchObject({ gzip: true, bytes: capture.length });
+  });
+
+  it('finds the gzip magic in a stream of 1-byte chunks', async () => {
+    const { packets, stats } = await read(streamOf(gzipSync(capture), 1));
+    expect(packets).toEqual(expected);
+    expect(stats.gzip).toBe(true);
+  });
+
+  it('reads an uncompressed stream of odd-sized chunks', async () => {
+    const { packets, stats } = await read(streamOf(capture, 777));
+    expect(packets).toEqual(expected);
+    expect(stats.gzip).toBe(false);
+  });
+
+  it('reports a truncated gzip file as a truncated capture', async () => {
+    const packed = gzipSync(capture, { level: 0 });
+    const { packets, stats } = await read(packed.subarray(0, packed.length - 60));
+    expect(packets).toEqual(expected.slice(0, 2));
+    expect(stats.truncated).toMatchObject({ frame: 3, atByte: capture.length - 16 - ethernetIpv4(3).length });
+  });
+
+  it('turns corrupt gzip data into a CaptureError', async () => {
+    const packed = Buffer.from(gzipSync(capture));
+    packed.fill(0xff, 10, 40);
+    await expect(read(packed)).rejects.toThrowError(CaptureError);
+    await expect(read(packed)).rejects.toThrowError(/^corrupt gzip data: /);
+  });
+
+  it('says which file cannot be opened and why', async () => {
+    const missing = join(dir, 'missing.pcap');
+    await expect(read(missing)).rejects.toThrowError(new CaptureError(`cannot open ${missing}: no such file`));
+    await expect(read(dir)).rejects.toThrowError(new CaptureError(`cannot open ${dir}: is a directory`));
+  });
+
+  it('rejects a non-capture file with the parser message', async () => {
+    const path = join(dir, 'page.html');
+    writeFileSync(path, '<!DOCTYPE html><html></html>');
+    await expect(read(path)).rejects.toThrowError('not a pcap or pcapng capture (starts with 3c 21 44 4f)');
+  });
+
+  it('rejects an empty file', async () => {
+    const path = join(dir, 'empty.pcap');
+    writeFileSync(path, '');
+    await expect(read(path)).rejects.toThrowError('empty file: no capture header');
+  });
+});

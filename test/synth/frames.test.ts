@@ -41,6 +41,9 @@ describe('addresses', () => {
     expect(() => ipToNumber('1.2.3')).toThrow(RangeError);
     expect(() => ipToNumber('1.2.3.256')).toThrow(RangeError);
     expect(() => ipToNumber('a.b.c.d')).toThrow(RangeError);
+    expect(() => ipToNumber('1..2.3')).toThrow(RangeError);
+    expect(() => ipToNumber('1.2.3.4.')).toThrow(RangeError);
+    expect(() => ipToNumber('1234.1.1.1')).toThrow(RangeError);
   });
 });
 

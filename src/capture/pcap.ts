@@ -14,7 +14,7 @@ const FILE_HEADER_LENGTH = 24;
 const RECORD_HEADER_LENGTH = 16;
 /** No record may claim more than this many captured bytes. */
 const MAX_CAPTURED_LENGTH = 256 * 1024 * 1024;
-/** incl_len may exceed snaplen a little in files from odd writers; twice snaplen plus this is not plausible. */
+/** Some writers exceed snaplen a little; incl_len above twice snaplen plus this slack is taken as corruption. */
 const SNAPLEN_SLACK = 65536;
 
 /** Whether the first 4 bytes of a file, read little-endian, are a classic pcap magic. */

@@ -22,6 +22,11 @@ export interface TcpSessionOptions {
   window?: number;
   /** time between consecutive packets emitted by one call; default 10 µs */
   packetSpacingNs?: number;
+  /**
+   * whole seconds added to every `t`; lets callers pass small relative times, which
+   * keep nanosecond precision (a float near 1.8e9 s resolves only ~0.24 µs)
+   */
+  epochSec?: number;
 }
 
 export interface SendOptions {
@@ -89,6 +94,7 @@ export class TcpSession {
   private readonly ipId: Record<TcpSide, number>;
   private readonly window: number;
   private readonly spacingNs: number;
+  private readonly epochSec: number;
   private state: 'new' | 'open' | 'closed' = 'new';
   private clockSec = 0;
   private clockNsec = 0;
@@ -102,7 +108,7 @@ export class TcpSession {
       client: { ip: ipOf(opts.client.ip), port: opts.client.port },
       server: { ip: ipOf(opts.server.ip), port: opts.server.port },
     };
-    const random = prng(opts.seed ?? endpointSeed(opts.client, opts.server));
+    const random = prng(opts.seed ?? endpointSeed(this.endpoints.client, this.endpoints.server));
     const seeded = { client: random(), server: random() };
     this.isn = { client: (opts.isn?.client ?? seeded.client) >>> 0, server: (opts.isn?.server ?? seeded.server) >>> 0 };
     this.ipId = { client: random() & 0xffff, server: random() & 0xffff };
@@ -110,6 +116,7 @@ export class TcpSession {
     this.nextSeq = { client: (this.isn.client + 1) >>> 0, server: (this.isn.server + 1) >>> 0 };
     this.window = opts.window ?? 65535;
     this.spacingNs = opts.packetSpacingNs ?? DEFAULT_SPACING_NS;
+    this.epochSec = opts.epochSec ?? 0;
   }
 
   /** SYN, SYN-ACK, ACK. Only before any other packet of the session. */
@@ -176,7 +183,7 @@ export class TcpSession {
     if (this.state === 'closed') throw new Error('TCP session already closed');
     this.state = 'open';
     const { sec, nsec } = timestampFromSeconds(t);
-    this.clockSec = sec;
+    this.clockSec = this.epochSec + sec;
     this.clockNsec = nsec;
   }
 

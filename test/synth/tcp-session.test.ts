@@ -13,6 +13,7 @@ interface Seen {
   payload: Buffer;
   ipId: number;
   ipFlags: number;
+  ipProtocol: number;
 }
 
 const CLIENT = { ip: '127.0.0.1', port: 41398 };
@@ -25,7 +26,6 @@ function record(opts: Partial<TcpSessionOptions> = {}): { session: TcpSession; s
   const session = new TcpSession({ client: CLIENT, server: SERVER, seed: 42, ...opts }, (sec, nsec, ip) => {
     const packet = Buffer.from(ip);
     bytes.push(packet);
-    expect(packet[9]).toBe(6);
     const tcp = packet.subarray(20);
     seen.push({
       sec,
@@ -37,6 +37,7 @@ function record(opts: Partial<TcpSessionOptions> = {}): { session: TcpSession; s
       payload: tcp.subarray((tcp[12]! >> 4) * 4),
       ipId: packet.readUInt16BE(4),
       ipFlags: packet.readUInt16BE(6),
+      ipProtocol: packet[9]!,
     });
   });
   return { session, seen, bytes };
@@ -57,7 +58,7 @@ describe('TcpSession handshake', () => {
     expect([synAck.from, synAck.flags, synAck.ack]).toEqual(['server', TCP.SYN | TCP.ACK, (syn.seq + 1) >>> 0]);
     expect([ack.from, ack.flags, ack.seq, ack.ack]).toEqual(['client', TCP.ACK, (syn.seq + 1) >>> 0, (synAck.seq + 1) >>> 0]);
     expect(seen.map((p) => [p.sec, p.nsec])).toEqual([[100, 500000000], [100, 500010000], [100, 500020000]]);
-    expect(seen.map((p) => p.ipFlags)).toEqual([0x4000, 0x4000, 0x4000]); // DF, as Linux sends TCP
+    expect(seen.map((p) => [p.ipProtocol, p.ipFlags])).toEqual([[6, 0x4000], [6, 0x4000], [6, 0x4000]]); // DF, as Linux sends TCP
     expect(syn.seq).not.toBe(synAck.seq);
   });
 
@@ -128,6 +129,12 @@ describe('TcpSession send', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('adds epochSec to relative times, keeping nanoseconds exact', () => {
+    const { session, seen } = record({ epochSec: 1795424060, packetSpacingNs: 1 });
+    session.send('client', 0.600000001, data(10));
+    expect(seen.map((p) => [p.sec, p.nsec])).toEqual([[1795424060, 600000001], [1795424060, 600000002]]);
   });
 
   it('spaces packets 10 µs apart, carrying into the next second', () => {

@@ -1,0 +1,23 @@
+// Where the shared corpus lives (beside the repo) and how tests collect events from a capture.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CaEvent } from '../../src/dissect/event.js';
+import type { DissectOptions } from '../../src/dissect/options.js';
+import { runDissection, type DissectResult } from '../../src/dissect/run.js';
+import type { CaptureSource } from '../../src/capture/source.js';
+
+export const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
+export const HAVE_SHARED = existsSync(join(SHARED, 'corpus'));
+export const REAL = join(SHARED, 'corpus/real');
+export const PUBLIC = join(SHARED, 'corpus/public');
+export const SKIP_REASON = `../shared/corpus not found at ${SHARED}: corpus tests skipped`;
+
+if (!HAVE_SHARED) console.warn(SKIP_REASON);
+
+export async function collectEvents(source: CaptureSource, options: DissectOptions = {}): Promise<{ events: CaEvent[]; result: DissectResult }> {
+  const events: CaEvent[] = [];
+  const result = await runDissection(source, options, (ev) => events.push(ev));
+  return { events, result };
+}

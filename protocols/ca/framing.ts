@@ -282,25 +282,41 @@ export class StreamFramer<C> {
   }
 
   /**
-   * First offset in [off, end) where a strictly plausible header starts and the
-   * message after it is plausible too (or runs to/after the end of the data).
+   * First offset in [off, end) from which the data parses as a chain of strictly
+   * plausible messages that ends exactly at `end` or with a message running past
+   * it (up to CHAIN_CHECK messages are checked). Zero-filled array data looks like
+   * headers; a whole chain rarely does.
    */
   private findSync(buf: Buffer, off: number, end: number): number {
     const h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
     for (let p = off; p + HEADER_SIZE <= end; p++) {
       if (buf[p] !== 0 || buf[p + 1]! > MAX_COMMAND) continue; // command is u16 <= 27
-      if (!candidate(buf, p, end, h)) continue;
-      const next = p + h.headerSize + h.payloadSize;
-      if (next >= end - HEADER_SIZE + 1 || candidate(buf, next, end, h)) return p;
+      if (chainFrom(buf, p, end, h)) return p;
     }
     return -1;
   }
 }
 
+const CHAIN_CHECK = 64;
+
+function chainFrom(buf: Buffer, p: number, end: number, h: HeaderView): boolean {
+  for (let n = 0; n < CHAIN_CHECK; n++) {
+    if (p === end) return true;
+    if (!candidate(buf, p, end, h)) return false;
+    p += h.headerSize + h.payloadSize;
+    if (p > end) return true;
+  }
+  return true;
+}
+
 function candidate(buf: Buffer, p: number, end: number, h: HeaderView): boolean {
   if (!readHeader(buf, p, end, h)) return false;
   if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
-  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(p + 12), true);
+  const p1 = buf.readUInt32BE(p + 8);
+  const p2 = buf.readUInt32BE(p + 12);
+  // A TCP VERSION carries a minor version (>= 1) and nothing in p1/p2: zero-filled data is not one.
+  if (h.command === CMD.VERSION && (h.dataCount === 0 || p1 !== 0 || p2 !== 0)) return false;
+  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, p2, true);
 }
 
 /**

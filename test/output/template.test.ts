@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { compileTemplate, TemplateError } from '../../src/output/template.js';
+import { CaEvent } from '../../src/dissect/event.js';
+import { decodeMessage } from '../../protocols/ca/messages.js';
+import { eventToJson } from '../../src/output/json.js';
+import { encodeDbr } from '../../protocols/ca/dbr.js';
+import * as enc from '../../src/synth/ca-encode.js';
+
+const ip = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
+
+function event(bytes: Buffer, fromClient: boolean, pv?: string): CaEvent {
+  const m = decodeMessage(bytes, 0, 16, bytes.length - 16, fromClient, false);
+  return fromClient
+    ? new CaEvent(1700000000, 123456000, 42, ip('10.0.0.2'), 40000, ip('10.0.0.1'), 5064, 'tcp', m, pv, undefined)
+    : new CaEvent(1700000000, 123456000, 42, ip('10.0.0.1'), 5064, ip('10.0.0.2'), 40000, 'tcp', m, pv, undefined);
+}
+
+describe('format templates', () => {
+  const ev = event(enc.createChanRequest({ name: 'TEST:ai', cid: 7, version: 13 }), true, 'TEST:ai');
+  it('fills every token', () => {
+    const t = compileTemplate('{timestamp}|{time}|{frame}|{src}:{sport}->{dst}:{dport}|{transport}|{direction}|{pv}|{type}|{code}|{size}|{command.cid}');
+    expect(t(ev)).toBe('1700000000.123456|2023-11-14T22:13:20.123456000Z|42|10.0.0.2:40000->10.0.0.1:5064|tcp|request|TEST:ai|CreateChanRequest|18|24|7');
+  });
+  it('keeps literal braces and prints a field a message lacks as empty', () => {
+    expect(compileTemplate('{{{type}}} ioid={command.ioid}')(ev)).toBe('{CreateChanRequest} ioid=');
+  });
+  it('rejects unknown tokens and fields before any output, naming them', () => {
+    expect(() => compileTemplate('{nope}')).toThrow(TemplateError);
+    expect(() => compileTemplate('{nope}')).toThrow(/unknown token \{nope\}/);
+    expect(() => compileTemplate('{command.constructor}')).toThrow(/unknown field 'constructor'/);
+    expect(() => compileTemplate('{__proto__}')).toThrow(TemplateError);
+    expect(() => compileTemplate('{src')).toThrow(/unclosed/);
+  });
+  it('writes wire strings safely: control characters escaped', () => {
+    const bad = event(enc.createChanRequest({ name: 'X\x1b[2J', cid: 1, version: 13 }), true, 'X\x1b[2J');
+    expect(compileTemplate('{pv} {command.name}')(bad)).toBe('X\\x1b[2J X\\x1b[2J');
+  });
+});
+
+describe('JSON lines', () => {
+  it('has the addresses, the message fields, names for enumerations and whole arrays', () => {
+    const values = Array.from({ length: 40 }, (_, i) => i / 2);
+    const ev = event(enc.readNotifyResponse({ data_type: 6, data_count: 40, status: 1, ioid: 3, payload: encodeDbr(6, values) }), false, 'W');
+    const o = JSON.parse(eventToJson(ev));
+    expect(o).toMatchObject({ frame: 42, src: '10.0.0.1', sport: 5064, dst: '10.0.0.2', dport: 40000, direction: 'response', pv: 'W', command: 'ReadNotifyResponse' });
+    expect(o.fields).toMatchObject({ data_type: 6, data_type_name: 'DBR_DOUBLE', status: 1, status_name: 'ECA_NORMAL', ioid: 3 });
+    expect(o.fields.data).toEqual(values);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { decodeMessage } from '../../protocols/ca/messages.js';
+import { encodeDbr } from '../../protocols/ca/dbr.js';
+import * as enc from '../../src/synth/ca-encode.js';
+import { formatCommand, formatField, formatIsoTime, formatTimestamp, pyFloat, pyFloat32, pyString, safeText } from '../../src/output/values.js';
+
+const msg = (bytes: Buffer, fromClient: boolean) => decodeMessage(bytes, 0, bytes.length >= 24 && bytes.readUInt16BE(2) === 0xffff ? 24 : 16, bytes.length - 16, fromClient, false);
+
+describe('Python-style values', () => {
+  it('floats print as Python repr', () => {
+    expect([139, 3.14159, 0.1, -2.5, 1e16, 1.5e-5, 0.0001, 123456789.125, 0, -0].map(pyFloat)).toEqual([
+      '139.0', '3.14159', '0.1', '-2.5', '1e+16', '1.5e-05', '0.0001', '123456789.125', '0.0', '-0.0',
+    ]);
+    expect([NaN, Infinity, -Infinity].map(pyFloat)).toEqual(['nan', 'inf', '-inf']);
+  });
+  it('binary32 values print with the digits a float carries, not the double expansion', () => {
+    expect(pyFloat32(Math.fround(3.14))).toBe('3.14');
+    expect(pyFloat32(Math.fround(0.1))).toBe('0.1');
+    expect(pyFloat32(Math.fround(16777216))).toBe('16777216.0');
+  });
+  it('strings are quoted and escape control characters (no terminal escapes from the wire)', () => {
+    expect(pyString("it's")).toBe("'it\\'s'");
+    expect(pyString('a\x1b[31mred\n')).toBe("'a\\x1b[31mred\\n'");
+    expect(safeText('TEST:\x07bell')).toBe('TEST:\\x07bell');
+    expect(safeText('plain:pv')).toBe('plain:pv');
+  });
+  it('capture times: caproto-shark seconds and ISO 8601 with nanoseconds', () => {
+    expect(formatTimestamp(1409532608, 660204000)).toBe('1409532608.660204');
+    expect(formatTimestamp(1409532608, 0)).toBe('1409532608.0');
+    expect(formatTimestamp(1409532608, 5)).toBe('1409532608.000000005');
+    expect(formatIsoTime(1409532608, 660204000)).toBe('2014-09-01T00:50:08.660204000Z');
+  });
+});
+
+describe('formatCommand', () => {
+  it('prints request fields as caproto does', () => {
+    expect(formatCommand(msg(enc.createChanRequest({ name: 'rpi:color', cid: 0, version: 13 }), true))).toBe(
+      "CreateChanRequest(name='rpi:color', cid=0, version=13)",
+    );
+    expect(formatCommand(msg(enc.eventAddRequest({ data_type: 20, data_count: 0, sid: 3, subscriptionid: 1, mask: 5 }), true))).toBe(
+      'EventAddRequest(data_type=DBR_TIME_DOUBLE, data_count=0, sid=3, subscriptionid=1, mask=VALUE|ALARM)',
+    );
+  });
+  it('prints data with metadata, enum names and status', () => {
+    const payload = encodeDbr(20, [139], { status: 4, severity: 1, secPastEpoch: 778380599, nsec: 825870358 });
+    const m = msg(enc.readNotifyResponse({ data_type: 20, data_count: 1, status: 1, ioid: 1, payload }), false);
+    expect(formatCommand(m)).toBe(
+      'ReadNotifyResponse(data=[139.0], data_type=DBR_TIME_DOUBLE, data_count=1, status=ECA_NORMAL, ioid=1, metadata=DBR_TIME_DOUBLE(status=HIGH, severity=MINOR, timestamp=2014-09-01T00:49:59.825870358Z))',
+    );
+  });
+  it('abbreviates long arrays in text', () => {
+    const values = Array.from({ length: 25 }, (_, i) => i);
+    const m = msg(enc.eventAddResponse({ data_type: 5, data_count: 25, status: 1, subscriptionid: 2, payload: encodeDbr(5, values) }), false);
+    expect(formatField(m, 'data', true)).toBe('[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ...+15]');
+  });
+  it('names the request an ERROR reports and its text', () => {
+    const write = enc.writeRequest({ data_type: 0, data_count: 1, sid: 4, cid: 2, payload: encodeDbr(0, ['9']) });
+    const m = msg(enc.errorResponse({ cid: 2, status: 160, request: write, message: 'TEST:disabled' }), false);
+    expect(formatCommand(m)).toBe(
+      "ErrorResponse(cid=2, status=ECA_PUTFAIL, request=WRITE(data_type=DBR_STRING, data_count=1, parameter1=4, parameter2=2), message='TEST:disabled')",
+    );
+  });
+  it('decides the class from the sender role, not the header', () => {
+    const echo = enc.echoRequest();
+    expect(msg(echo, true).type).toBe('EchoRequest');
+    expect(msg(echo, false).type).toBe('EchoResponse');
+    const cancelAck = enc.eventCancelResponse({ data_type: 20, data_count: 1, sid: 3, subscriptionid: 1 });
+    expect(formatCommand(msg(cancelAck, false))).toBe('EventCancelResponse(data_type=DBR_TIME_DOUBLE, data_count=1, sid=3, subscriptionid=1)');
+  });
+});

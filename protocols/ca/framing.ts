@@ -77,7 +77,8 @@ export function plausibleHeader(
     case CMD.ERROR:
       return payloadSize >= HEADER_SIZE && payloadSize <= 1024;
     default:
-      return true;
+      // DBR data: the payload is the data_count elements, padded (older RSRV sizes count 0 as 1).
+      return payloadSize <= 16 || payloadSize <= dbrPayloadSize(dataType, Math.max(dataCount, 1)) + 15;
   }
 }
 
@@ -124,7 +125,9 @@ export class StreamFramer<C> {
   private need = -1;
   /** payload bytes still to discard of an oversize message */
   private skip = 0;
-  private resyncing: boolean;
+  private resyncing = false;
+  /** joined without the connection's start: the first data is checked before it is trusted */
+  private unverified: boolean;
   private readonly h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
 
   constructor(
@@ -134,7 +137,7 @@ export class StreamFramer<C> {
     /** true when the stream is joined in the middle (no SYN seen) */
     midStream = false,
   ) {
-    this.resyncing = midStream;
+    this.unverified = midStream;
   }
 
   /** bytes held for an incomplete message */
@@ -155,6 +158,11 @@ export class StreamFramer<C> {
       if (off < 0) return;
     }
     const h = this.h;
+    if (this.unverified) {
+      // A capture started mid-connection usually joins at a message boundary: take it if what follows parses.
+      this.unverified = false;
+      this.resyncing = !chainFrom(buf, off, end, h, false);
+    }
     while (off < end) {
       if (this.resyncing) {
         const at = this.findSync(buf, off, end);
@@ -283,15 +291,15 @@ export class StreamFramer<C> {
 
   /**
    * First offset in [off, end) from which the data parses as a chain of strictly
-   * plausible messages that ends exactly at `end` or with a message running past
-   * it (up to CHAIN_CHECK messages are checked). Zero-filled array data looks like
+   * plausible messages up to `end` (the last one may run past it; up to
+   * CHAIN_CHECK messages are checked). Zero-filled array data looks like
    * headers; a whole chain rarely does.
    */
   private findSync(buf: Buffer, off: number, end: number): number {
     const h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
     for (let p = off; p + HEADER_SIZE <= end; p++) {
       if (buf[p] !== 0 || buf[p + 1]! > MAX_COMMAND) continue; // command is u16 <= 27
-      if (chainFrom(buf, p, end, h)) return p;
+      if (chainFrom(buf, p, end, h, true)) return p;
     }
     return -1;
   }
@@ -299,24 +307,24 @@ export class StreamFramer<C> {
 
 const CHAIN_CHECK = 64;
 
-function chainFrom(buf: Buffer, p: number, end: number, h: HeaderView): boolean {
+function chainFrom(buf: Buffer, p: number, end: number, h: HeaderView, strict: boolean): boolean {
   for (let n = 0; n < CHAIN_CHECK; n++) {
     if (p === end) return true;
-    if (!candidate(buf, p, end, h)) return false;
+    // The data ends inside the next header (segments end anywhere): believe a chain of two or more.
+    if (end - p < HEADER_SIZE) return n > 1;
+    if (!candidate(buf, p, end, h, strict)) return false;
     p += h.headerSize + h.payloadSize;
     if (p > end) return true;
   }
   return true;
 }
 
-function candidate(buf: Buffer, p: number, end: number, h: HeaderView): boolean {
+function candidate(buf: Buffer, p: number, end: number, h: HeaderView, strict: boolean): boolean {
   if (!readHeader(buf, p, end, h)) return false;
   if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
-  const p1 = buf.readUInt32BE(p + 8);
-  const p2 = buf.readUInt32BE(p + 12);
-  // A TCP VERSION carries a minor version (>= 1) and nothing in p1/p2: zero-filled data is not one.
-  if (h.command === CMD.VERSION && (h.dataCount === 0 || p1 !== 0 || p2 !== 0)) return false;
-  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, p2, true);
+  // VERSION opens a circuit and never follows other messages; zero-filled data shifted by a few bytes looks like one.
+  if (strict && h.command === CMD.VERSION) return false;
+  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(p + 12), strict);
 }
 
 /**

@@ -1,0 +1,201 @@
+// The TCP virtual circuits: who talked to whom, as which host and user, for how
+// long, what they carried (channels, subscriptions, updates, flow control, echo
+// probes), what the capture lost, and how each circuit ended (notes §11).
+
+import type { Closer, TcpCircuit } from '../dissect/circuits.js';
+import type { CaEvent } from '../dissect/event.js';
+import { momentOf, type Moment } from './moment.js';
+
+/** What the messages of one circuit said, counted while it runs. */
+interface CircuitTally {
+  /** first and last CA message (undefined when none was seen, e.g. a connection refused) */
+  firstMessage?: Moment;
+  lastMessage?: Moment;
+  /** PV names ('?' when the channel was created before the capture started) */
+  created: string[];
+  cleared: string[];
+  createFailed: string[];
+  /** channels the server said it no longer has (SERVER_DISCONN) */
+  serverDisconnected: string[];
+  subscriptions: number;
+  cancelled: number;
+  updates: number;
+  eventsOff: number;
+  eventsOn: number;
+  echoRequests: number;
+  echoResponses: number;
+}
+
+const UNKNOWN_PV = '?';
+
+function emptyTally(): CircuitTally {
+  return {
+    created: [],
+    cleared: [],
+    createFailed: [],
+    serverDisconnected: [],
+    subscriptions: 0,
+    cancelled: 0,
+    updates: 0,
+    eventsOff: 0,
+    eventsOn: 0,
+    echoRequests: 0,
+    echoResponses: 0,
+  };
+}
+
+export interface CircuitSummary extends CircuitTally {
+  id: number;
+  client: string;
+  server: string;
+  clientIp: number;
+  hostName?: string;
+  userName?: string;
+  clientVersion?: number;
+  serverVersion?: number;
+  priority?: number;
+  /** SYN time when captured, else the first packet seen */
+  start: number;
+  /** the SYN's frame, else the first CA message's */
+  startFrame?: number;
+  /** FIN/RST time; undefined while open at the end of the capture */
+  end?: number;
+  /** last packet seen */
+  lastSeen: number;
+  handshakeRtt?: number;
+  /** CA bytes (TCP payload) and TCP segment bytes, each way */
+  caBytesToServer: number;
+  caBytesToClient: number;
+  wireBytesToServer: number;
+  wireBytesToClient: number;
+  retransmissions: number;
+  gaps: number;
+  gapBytes: number;
+  endedBy?: 'fin' | 'rst';
+  /** who sent the first FIN, or the RST */
+  closer?: Closer;
+  rstBy?: Closer;
+}
+
+export interface ResetCircuit {
+  circuit: CircuitSummary;
+  /** other circuits of the same client host open when the reset came */
+  othersOpen: number;
+}
+
+/** Seconds from start to end (or to the last packet of a circuit still open). */
+export function circuitDuration(c: CircuitSummary): number {
+  return (c.end ?? c.lastSeen) - c.start;
+}
+
+/** How a circuit ended, in words: 'FIN by client', 'RST by server', 'open at end'. */
+export function circuitEnding(c: CircuitSummary): string {
+  if (c.endedBy === 'rst') return `RST by ${c.rstBy}`;
+  if (c.endedBy === 'fin') return `FIN by ${c.closer}`;
+  return 'open at end';
+}
+
+/** Counts each circuit's messages; told by the engine when a circuit ends; `finish()` gives one row per circuit. */
+export class CircuitAnalysis {
+  private readonly tallies = new Map<TcpCircuit, CircuitTally>();
+  private readonly done: CircuitSummary[] = [];
+
+  event(ev: CaEvent): void {
+    const c = ev.circuit;
+    if (!c) return;
+    const at = momentOf(ev);
+    let t = this.tallies.get(c);
+    if (!t) this.tallies.set(c, (t = emptyTally()));
+    t.firstMessage ??= at;
+    t.lastMessage = at;
+    const pv = ev.pv ?? UNKNOWN_PV;
+    switch (ev.type) {
+      case 'CreateChanRequest':
+        t.created.push(pv);
+        break;
+      case 'ClearChannelResponse':
+        t.cleared.push(pv);
+        break;
+      case 'CreateChFailResponse':
+        t.createFailed.push(pv);
+        break;
+      case 'ServerDisconnResponse':
+        t.serverDisconnected.push(pv);
+        break;
+      case 'EventAddRequest':
+        t.subscriptions++;
+        break;
+      case 'EventCancelRequest':
+        t.cancelled++;
+        break;
+      case 'EventAddResponse':
+        t.updates++;
+        break;
+      case 'EventsOffRequest':
+        t.eventsOff++;
+        break;
+      case 'EventsOnRequest':
+        t.eventsOn++;
+        break;
+      case 'EchoRequest':
+        t.echoRequests++;
+        break;
+      case 'EchoResponse':
+        t.echoResponses++;
+        break;
+    }
+  }
+
+  /** The engine's circuitEnded hook: the circuit's counters are final now. */
+  circuitEnded(c: TcpCircuit): void {
+    const t = this.tallies.get(c) ?? emptyTally();
+    this.tallies.delete(c);
+    const up = c.toServer.stream.stats;
+    const down = c.toClient.stream.stats;
+    this.done.push({
+      ...t,
+      id: c.id,
+      client: c.client,
+      server: c.server,
+      clientIp: c.clientIp,
+      hostName: c.ca.hostName,
+      userName: c.ca.userName,
+      clientVersion: c.ca.clientVersion,
+      serverVersion: c.ca.serverVersion,
+      priority: c.ca.priority,
+      start: c.synTime ?? c.firstSeen,
+      startFrame: c.synFrame ?? t.firstMessage?.frame,
+      end: c.endTime,
+      lastSeen: c.lastSeen,
+      handshakeRtt: c.handshakeRtt,
+      caBytesToServer: up.bytes,
+      caBytesToClient: down.bytes,
+      wireBytesToServer: c.toServer.wireBytes,
+      wireBytesToClient: c.toClient.wireBytes,
+      retransmissions: up.retransmissions + down.retransmissions,
+      gaps: up.gaps + down.gaps,
+      gapBytes: up.gapBytes + down.gapBytes,
+      endedBy: c.endedBy,
+      closer: c.closer,
+      rstBy: c.rstBy,
+    });
+  }
+
+  /** One row per circuit, in the order they started. */
+  finish(): CircuitSummary[] {
+    return this.done.sort((a, b) => a.id - b.id);
+  }
+}
+
+/** Circuits cut by a reset, each with the number of other circuits of its client host open at that moment. */
+export function resetCircuits(circuits: readonly CircuitSummary[]): ResetCircuit[] {
+  return circuits
+    .filter((c) => c.endedBy === 'rst')
+    .map((circuit) => {
+      const when = circuit.end!;
+      const othersOpen = circuits.filter(
+        (o) => o !== circuit && o.clientIp === circuit.clientIp && o.start <= when && (o.end === undefined || o.end > when),
+      ).length;
+      return { circuit, othersOpen };
+    });
+}

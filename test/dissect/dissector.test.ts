@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { encodeDbr } from '../../protocols/ca/dbr.js';
+import * as enc from '../../src/synth/ca-encode.js';
+import { IP_PROTO_UDP, fragmentIpv4, ipv4Packet, udpDatagram } from '../../src/synth/frames.js';
+import type { CaEvent } from '../../src/dissect/event.js';
+import { skippedSummary } from '../../src/dissect/stats.js';
+import { CaptureBuilder } from '../helpers/build.js';
+import { collectEvents } from '../helpers/shared.js';
+
+const IOC = { ip: '10.0.0.1', port: 5064 };
+const IOC2 = { ip: '10.0.0.1', port: 40123 };
+const CLIENT_UDP = { ip: '10.0.0.9', port: 50000 };
+const CLIENT_TCP = { ip: '10.0.0.9', port: 50001 };
+
+const summary = (evs: CaEvent[]) => evs.map((e) => `${e.transport} ${e.type}${e.pv ? ` ${e.pv}` : ''}`);
+
+/** A client connecting to `server`, creating a channel and reading it. */
+function channelSession(b: CaptureBuilder, server: typeof IOC, pv: string, opts: { handshake?: boolean; client?: typeof CLIENT_TCP } = {}) {
+  const s = b.tcp(opts.client ?? CLIENT_TCP, server);
+  if (opts.handshake !== false) s.handshake(0.1);
+  s.send('client', 0.2, Buffer.concat([enc.versionRequest({ version: 13, priority: 0 }), enc.hostNameRequest({ name: 'opi1' }), enc.createChanRequest({ name: pv, cid: 1, version: 13 })]));
+  s.send('server', 0.3, Buffer.concat([enc.versionResponse({ version: 13 }), enc.accessRightsResponse({ cid: 1, access_rights: 3 }), enc.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 9 })]));
+  s.send('client', 0.4, enc.readNotifyRequest({ data_type: 6, data_count: 1, sid: 9, ioid: 1 }));
+  s.send('server', 0.5, enc.readNotifyResponse({ data_type: 6, data_count: 1, status: 1, ioid: 1, payload: encodeDbr(6, [4.5]) }));
+  return s;
+}
+
+const SESSION = ['tcp VersionRequest', 'tcp HostNameRequest', 'tcp CreateChanRequest P:1', 'tcp VersionResponse', 'tcp AccessRightsResponse P:1', 'tcp CreateChanResponse P:1', 'tcp ReadNotifyRequest P:1', 'tcp ReadNotifyResponse P:1'];
+
+describe('Dissector', () => {
+  it('decides client and server from the SYN, and names every message of the channel', async () => {
+    const b = new CaptureBuilder();
+    channelSession(b, IOC, 'P:1');
+    const { events, result } = await collectEvents(b.bytes());
+    expect(summary(events)).toEqual(SESSION);
+    expect(events[0]!.circuit!.roleEvidence).toBe('syn');
+    expect(result.stats.circuits).toBe(1);
+  });
+
+  it('without the handshake, the server port decides (capture started mid-connection)', async () => {
+    const b = new CaptureBuilder();
+    channelSession(b, IOC, 'P:1', { handshake: false });
+    const { events } = await collectEvents(b.bytes());
+    expect(summary(events)).toEqual(SESSION);
+    expect(events[0]!.circuit!.roleEvidence).toBe('server-port');
+  });
+
+  it('learns a server on an ephemeral port from a search reply; without the reply it is other traffic', async () => {
+    const withReply = new CaptureBuilder();
+    withReply.udp(0, CLIENT_UDP, { ip: '10.0.0.255', port: 5064 }, enc.versionRequest({ version: 13, seq: 1 }), enc.searchRequest({ name: 'P:1', cid: 1, version: 13 }));
+    withReply.udp(0.05, { ip: '10.0.0.1', port: 5064 }, CLIENT_UDP, enc.versionResponse({ version: 13, seq: 1 }), enc.searchResponse({ port: 40123, cid: 1, version: 13 }));
+    channelSession(withReply, IOC2, 'P:1', { handshake: false });
+    const a = await collectEvents(withReply.bytes());
+    expect(summary(a.events)).toEqual(['udp VersionRequest', 'udp SearchRequest P:1', 'udp VersionResponse', 'udp SearchResponse P:1', ...SESSION]);
+
+    const without = new CaptureBuilder();
+    channelSession(without, IOC2, 'P:1');
+    const b = await collectEvents(without.bytes());
+    expect(b.events).toEqual([]);
+    expect(b.result.stats.otherPorts).toBeGreaterThan(0);
+    expect(skippedSummary(b.result.stats)).toMatch(/packets on other ports/);
+    const c = await collectEvents(without.bytes(), { ports: [40123] });
+    expect(summary(c.events)).toEqual(SESSION);
+  });
+
+  it('learns a server from a beacon, and honours EPICS_CA_SERVER_PORT', async () => {
+    const b = new CaptureBuilder();
+    b.udp(0, { ip: '10.0.0.1', port: 33333 }, { ip: '10.0.0.255', port: 5065 }, enc.beacon({ version: 13, server_port: 40123, beacon_id: 7 }));
+    channelSession(b, IOC2, 'P:1');
+    expect(summary((await collectEvents(b.bytes())).events)).toEqual(['udp Beacon', ...SESSION]);
+    const c = new CaptureBuilder();
+    channelSession(c, { ip: '10.0.0.1', port: 6064 }, 'P:1');
+    expect(summary((await collectEvents(c.bytes(), { env: { EPICS_CA_SERVER_PORT: '6064' } })).events)).toEqual(SESSION);
+  });
+
+  it('keeps PV names apart on circuits of different clients that reuse cid 1', async () => {
+    const b = new CaptureBuilder();
+    channelSession(b, IOC, 'A:1', { client: { ip: '10.0.0.9', port: 51000 } });
+    channelSession(b, IOC, 'B:2', { client: { ip: '10.0.0.8', port: 51000 } });
+    const { events } = await collectEvents(b.bytes());
+    const reads = events.filter((e) => e.type === 'ReadNotifyResponse').map((e) => `${e.dst} ${e.pv}`);
+    expect(reads).toEqual(['10.0.0.9 A:1', '10.0.0.8 B:2']);
+  });
+
+  it('reassembles IPv4 fragments of a search datagram', async () => {
+    const b = new CaptureBuilder();
+    const names = Array.from({ length: 40 }, (_, i) => enc.searchRequest({ name: `LONG:PV:NAME:${i}`, cid: i, version: 13 }));
+    const packet = ipv4Packet('10.0.0.9', '10.0.0.255', IP_PROTO_UDP, udpDatagram(CLIENT_UDP, { ip: '10.0.0.255', port: 5064 }, Buffer.concat(names)), { id: 77 });
+    const frags = fragmentIpv4(packet, 576);
+    expect(frags.length).toBeGreaterThan(1);
+    frags.reverse().forEach((f, i) => b.ip(i * 0.001, f));
+    const { events, result } = await collectEvents(b.bytes());
+    expect(events.map((e) => e.pv)).toEqual(names.map((_, i) => `LONG:PV:NAME:${i}`));
+    expect(result.stats.ipFragments).toBe(frags.length);
+    expect(result.stats.ipFragmentsDropped).toBe(0);
+  });
+
+  it('decodes the same messages over every link type and VLAN tags', async () => {
+    const expected = SESSION;
+    for (const [linkType, vlan] of [[1, [5]], [1, [100, 200]], [113, undefined], [276, undefined], [0, undefined], [101, undefined]] as const) {
+      const b = new CaptureBuilder({ linkType }, { vlan: vlan as number[] | undefined });
+      channelSession(b, IOC, 'P:1');
+      expect(summary((await collectEvents(b.bytes())).events)).toEqual(expected);
+    }
+  });
+
+  it('reports a segment the capture lost and decodes what follows it', async () => {
+    const b = new CaptureBuilder();
+    const s = b.tcp(CLIENT_TCP, IOC);
+    s.handshake(0);
+    const updates = Array.from({ length: 60 }, (_, i) => enc.eventAddResponse({ data_type: 6, data_count: 1, status: 1, subscriptionid: 1, payload: encodeDbr(6, [i]) }));
+    s.sendSegments('server', 0.1, Buffer.concat(updates), [{ kind: 'drop', segment: 0 }], { mss: 100 });
+    const { events, result } = await collectEvents(b.bytes());
+    expect(result.stats.gaps).toBe(1);
+    expect(result.stats.gapBytes).toBe(100);
+    const values = events.map((e) => (e.command as unknown as { data: number[] }).data[0]);
+    // 24-byte updates: the 100 lost bytes are updates 0-3 and the start of 4; decoding resumes at update 5
+    expect(values).toEqual(Array.from({ length: 55 }, (_, i) => i + 5));
+    expect(skippedSummary(result.stats)).toMatch(/1 capture gap in TCP streams \(100 bytes lost\)/);
+  });
+
+  it('tells a zero-length repeater registration and the client waking itself from other UDP', async () => {
+    const b = new CaptureBuilder();
+    b.udp(0, CLIENT_UDP, { ip: '10.0.0.255', port: 5064 }, enc.versionRequest({ version: 13, seq: 1 }), enc.searchRequest({ name: 'P:1', cid: 1, version: 13 }));
+    b.udp(0.1, CLIENT_UDP, { ip: '127.0.0.1', port: 5065 });
+    b.udp(0.2, CLIENT_UDP, CLIENT_UDP, enc.versionRequest({ version: 0 }));
+    b.udp(0.3, { ip: '10.0.0.9', port: 40000 }, { ip: '10.0.0.7', port: 40001 }, enc.echoRequest());
+    const { events, result } = await collectEvents(b.bytes());
+    expect(summary(events)).toEqual(['udp VersionRequest', 'udp SearchRequest P:1', 'udp RepeaterRegisterRequest', 'udp VersionRequest']);
+    expect(result.stats.otherPorts).toBe(1);
+  });
+});

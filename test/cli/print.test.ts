@@ -1,0 +1,106 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { encodeDbr } from '../../protocols/ca/dbr.js';
+import * as enc from '../../src/synth/ca-encode.js';
+import { CaptureBuilder } from '../helpers/build.js';
+
+const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'cawire-print-'));
+
+function capture(): string {
+  const b = new CaptureBuilder();
+  b.udp(0, { ip: '10.0.0.9', port: 50000 }, { ip: '10.0.0.255', port: 5064 }, enc.versionRequest({ version: 13, seq: 1 }), enc.searchRequest({ name: 'TEST:ai', cid: 1, version: 13 }));
+  b.udp(0.001, { ip: '10.0.0.1', port: 5064 }, { ip: '10.0.0.9', port: 50000 }, enc.versionResponse({ version: 13, seq: 1 }), enc.searchResponse({ port: 5064, cid: 1, version: 13 }));
+  const s = b.tcp({ ip: '10.0.0.9', port: 50001 }, { ip: '10.0.0.1', port: 5064 });
+  s.handshake(0.01);
+  s.send('client', 0.02, Buffer.concat([enc.versionRequest({ version: 13, priority: 0 }), enc.createChanRequest({ name: 'TEST:ai', cid: 1, version: 13 })]));
+  s.send('server', 0.03, Buffer.concat([enc.accessRightsResponse({ cid: 1, access_rights: 3 }), enc.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 4 })]));
+  s.send('client', 0.04, enc.readNotifyRequest({ data_type: 20, data_count: 1, sid: 4, ioid: 1 }));
+  s.send('server', 0.05, enc.readNotifyResponse({ data_type: 20, data_count: 1, status: 1, ioid: 1, payload: encodeDbr(20, [2.5], { secPastEpoch: 1000, nsec: 5 }) }));
+  b.udp(0.06, { ip: '10.0.0.7', port: 123 }, { ip: '10.0.0.8', port: 123 }, Buffer.from('ntp-ish'));
+  const file = join(dir, 'small.pcap');
+  writeFileSync(file, b.bytes());
+  return file;
+}
+
+const FILE = capture();
+
+function run(args: string[], input?: Buffer) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, code: r.status };
+}
+
+describe('cawire print', () => {
+  it('prints one caproto-style line per message, and what it skipped on stderr', () => {
+    const r = run([FILE]);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').slice(0, 6)).toEqual([
+      '1700000000.0 10.0.0.9:50000->10.0.0.255:5064 VersionRequest(version=13, sequence=1)',
+      "1700000000.0 10.0.0.9:50000->10.0.0.255:5064 SearchRequest(name='TEST:ai', cid=1, version=13, reply=5)",
+      '1700000000.001 10.0.0.1:5064->10.0.0.9:50000 VersionResponse(version=13, sequence=1)',
+      "1700000000.001 10.0.0.1:5064->10.0.0.9:50000 SearchResponse(port=5064, ip='255.255.255.255', cid=1, version=13)",
+      '1700000000.02 10.0.0.9:50001->10.0.0.1:5064 VersionRequest(priority=0, version=13)',
+      "1700000000.02 10.0.0.9:50001->10.0.0.1:5064 CreateChanRequest(name='TEST:ai', cid=1, version=13)",
+    ]);
+    expect(r.out.trim().split('\n')).toHaveLength(10);
+    expect(r.err).toBe('cawire: not decoded: 1 packet on other ports\n');
+  });
+
+  it('is the default command, reads stdin, and -q silences the note', () => {
+    const viaStdin = spawnSync(process.execPath, [CLI, '-q'], { input: readFileSync(FILE), encoding: 'utf8' });
+    expect(viaStdin.status).toBe(0);
+    expect(viaStdin.stdout).toBe(run(['print', FILE]).out);
+    expect(viaStdin.stderr).toBe('');
+  });
+
+  it('--format and filters select and shape the lines', () => {
+    const r = run(['print', FILE, '-q', '--format', '{frame} {pv} {type} {command.status} {command.data}', '--pv', 'TEST:*', '--command', 'ReadNotifyResponse,CreateChanResponse']);
+    expect(r.out).toBe('8 TEST:ai CreateChanResponse  \n12 TEST:ai ReadNotifyResponse ECA_NORMAL [2.5]\n');
+    expect(run(['print', FILE, '-q', '--format', '{type}', '--host', '10.0.0.255']).out).toBe('VersionRequest\nSearchRequest\n');
+    expect(run(['print', FILE, '-q', '--format', '{type}', '--port', '50000', '--command', 'searchresponse']).out).toBe('SearchResponse\n');
+  });
+
+  it('--json writes one object per message', () => {
+    const lines = run(['print', FILE, '-q', '--json']).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(10);
+    expect(lines[9]).toMatchObject({ frame: 12, pv: 'TEST:ai', command: 'ReadNotifyResponse', fields: { data: [2.5], ioid: 1, status_name: 'ECA_NORMAL' } });
+    expect(lines[9].fields.metadata).toMatchObject({ secPastEpoch: 1000, nsec: 5, time: '1990-01-01T00:16:40.000000005Z' });
+  });
+
+  it('refuses bad arguments with exit status 2 and one line, before any output', () => {
+    const badToken = run(['print', FILE, '--format', '{nope}']);
+    expect(badToken).toMatchObject({ code: 2, out: '' });
+    expect(badToken.err.trim().split('\n')).toHaveLength(1);
+    expect(run(['print', FILE, '--command', 'NoSuchThing'])).toMatchObject({ code: 2, out: '' });
+    expect(run(['print', FILE, '--host', 'not-an-ip'])).toMatchObject({ code: 2, out: '' });
+    expect(run(['print', join(dir, 'missing.pcap')])).toMatchObject({ code: 2, out: '', err: `cawire: cannot open ${join(dir, 'missing.pcap')}: no such file\n` });
+  });
+
+  it('prints each message as soon as its packet arrives on a live pipe', async () => {
+    const bytes = readFileSync(FILE);
+    const child = spawn(process.execPath, [CLI, '-q', '--format', '{frame} {type}'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => (out.includes(text) ? resolve() : undefined);
+        child.stdout.on('data', (d) => {
+          out += d;
+          check();
+        });
+        check();
+      });
+    // pcap header + the first two packets (24 + 2 x (16 + frame)); the pipe stays open
+    const firstTwo = 24 + (16 + bytes.readUInt32LE(24 + 8)) + (16 + bytes.readUInt32LE(24 + 16 + bytes.readUInt32LE(24 + 8) + 8));
+    child.stdin.write(bytes.subarray(0, firstTwo));
+    await seen('2 SearchResponse');
+    expect(out).toBe('1 VersionRequest\n1 SearchRequest\n2 VersionResponse\n2 SearchResponse\n');
+    child.stdin.end(bytes.subarray(firstTwo));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(10);
+  });
+});

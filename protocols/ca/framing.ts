@@ -8,6 +8,7 @@
 
 import { CMD, EXTENDED_HEADER_SIZE, EXTENDED_MARKER, HEADER_SIZE, MAX_COMMAND, carriesDbr } from './constants.js';
 import { dbrPayloadSize, dbrValueOffset, isDbrType } from './dbr.js';
+import { u16be, u32be } from '../bytes.js';
 
 /** Receives framed messages. `buf[off..]` holds the header, then the payload. */
 export interface FrameSink<C> {
@@ -85,15 +86,15 @@ export function plausibleHeader(
 /** Reads the header at `off` (needs 16 or 24 bytes there); returns false if `end` cuts it. */
 export function readHeader(buf: Buffer, off: number, end: number, out: HeaderView): boolean {
   if (end - off < HEADER_SIZE) return false;
-  out.command = buf.readUInt16BE(off);
-  out.payloadSize = buf.readUInt16BE(off + 2);
-  out.dataType = buf.readUInt16BE(off + 4);
-  out.dataCount = buf.readUInt16BE(off + 6);
+  out.command = u16be(buf, off);
+  out.payloadSize = u16be(buf, off + 2);
+  out.dataType = u16be(buf, off + 4);
+  out.dataCount = u16be(buf, off + 6);
   out.headerSize = HEADER_SIZE;
   if (out.payloadSize === EXTENDED_MARKER && out.dataCount === 0) {
     if (end - off < EXTENDED_HEADER_SIZE) return false;
-    out.payloadSize = buf.readUInt32BE(off + 16);
-    out.dataCount = buf.readUInt32BE(off + 20);
+    out.payloadSize = u32be(buf, off + 16);
+    out.dataCount = u32be(buf, off + 20);
     out.headerSize = EXTENDED_HEADER_SIZE;
   }
   return true;
@@ -225,7 +226,7 @@ export class StreamFramer<C> {
   private acceptHeader(buf: Buffer, off: number): boolean {
     const h = this.h;
     if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
-    return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(off + 12), false);
+    return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, u32be(buf, off + 12), false);
   }
 
   private stash(buf: Buffer, off: number, end: number): void {
@@ -324,7 +325,7 @@ function candidate(buf: Buffer, p: number, end: number, h: HeaderView, strict: b
   if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
   // VERSION opens a circuit and never follows other messages; zero-filled data shifted by a few bytes looks like one.
   if (strict && h.command === CMD.VERSION) return false;
-  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(p + 12), strict);
+  return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, u32be(buf, p + 12), strict);
 }
 
 /**
@@ -340,7 +341,7 @@ export function frameDatagram<C>(sink: FrameSink<C>, ctx: C, buf: Buffer, off: n
     }
     const total = h.headerSize + h.payloadSize;
     if (
-      !plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, buf.readUInt32BE(off + 12), false) ||
+      !plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, u32be(buf, off + 12), false) ||
       (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h))
     ) {
       sink.malformed(ctx, 'bad-header', end - off);

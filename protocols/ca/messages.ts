@@ -6,6 +6,7 @@
 import { ANY_ADDRESS, CMD, COMMAND_NAMES, EXTENDED_HEADER_SIZE, HEADER_SIZE } from './constants.js';
 import { decodeDbr, type DbrMetadata, type DbrValue } from './dbr.js';
 import { ipToString } from './ip.js';
+import { u16be, u32be } from '../bytes.js';
 
 export type Direction = 'request' | 'response';
 
@@ -17,11 +18,12 @@ export function cString(buf: Buffer, off: number, len: number): string {
 }
 
 export abstract class CaMessage {
+  // Class-level facts are prototype getters, not instance fields: a message is made per CA message.
   /** caproto class name, e.g. 'CreateChanRequest' */
-  abstract readonly type: string;
+  abstract get type(): string;
   /** field names in print order */
-  abstract readonly fields: readonly string[];
-  abstract readonly direction: Direction;
+  abstract get fields(): readonly string[];
+  abstract get direction(): Direction;
 
   constructor(
     readonly command: number,
@@ -83,12 +85,41 @@ abstract class DataMessage extends CaMessage {
   }
 }
 
-const F_VERSION_REQ = ['priority', 'version'] as const;
-const F_VERSION_UDP = ['version', 'sequence'] as const;
+const F_SEARCH_REQ: readonly string[] = ['name', 'cid', 'version', 'reply'];
+const F_SEARCH_RESP: readonly string[] = ['port', 'ip', 'cid', 'version'];
+const F_NOT_FOUND: readonly string[] = ['reply', 'version', 'cid'];
+const F_EVENT_ADD_REQ: readonly string[] = ['data_type', 'data_count', 'sid', 'subscriptionid', 'mask'];
+const F_EVENT_ADD_RESP: readonly string[] = ['data', 'data_type', 'data_count', 'status', 'subscriptionid', 'metadata'];
+const F_SUBSCRIPTION: readonly string[] = ['data_type', 'data_count', 'sid', 'subscriptionid'];
+const F_IO_REQ: readonly string[] = ['data_type', 'data_count', 'sid', 'ioid'];
+const F_READ_RESP: readonly string[] = ['data', 'data_type', 'data_count', 'cid', 'ioid', 'metadata'];
+const F_READ_NOTIFY_RESP: readonly string[] = ['data', 'data_type', 'data_count', 'status', 'ioid', 'metadata'];
+const F_WRITE_REQ: readonly string[] = ['data', 'data_type', 'data_count', 'sid', 'cid', 'metadata'];
+const F_WRITE_NOTIFY_REQ: readonly string[] = ['data', 'data_type', 'data_count', 'sid', 'ioid', 'metadata'];
+const F_WRITE_NOTIFY_RESP: readonly string[] = ['data_type', 'data_count', 'status', 'ioid'];
+const F_ERROR_RESP: readonly string[] = ['cid', 'status', 'request', 'message'];
+const F_CLEAR: readonly string[] = ['sid', 'cid'];
+const F_BEACON: readonly string[] = ['version', 'server_port', 'beacon_id', 'address'];
+const F_REPEATER_CONFIRM: readonly string[] = ['repeater_address'];
+const F_REPEATER_REGISTER: readonly string[] = ['client_address'];
+const F_CREATE_REQ: readonly string[] = ['name', 'cid', 'version'];
+const F_CREATE_RESP: readonly string[] = ['data_type', 'data_count', 'cid', 'sid'];
+const F_NAME_ONLY: readonly string[] = ['name'];
+const F_ACCESS_RIGHTS: readonly string[] = ['cid', 'access_rights'];
+const F_CID_ONLY: readonly string[] = ['cid'];
+const F_RAW: readonly string[] = ['data_type', 'data_count', 'parameter1', 'parameter2'];
+const NO_FIELDS: readonly string[] = [];
+const F_VERSION_REQ: readonly string[] = ['priority', 'version'];
+const F_VERSION_UDP: readonly string[] = ['version', 'sequence'];
+const F_VERSION_RESP: readonly string[] = ['version'];
 
 export class VersionRequest extends CaMessage {
-  readonly type = 'VersionRequest';
-  readonly direction = 'request';
+  get type() {
+    return 'VersionRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
   /** UDP form (CA >= 4.11): data_type 1 flags p1 as the datagram sequence number */
   get fields() {
     return this.dataTypeField === 1 && this.parameter1 !== 0 && this.udp ? F_VERSION_UDP : F_VERSION_REQ;
@@ -106,11 +137,15 @@ export class VersionRequest extends CaMessage {
 }
 
 export class VersionResponse extends CaMessage {
-  readonly type = 'VersionResponse';
-  readonly direction = 'response';
+  get type() {
+    return 'VersionResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
   udp = false;
   get fields() {
-    return this.dataTypeField === 1 && this.udp ? F_VERSION_UDP : ['version'];
+    return this.dataTypeField === 1 && this.udp ? F_VERSION_UDP : F_VERSION_RESP;
   }
   get version() {
     return this.dataCountField;
@@ -121,9 +156,15 @@ export class VersionResponse extends CaMessage {
 }
 
 export class SearchRequest extends CaMessage {
-  readonly type = 'SearchRequest';
-  readonly direction = 'request';
-  readonly fields = ['name', 'cid', 'version', 'reply'];
+  get type() {
+    return 'SearchRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_SEARCH_REQ;
+  }
   get name() {
     return this.payloadString();
   }
@@ -140,9 +181,15 @@ export class SearchRequest extends CaMessage {
 }
 
 export class SearchResponse extends CaMessage {
-  readonly type = 'SearchResponse';
-  readonly direction = 'response';
-  readonly fields = ['port', 'ip', 'cid', 'version'];
+  get type() {
+    return 'SearchResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_SEARCH_RESP;
+  }
   get port() {
     return this.dataTypeField;
   }
@@ -155,7 +202,7 @@ export class SearchResponse extends CaMessage {
   }
   /** server minor version: u16 at the start of the 8-byte UDP payload (absent over TCP) */
   get version() {
-    return this.payloadSize >= 2 ? this.buf.readUInt16BE(this.payloadOffset) : undefined;
+    return this.payloadSize >= 2 ? u16be(this.buf, this.payloadOffset) : undefined;
   }
   /** true when the reply names the source of its datagram rather than an address */
   get usesSourceAddress() {
@@ -164,9 +211,15 @@ export class SearchResponse extends CaMessage {
 }
 
 export class NotFoundResponse extends CaMessage {
-  readonly type = 'NotFoundResponse';
-  readonly direction = 'response';
-  readonly fields = ['reply', 'version', 'cid'];
+  get type() {
+    return 'NotFoundResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_NOT_FOUND;
+  }
   get reply() {
     return this.dataTypeField;
   }
@@ -179,9 +232,15 @@ export class NotFoundResponse extends CaMessage {
 }
 
 export class EventAddRequest extends CaMessage {
-  readonly type = 'EventAddRequest';
-  readonly direction = 'request';
-  readonly fields = ['data_type', 'data_count', 'sid', 'subscriptionid', 'mask'];
+  get type() {
+    return 'EventAddRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_EVENT_ADD_REQ;
+  }
   get data_type() {
     return this.dataTypeField;
   }
@@ -196,14 +255,20 @@ export class EventAddRequest extends CaMessage {
   }
   /** u16 after the three legacy f32 deadbands: 1 VALUE, 2 LOG, 4 ALARM, 8 PROPERTY */
   get mask() {
-    return this.payloadSize >= 14 ? this.buf.readUInt16BE(this.payloadOffset + 12) : 0;
+    return this.payloadSize >= 14 ? u16be(this.buf, this.payloadOffset + 12) : 0;
   }
 }
 
 export class EventAddResponse extends DataMessage {
-  readonly type = 'EventAddResponse';
-  readonly direction = 'response';
-  readonly fields = ['data', 'data_type', 'data_count', 'status', 'subscriptionid', 'metadata'];
+  get type() {
+    return 'EventAddResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_EVENT_ADD_RESP;
+  }
   /** ECA status (p1) */
   get status() {
     return this.parameter1;
@@ -215,9 +280,15 @@ export class EventAddResponse extends DataMessage {
 
 /** The server's final, empty EVENT_ADD reply confirming an EVENT_CANCEL (RSRV echoes type, count and SID). */
 export class EventCancelResponse extends CaMessage {
-  readonly type = 'EventCancelResponse';
-  readonly direction = 'response';
-  readonly fields = ['data_type', 'data_count', 'sid', 'subscriptionid'];
+  get type() {
+    return 'EventCancelResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_SUBSCRIPTION;
+  }
   get data_type() {
     return this.dataTypeField;
   }
@@ -233,9 +304,15 @@ export class EventCancelResponse extends CaMessage {
 }
 
 export class EventCancelRequest extends CaMessage {
-  readonly type = 'EventCancelRequest';
-  readonly direction = 'request';
-  readonly fields = ['data_type', 'data_count', 'sid', 'subscriptionid'];
+  get type() {
+    return 'EventCancelRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_SUBSCRIPTION;
+  }
   get data_type() {
     return this.dataTypeField;
   }
@@ -251,8 +328,12 @@ export class EventCancelRequest extends CaMessage {
 }
 
 abstract class IoRequest extends CaMessage {
-  readonly direction = 'request';
-  readonly fields = ['data_type', 'data_count', 'sid', 'ioid'];
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_IO_REQ;
+  }
   get data_type() {
     return this.dataTypeField;
   }
@@ -268,18 +349,28 @@ abstract class IoRequest extends CaMessage {
 }
 
 export class ReadRequest extends IoRequest {
-  readonly type = 'ReadRequest';
+  get type() {
+    return 'ReadRequest';
+  }
 }
 
 export class ReadNotifyRequest extends IoRequest {
-  readonly type = 'ReadNotifyRequest';
+  get type() {
+    return 'ReadNotifyRequest';
+  }
 }
 
 /** Legacy READ reply: RSRV puts the CID in p1. */
 export class ReadResponse extends DataMessage {
-  readonly type = 'ReadResponse';
-  readonly direction = 'response';
-  readonly fields = ['data', 'data_type', 'data_count', 'cid', 'ioid', 'metadata'];
+  get type() {
+    return 'ReadResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_READ_RESP;
+  }
   get cid() {
     return this.parameter1;
   }
@@ -289,9 +380,15 @@ export class ReadResponse extends DataMessage {
 }
 
 export class ReadNotifyResponse extends DataMessage {
-  readonly type = 'ReadNotifyResponse';
-  readonly direction = 'response';
-  readonly fields = ['data', 'data_type', 'data_count', 'status', 'ioid', 'metadata'];
+  get type() {
+    return 'ReadNotifyResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_READ_NOTIFY_RESP;
+  }
   /** ECA status (p1; the community document calls it SID) */
   get status() {
     return this.parameter1;
@@ -303,9 +400,15 @@ export class ReadNotifyResponse extends DataMessage {
 
 /** Plain put. libca puts the channel's CID in p2 (the document says IOID). */
 export class WriteRequest extends DataMessage {
-  readonly type = 'WriteRequest';
-  readonly direction = 'request';
-  readonly fields = ['data', 'data_type', 'data_count', 'sid', 'cid', 'metadata'];
+  get type() {
+    return 'WriteRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_WRITE_REQ;
+  }
   get sid() {
     return this.parameter1;
   }
@@ -315,9 +418,15 @@ export class WriteRequest extends DataMessage {
 }
 
 export class WriteNotifyRequest extends DataMessage {
-  readonly type = 'WriteNotifyRequest';
-  readonly direction = 'request';
-  readonly fields = ['data', 'data_type', 'data_count', 'sid', 'ioid', 'metadata'];
+  get type() {
+    return 'WriteNotifyRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_WRITE_NOTIFY_REQ;
+  }
   get sid() {
     return this.parameter1;
   }
@@ -327,9 +436,15 @@ export class WriteNotifyRequest extends DataMessage {
 }
 
 export class WriteNotifyResponse extends CaMessage {
-  readonly type = 'WriteNotifyResponse';
-  readonly direction = 'response';
-  readonly fields = ['data_type', 'data_count', 'status', 'ioid'];
+  get type() {
+    return 'WriteNotifyResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_WRITE_NOTIFY_RESP;
+  }
   get data_type() {
     return this.dataTypeField;
   }
@@ -345,32 +460,58 @@ export class WriteNotifyResponse extends CaMessage {
 }
 
 abstract class HeaderOnly extends CaMessage {
-  readonly fields: readonly string[] = [];
+  get fields(): readonly string[] {
+    return NO_FIELDS;
+  }
 }
 
 export class EventsOffRequest extends HeaderOnly {
-  readonly type = 'EventsOffRequest';
-  readonly direction = 'request';
+  get type() {
+    return 'EventsOffRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
 }
 export class EventsOnRequest extends HeaderOnly {
-  readonly type = 'EventsOnRequest';
-  readonly direction = 'request';
+  get type() {
+    return 'EventsOnRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
 }
 export class ReadSyncRequest extends HeaderOnly {
-  readonly type = 'ReadSyncRequest';
-  readonly direction = 'request';
+  get type() {
+    return 'ReadSyncRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
 }
 export class ReadSyncResponse extends HeaderOnly {
-  readonly type = 'ReadSyncResponse';
-  readonly direction = 'response';
+  get type() {
+    return 'ReadSyncResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
 }
 export class EchoRequest extends HeaderOnly {
-  readonly type = 'EchoRequest';
-  readonly direction = 'request';
+  get type() {
+    return 'EchoRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
 }
 export class EchoResponse extends HeaderOnly {
-  readonly type = 'EchoResponse';
-  readonly direction = 'response';
+  get type() {
+    return 'EchoResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
 }
 
 /** Header fields of the request an ERROR reports (a copy of its 16- or 24-byte header). */
@@ -385,9 +526,15 @@ export interface EmbeddedHeader {
 }
 
 export class ErrorResponse extends CaMessage {
-  readonly type = 'ErrorResponse';
-  readonly direction = 'response';
-  readonly fields = ['cid', 'status', 'request', 'message'];
+  get type() {
+    return 'ErrorResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_ERROR_RESP;
+  }
   /** the channel's CID, the search id, or 0xFFFFFFFF */
   get cid() {
     return this.parameter1;
@@ -400,27 +547,27 @@ export class ErrorResponse extends CaMessage {
     if (this.payloadSize < HEADER_SIZE) return undefined;
     const b = this.buf;
     const o = this.payloadOffset;
-    const command = b.readUInt16BE(o);
-    let payload_size = b.readUInt16BE(o + 2);
-    let data_count = b.readUInt16BE(o + 6);
+    const command = u16be(b, o);
+    let payload_size = u16be(b, o + 2);
+    let data_count = u16be(b, o + 6);
     if (payload_size === 0xffff && data_count === 0 && this.payloadSize >= EXTENDED_HEADER_SIZE) {
-      payload_size = b.readUInt32BE(o + 16);
-      data_count = b.readUInt32BE(o + 20);
+      payload_size = u32be(b, o + 16);
+      data_count = u32be(b, o + 20);
     }
     return {
       command,
       commandName: COMMAND_NAMES[command] ?? String(command),
       payload_size,
-      data_type: b.readUInt16BE(o + 4),
+      data_type: u16be(b, o + 4),
       data_count,
-      parameter1: b.readUInt32BE(o + 8),
-      parameter2: b.readUInt32BE(o + 12),
+      parameter1: u32be(b, o + 8),
+      parameter2: u32be(b, o + 12),
     };
   }
   private get embeddedSize(): number {
     if (this.payloadSize < HEADER_SIZE) return this.payloadSize;
     const o = this.payloadOffset;
-    const ext = this.buf.readUInt16BE(o + 2) === 0xffff && this.buf.readUInt16BE(o + 6) === 0;
+    const ext = u16be(this.buf, o + 2) === 0xffff && u16be(this.buf, o + 6) === 0;
     return Math.min(this.payloadSize, ext ? EXTENDED_HEADER_SIZE : HEADER_SIZE);
   }
   /** the server's text after the embedded header */
@@ -431,9 +578,15 @@ export class ErrorResponse extends CaMessage {
 }
 
 export class ClearChannelRequest extends CaMessage {
-  readonly type = 'ClearChannelRequest';
-  readonly direction = 'request';
-  readonly fields = ['sid', 'cid'];
+  get type() {
+    return 'ClearChannelRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_CLEAR;
+  }
   get sid() {
     return this.parameter1;
   }
@@ -443,9 +596,15 @@ export class ClearChannelRequest extends CaMessage {
 }
 
 export class ClearChannelResponse extends CaMessage {
-  readonly type = 'ClearChannelResponse';
-  readonly direction = 'response';
-  readonly fields = ['sid', 'cid'];
+  get type() {
+    return 'ClearChannelResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_CLEAR;
+  }
   get sid() {
     return this.parameter1;
   }
@@ -456,9 +615,15 @@ export class ClearChannelResponse extends CaMessage {
 
 /** RSRV_IS_UP. The address is 0 from current RSRV; the caRepeater fills in the source. */
 export class Beacon extends CaMessage {
-  readonly type = 'Beacon';
-  readonly direction = 'response';
-  readonly fields = ['version', 'server_port', 'beacon_id', 'address'];
+  get type() {
+    return 'Beacon';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_BEACON;
+  }
   get version() {
     return this.dataTypeField;
   }
@@ -475,9 +640,15 @@ export class Beacon extends CaMessage {
 }
 
 export class RepeaterConfirmResponse extends CaMessage {
-  readonly type = 'RepeaterConfirmResponse';
-  readonly direction = 'response';
-  readonly fields = ['repeater_address'];
+  get type() {
+    return 'RepeaterConfirmResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_REPEATER_CONFIRM;
+  }
   get repeater_address() {
     return ipToString(this.parameter2);
   }
@@ -485,9 +656,15 @@ export class RepeaterConfirmResponse extends CaMessage {
 
 /** Registration with the caRepeater; libca on Linux sends it as an empty datagram (then every field is 0). */
 export class RepeaterRegisterRequest extends CaMessage {
-  readonly type = 'RepeaterRegisterRequest';
-  readonly direction = 'request';
-  readonly fields = ['client_address'];
+  get type() {
+    return 'RepeaterRegisterRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_REPEATER_REGISTER;
+  }
   get client_address() {
     return ipToString(this.parameter2);
   }
@@ -498,9 +675,15 @@ export class RepeaterRegisterRequest extends CaMessage {
 }
 
 export class CreateChanRequest extends CaMessage {
-  readonly type = 'CreateChanRequest';
-  readonly direction = 'request';
-  readonly fields = ['name', 'cid', 'version'];
+  get type() {
+    return 'CreateChanRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_CREATE_REQ;
+  }
   get name() {
     return this.payloadString();
   }
@@ -514,9 +697,15 @@ export class CreateChanRequest extends CaMessage {
 }
 
 export class CreateChanResponse extends CaMessage {
-  readonly type = 'CreateChanResponse';
-  readonly direction = 'response';
-  readonly fields = ['data_type', 'data_count', 'cid', 'sid'];
+  get type() {
+    return 'CreateChanResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_CREATE_RESP;
+  }
   /** native DBR type and element count of the channel */
   get data_type() {
     return this.dataTypeField;
@@ -533,27 +722,45 @@ export class CreateChanResponse extends CaMessage {
 }
 
 export class ClientNameRequest extends CaMessage {
-  readonly type = 'ClientNameRequest';
-  readonly direction = 'request';
-  readonly fields = ['name'];
+  get type() {
+    return 'ClientNameRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_NAME_ONLY;
+  }
   get name() {
     return this.payloadString();
   }
 }
 
 export class HostNameRequest extends CaMessage {
-  readonly type = 'HostNameRequest';
-  readonly direction = 'request';
-  readonly fields = ['name'];
+  get type() {
+    return 'HostNameRequest';
+  }
+  get direction() {
+    return 'request' as const;
+  }
+  get fields() {
+    return F_NAME_ONLY;
+  }
   get name() {
     return this.payloadString();
   }
 }
 
 export class AccessRightsResponse extends CaMessage {
-  readonly type = 'AccessRightsResponse';
-  readonly direction = 'response';
-  readonly fields = ['cid', 'access_rights'];
+  get type() {
+    return 'AccessRightsResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_ACCESS_RIGHTS;
+  }
   get cid() {
     return this.parameter1;
   }
@@ -564,18 +771,30 @@ export class AccessRightsResponse extends CaMessage {
 }
 
 export class CreateChFailResponse extends CaMessage {
-  readonly type = 'CreateChFailResponse';
-  readonly direction = 'response';
-  readonly fields = ['cid'];
+  get type() {
+    return 'CreateChFailResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_CID_ONLY;
+  }
   get cid() {
     return this.parameter1;
   }
 }
 
 export class ServerDisconnResponse extends CaMessage {
-  readonly type = 'ServerDisconnResponse';
-  readonly direction = 'response';
-  readonly fields = ['cid'];
+  get type() {
+    return 'ServerDisconnResponse';
+  }
+  get direction() {
+    return 'response' as const;
+  }
+  get fields() {
+    return F_CID_ONLY;
+  }
   get cid() {
     return this.parameter1;
   }
@@ -583,7 +802,9 @@ export class ServerDisconnResponse extends CaMessage {
 
 /** Obsolete commands (SNAPSHOT 5, BUILD 7, READ_BUILD 16, SIGNAL 25): named, shown raw. */
 export class ObsoleteMessage extends CaMessage {
-  readonly fields = ['data_type', 'data_count', 'parameter1', 'parameter2'];
+  get fields() {
+    return F_RAW;
+  }
   constructor(
     readonly type: string,
     readonly direction: Direction,
@@ -612,11 +833,11 @@ const OBSOLETE: Record<number, string> = {
  * the datagram forms of VERSION.
  */
 export function decodeMessage(buf: Buffer, off: number, headerSize: number, payloadSize: number, fromClient: boolean, udp: boolean): CaMessage {
-  const command = buf.readUInt16BE(off);
-  const dt = buf.readUInt16BE(off + 4);
-  const dc = headerSize === EXTENDED_HEADER_SIZE ? buf.readUInt32BE(off + 20) : buf.readUInt16BE(off + 6);
-  const p1 = buf.readUInt32BE(off + 8);
-  const p2 = buf.readUInt32BE(off + 12);
+  const command = u16be(buf, off);
+  const dt = u16be(buf, off + 4);
+  const dc = headerSize === EXTENDED_HEADER_SIZE ? u32be(buf, off + 20) : u16be(buf, off + 6);
+  const p1 = u32be(buf, off + 8);
+  const p2 = u32be(buf, off + 12);
   const po = off + headerSize;
   switch (command) {
     case CMD.VERSION: {

@@ -149,11 +149,16 @@ class LibcaBeaconState {
   }
 }
 
+/** A beacon counted in the last BEACON_COPY_WINDOW_SEC, and the paths (src>dst endpoints) it came on. */
+interface RecentBeacon {
+  record: BeaconRecord;
+  paths: Set<string>;
+}
+
 interface ServerState {
   rule: LibcaBeaconState;
   records: BeaconRecord[];
-  /** paths (src>dst endpoints) the latest beacon was seen on */
-  latestPaths: Set<string>;
+  recent: RecentBeacon[];
   copies: number;
 }
 
@@ -179,16 +184,18 @@ export class BeaconAnalysis {
     const server = `${m.parameter2 === 0 ? ev.src : m.address}:${m.server_port || DEFAULT_SERVER_PORT}`;
     const path = `${ev.src}:${ev.sport}>${ev.dst}:${ev.dport}`;
     let state = this.servers.get(server);
-    if (!state) this.servers.set(server, (state = { rule: new LibcaBeaconState(), records: [], latestPaths: new Set(), copies: 0 }));
-    const previous = state.records[state.records.length - 1];
-    if (previous && previous.id === m.beacon_id && ev.timestamp - previous.at.time <= BEACON_COPY_WINDOW_SEC && !state.latestPaths.has(path)) {
-      state.latestPaths.add(path);
-      previous.copies++;
+    if (!state) this.servers.set(server, (state = { rule: new LibcaBeaconState(), records: [], recent: [], copies: 0 }));
+    const now = ev.timestamp;
+    state.recent = state.recent.filter((r) => now - r.record.at.time <= BEACON_COPY_WINDOW_SEC);
+    const original = state.recent.findLast((r) => r.record.id === m.beacon_id && !r.paths.has(path));
+    if (original) {
+      original.paths.add(path);
+      original.record.copies++;
       state.copies++;
       this.copies++;
       return;
     }
-    state.latestPaths = new Set([path]);
+    const previous = state.records[state.records.length - 1];
     const record: BeaconRecord = {
       server,
       id: m.beacon_id,
@@ -210,6 +217,7 @@ export class BeaconAnalysis {
     }
     state.rule.observe(record, this.captureStart!);
     state.records.push(record);
+    state.recent.push({ record, paths: new Set([path]) });
     this.timeline.push(record);
   }
 

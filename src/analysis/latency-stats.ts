@@ -50,9 +50,9 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 const groupId = (kind: PairKind, group: string): string => `${kind}\u0000${group}`;
 
-/** Rows in kind order (search … connect), then by group name. */
-function sortStats(rows: LatencyStats[]): LatencyStats[] {
-  return rows.sort((a, b) => PAIR_KINDS.indexOf(a.kind) - PAIR_KINDS.indexOf(b.kind) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+/** Kind order (search … connect), then group name: the order of every row and series. */
+function byKindThenGroup(a: { kind: PairKind; group: string }, b: { kind: PairKind; group: string }): number {
+  return PAIR_KINDS.indexOf(a.kind) - PAIR_KINDS.indexOf(b.kind) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0);
 }
 
 interface Group {
@@ -81,25 +81,22 @@ export class LatencyAccumulator {
 
   /** Every group's latencies, sorted (the arrays are views of the accumulator's storage). */
   distributions(): LatencyDistribution[] {
-    this.sorted ??= [...this.groups.values()].map((g) => {
-      const values = g.values.subarray(0, g.n).sort();
-      return { kind: g.kind, group: g.group, values };
-    });
+    this.sorted ??= [...this.groups.values()]
+      .map((g) => ({ kind: g.kind, group: g.group, values: g.values.subarray(0, g.n).sort() }))
+      .sort(byKindThenGroup);
     return this.sorted;
   }
 
   stats(): LatencyStats[] {
-    return sortStats(
-      this.distributions().map(({ kind, group, values }) => {
+    return this.distributions().map(({ kind, group, values }) => {
         const n = values.length;
         let sum = 0;
         for (const v of values) sum += v;
         const mean = sum / n;
         let squares = 0;
         for (const v of values) squares += (v - mean) * (v - mean);
-        return { kind, group, count: n, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : NaN, ...quartiles(values), min: values[0]!, max: values[n - 1]! };
-      }),
-    );
+      return { kind, group, count: n, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : NaN, ...quartiles(values), min: values[0]!, max: values[n - 1]! };
+    });
   }
 }
 
@@ -124,8 +121,8 @@ export async function danfoStats(columns: LatencyColumns, distributions: readonl
   const agg = df.groupby(['kind', 'group']).agg({ latency_ms: ['count', 'mean', 'std', 'min', 'max'] });
   const rows = dfd.toJSON(agg, { format: 'column' }) as Record<string, number | string>[];
   const sorted = new Map(distributions.map((d) => [groupId(d.kind, d.group), d.values]));
-  return sortStats(
-    rows.map((row) => {
+  return rows
+    .map((row): LatencyStats => {
       const kind = row.kind as PairKind;
       const group = String(row.group);
       const count = Number(row.latency_ms_count);
@@ -139,8 +136,8 @@ export async function danfoStats(columns: LatencyColumns, distributions: readonl
         ...quartiles(sorted.get(groupId(kind, group)) ?? []),
         max: Number(row.latency_ms_max),
       };
-    }),
-  );
+    })
+    .sort(byKindThenGroup);
 }
 
 /** danfo.js, loaded on first use (about 1 s and 140 MB), with the tfjs banner silenced. */

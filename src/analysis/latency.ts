@@ -53,7 +53,7 @@ export interface LatencyResult {
   counts: PairCounts;
   conflicts: SearchConflict[];
   dissection: DissectResult;
-  /** the records as a danfo.js DataFrame (columns as recordsToDataFrame) */
+  /** the records as a danfo.js DataFrame (see FRAME_COLUMNS) */
   toDataFrame(): Promise<DataFrame>;
 }
 
@@ -134,24 +134,26 @@ export async function latency(source: CaptureSource, options: LatencyOptions = {
   };
 }
 
-/**
- * Columns: kind, pv, client, server, circuit, request_time, response_time (Unix
- * seconds), latency_ms, request_frame, response_frame, outcome. A missing PV is
- * '' and a missing circuit NaN.
- */
+/** The DataFrame columns of a record: a missing PV is '' and a missing circuit NaN. */
+const FRAME_COLUMNS: readonly [string, (r: PairRecord) => string | number][] = [
+  ['kind', (r) => r.kind],
+  ['pv', (r) => r.pv ?? ''],
+  ['client', (r) => r.client],
+  ['server', (r) => r.server],
+  ['circuit', (r) => r.circuit ?? NaN],
+  ['request_time', (r) => r.requestTime],
+  ['response_time', (r) => r.responseTime],
+  ['latency_ms', (r) => millis(r.latency)],
+  ['request_frame', (r) => r.requestFrame],
+  ['response_frame', (r) => r.responseFrame],
+  ['outcome', (r) => r.outcome],
+];
+
+/** One row per record; times are Unix seconds, latency_ms milliseconds. */
 export async function recordsToDataFrame(records: readonly PairRecord[]): Promise<DataFrame> {
   const dfd = await loadDanfo();
-  return new dfd.DataFrame({
-    kind: records.map((r) => r.kind),
-    pv: records.map((r) => r.pv ?? ''),
-    client: records.map((r) => r.client),
-    server: records.map((r) => r.server),
-    circuit: records.map((r) => r.circuit ?? NaN),
-    request_time: records.map((r) => r.requestTime),
-    response_time: records.map((r) => r.responseTime),
-    latency_ms: records.map((r) => millis(r.latency)),
-    request_frame: records.map((r) => r.requestFrame),
-    response_frame: records.map((r) => r.responseFrame),
-    outcome: records.map((r) => r.outcome),
-  });
+  const names = FRAME_COLUMNS.map(([name]) => name);
+  // danfo.js refuses empty column arrays, but takes an empty row list with column names
+  if (records.length === 0) return new dfd.DataFrame([], { columns: names });
+  return new dfd.DataFrame(Object.fromEntries(FRAME_COLUMNS.map(([name, value]) => [name, records.map(value)])));
 }

@@ -291,9 +291,8 @@ export class Pairer {
   }
 
   private connected(ev: CaEvent, c: TcpCircuit): void {
-    if (ev.pv === undefined) return;
     const key = `${c.clientIp}/${ev.pv}`;
-    const list = this.connects.get(key);
+    const list = ev.pv === undefined ? undefined : this.connects.get(key);
     const p = list?.shift();
     if (list?.length === 0) this.connects.delete(key);
     if (!p) {

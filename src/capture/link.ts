@@ -1,6 +1,7 @@
 // Link layers: where the IPv4 header starts inside a captured frame.
 
 import { CaptureError } from './types.js';
+import { u16be, u32be, u32le } from '../../protocols/bytes.js';
 
 /** Link types whose frames ipv4Offset() can look into. */
 export const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set([0, 1, 12, 101, 108, 113, 228, 276]);
@@ -77,26 +78,26 @@ export function ipv4Offset(linkType: number, buf: Buffer, off: number, len: numb
       // 802.1ad 0x88a8, old QinQ 0x9100) insert TCI(2)+ethertype(2), any depth.
       let typeAt = off + 12;
       if (typeAt + 2 > end) return -2;
-      let type = buf.readUInt16BE(typeAt);
+      let type = u16be(buf, typeAt);
       while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
         typeAt += 4;
         if (typeAt + 2 > end) return -2;
-        type = buf.readUInt16BE(typeAt);
+        type = u16be(buf, typeAt);
       }
       return type === ETHERTYPE_IPV4 ? typeAt + 2 : -1;
     }
     case 113: // Linux cooked v1: 16-byte header, protocol at bytes 14-15
       if (len < 16) return -2;
-      return buf.readUInt16BE(off + 14) === ETHERTYPE_IPV4 ? off + 16 : -1;
+      return u16be(buf, off + 14) === ETHERTYPE_IPV4 ? off + 16 : -1;
     case 276: // Linux cooked v2: 20-byte header, protocol at bytes 0-1
       if (len < 20) return -2;
-      return buf.readUInt16BE(off) === ETHERTYPE_IPV4 ? off + 20 : -1;
+      return u16be(buf, off) === ETHERTYPE_IPV4 ? off + 20 : -1;
     case 0: // BSD NULL: 4-byte address family in the capturing host's byte order
       if (len < 4) return -2;
-      return buf.readUInt32LE(off) === AF_INET || buf.readUInt32BE(off) === AF_INET ? off + 4 : -1;
+      return u32le(buf, off) === AF_INET || u32be(buf, off) === AF_INET ? off + 4 : -1;
     case 108: // OpenBSD LOOP: 4-byte address family, big-endian
       if (len < 4) return -2;
-      return buf.readUInt32BE(off) === AF_INET ? off + 4 : -1;
+      return u32be(buf, off) === AF_INET ? off + 4 : -1;
     case 12:
     case 101: // raw IP: IPv4 or IPv6, told apart by the version nibble
       if (len < 1) return -2;

@@ -4,6 +4,7 @@
 import { SUPPORTED_LINK_TYPES, unsupportedLinkError } from './link.js';
 import type { RecordFormat } from './reader.js';
 import type { CaptureStats, PacketSink } from './types.js';
+import { u32be, u32le } from '../../protocols/bytes.js';
 
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
@@ -47,7 +48,7 @@ export class PcapFormat implements RecordFormat {
 
   recordLength(buf: Buffer, off: number): number {
     if (!this.headerRead) return FILE_HEADER_LENGTH;
-    const capLen = this.littleEndian ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
+    const capLen = this.littleEndian ? u32le(buf, off + 8) : u32be(buf, off + 8);
     if (capLen > this.maxCapturedLength) {
       this.problem = `packet record claims ${capLen} captured bytes (snaplen ${this.snaplen})`;
       return -1;
@@ -61,9 +62,9 @@ export class PcapFormat implements RecordFormat {
       return true;
     }
     const le = this.littleEndian;
-    let sec = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-    let fraction = le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
-    const origLen = le ? buf.readUInt32LE(off + 12) : buf.readUInt32BE(off + 12);
+    let sec = le ? u32le(buf, off) : u32be(buf, off);
+    let fraction = le ? u32le(buf, off + 4) : u32be(buf, off + 4);
+    const origLen = le ? u32le(buf, off + 12) : u32be(buf, off + 12);
     let nsec: number;
     if (this.nanosecond) {
       if (fraction >= 1e9) {
@@ -85,13 +86,13 @@ export class PcapFormat implements RecordFormat {
 
   /** magic(4) version(2+2) thiszone(4) sigfigs(4) snaplen(4) linktype(4). */
   private readFileHeader(buf: Buffer, off: number): void {
-    const magic = buf.readUInt32LE(off);
+    const magic = u32le(buf, off);
     this.littleEndian = magic === MAGIC_US || magic === MAGIC_NS;
     this.nanosecond = magic === MAGIC_NS || magic === MAGIC_NS_SWAPPED;
     this.stats.precision = this.nanosecond ? 'ns' : 'us';
-    this.snaplen = this.littleEndian ? buf.readUInt32LE(off + 16) : buf.readUInt32BE(off + 16);
+    this.snaplen = this.littleEndian ? u32le(buf, off + 16) : u32be(buf, off + 16);
     // The link type is the low 16 bits; bits 26-31 may carry FCS information.
-    const linkField = this.littleEndian ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20);
+    const linkField = this.littleEndian ? u32le(buf, off + 20) : u32be(buf, off + 20);
     this.linkType = linkField & 0xffff;
     if (!SUPPORTED_LINK_TYPES.has(this.linkType)) throw unsupportedLinkError([this.linkType]);
     if (this.snaplen > 0) {

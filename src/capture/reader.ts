@@ -22,6 +22,7 @@ export interface RecordFormat {
 }
 
 const MIN_CARRY_CAPACITY = 65536;
+const EMPTY = Buffer.alloc(0);
 
 export class CaptureParser {
   readonly stats: CaptureStats = {
@@ -37,7 +38,7 @@ export class CaptureParser {
   /** set once a corrupt record was met: the rest of the input is ignored */
   private stopped = false;
   /** the partial record carried between chunks: carry[0, carryLength) */
-  private carry = Buffer.allocUnsafe(0);
+  private carry = EMPTY;
   private carryLength = 0;
   /** total length of the carried record, -1 while its prefix is incomplete */
   private carryNeed = -1;
@@ -131,9 +132,12 @@ export class CaptureParser {
     pos = this.fillCarry(chunk, pos, this.carryNeed - this.carryLength);
     if (this.carryLength < this.carryNeed) return -1;
     const len = this.carryNeed;
+    const record = this.carry;
+    // Events keep views of the record (payloads are decoded lazily, after the chunk): never refill it.
+    this.carry = EMPTY;
     this.carryLength = 0;
     this.carryNeed = -1;
-    if (!format.record(this.carry, 0, len)) {
+    if (!format.record(record, 0, len)) {
       this.stop(this.carryStart, format.problem);
       return -1;
     }

@@ -61,16 +61,26 @@ async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Buff
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw fileError(path, err);
   });
+  const readNext = () => {
+    const buf = Buffer.allocUnsafe(chunkSize);
+    return handle.read(buf, 0, chunkSize, null).then(
+      ({ bytesRead }) => (bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead)),
+      (err: NodeJS.ErrnoException) => {
+        throw fileError(path, err);
+      },
+    );
+  };
+  // Read ahead: the next chunk is being read while the consumer decodes this one.
+  let next = readNext();
   try {
     for (;;) {
-      const buf = Buffer.allocUnsafe(chunkSize);
-      const { bytesRead } = await handle.read(buf, 0, chunkSize, null).catch((err: NodeJS.ErrnoException) => {
-        throw fileError(path, err);
-      });
-      if (bytesRead === 0) return;
-      yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+      const chunk = await next;
+      if (chunk.length === 0) return;
+      next = readNext();
+      yield chunk;
     }
   } finally {
+    await next.catch(() => undefined);
     await handle.close();
   }
 }

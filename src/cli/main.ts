@@ -2,7 +2,9 @@
 // the commands that need them, so `cawire print` starts fast.
 
 import { Command } from 'commander';
+import { registerLatency } from './latency.js';
 import { registerPrint } from './print.js';
+import { registerReports } from './reports.js';
 
 export function buildProgram(): Command {
   const program = new Command('cawire')
@@ -21,6 +23,8 @@ Examples:
 Exit status: 0 done, 1 internal error, 2 unusable input or arguments.`,
     );
   registerPrint(program, true);
+  registerReports(program);
+  registerLatency(program);
   return program;
 }
 

@@ -26,6 +26,7 @@ import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
 import { resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
+import { u16be, u32be } from '../../protocols/bytes.js';
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -56,6 +57,9 @@ export class Dissector implements PacketSink {
   private circuitCount = 0;
   private nextCircuitId = 1;
   private readonly closedQueue: TcpCircuit[] = [];
+  private lastLo = -1;
+  private lastHi = -1;
+  private lastCircuit?: TcpCircuit;
   /** server TCP endpoints learned from search replies and beacons */
   private readonly learnedServers = new Set<number>();
   /** client UDP sockets learned from searches and repeater registrations */
@@ -151,9 +155,9 @@ export class Dissector implements PacketSink {
       this.stats.badFrames++;
       return;
     }
-    const sport = buf.readUInt16BE(off);
-    const dport = buf.readUInt16BE(off + 2);
-    const udpLen = buf.readUInt16BE(off + 4);
+    const sport = u16be(buf, off);
+    const dport = u16be(buf, off + 2);
+    const udpLen = u16be(buf, off + 4);
     const payLen = Math.min(len, udpLen >= 8 ? udpLen : len) - 8;
     const o = this.options;
     const srcKey = endpointKey(srcIp, sport);
@@ -241,10 +245,10 @@ export class Dissector implements PacketSink {
       this.stats.badFrames++;
       return;
     }
-    const sport = buf.readUInt16BE(off);
-    const dport = buf.readUInt16BE(off + 2);
-    const seq = buf.readUInt32BE(off + 4);
-    const ack = buf.readUInt32BE(off + 8);
+    const sport = u16be(buf, off);
+    const dport = u16be(buf, off + 2);
+    const seq = u32be(buf, off + 4);
+    const ack = u32be(buf, off + 8);
     const dataOff = (buf[off + 12]! >> 4) * 4;
     const flags = buf[off + 13]!;
     if (dataOff < 20 || dataOff > len) {
@@ -257,7 +261,8 @@ export class Dissector implements PacketSink {
     const dstKey = endpointKey(dstIp, dport);
     const lo = srcKey < dstKey ? srcKey : dstKey;
     const hi = srcKey < dstKey ? dstKey : srcKey;
-    let c = this.circuits.get(lo)?.get(hi);
+    // Consecutive packets are mostly of one connection: check the last one before the table.
+    let c = lo === this.lastLo && hi === this.lastHi ? this.lastCircuit : this.circuits.get(lo)?.get(hi);
     const syn = (flags & TCP_SYN) !== 0;
     if (c && syn && !(flags & TCP_ACK) && c.closed) {
       // The 4-tuple is reused by a new connection.
@@ -279,6 +284,9 @@ export class Dissector implements PacketSink {
       c = this.openCircuit(srcIp, sport, dstIp, dport, flags, buf, payOff, payLen, lo, hi);
     }
     this.stats.tcpSegments++;
+    this.lastLo = lo;
+    this.lastHi = hi;
+    this.lastCircuit = c;
     c.lastSeen = this.now;
     const fromClient = c.clientIp === srcIp && c.clientPort === sport && !(srcKey === dstKey);
     const half = fromClient ? c.toServer : c.toClient;
@@ -399,6 +407,10 @@ export class Dissector implements PacketSink {
 
   /** Takes a circuit out of the table: flush its streams, count their losses, tell the listener. */
   private retire(c: TcpCircuit): void {
+    if (this.lastCircuit === c) {
+      this.lastCircuit = undefined;
+      this.lastLo = this.lastHi = -1;
+    }
     const [lo, hi] = this.keysOf(c);
     const byHigh = this.circuits.get(lo);
     if (byHigh?.get(hi) === c) {

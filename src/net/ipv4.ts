@@ -1,5 +1,7 @@
 // IPv4 header (RFC 791) read in place, and fragment reassembly.
 
+import { u16be, u32be } from '../../protocols/bytes.js';
+
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
 
@@ -29,15 +31,15 @@ export function parseIpv4(buf: Buffer, off: number, end: number, v: Ipv4View): b
   const vihl = buf[off]!;
   const ihl = (vihl & 0x0f) * 4;
   if (vihl >> 4 !== 4 || ihl < 20 || end - off < ihl) return false;
-  const total = buf.readUInt16BE(off + 2);
+  const total = u16be(buf, off + 2);
   if (total < ihl) return false;
-  const flagsFrag = buf.readUInt16BE(off + 6);
-  v.id = buf.readUInt16BE(off + 4);
+  const flagsFrag = u16be(buf, off + 6);
+  v.id = u16be(buf, off + 4);
   v.moreFragments = (flagsFrag & 0x2000) !== 0;
   v.fragmentOffset = (flagsFrag & 0x1fff) * 8;
   v.protocol = buf[off + 9]!;
-  v.src = buf.readUInt32BE(off + 12);
-  v.dst = buf.readUInt32BE(off + 16);
+  v.src = u32be(buf, off + 12);
+  v.dst = u32be(buf, off + 16);
   v.payloadOffset = off + ihl;
   // Ethernet pads short frames: trust the IP total length, not the frame length.
   const avail = end - off;
@@ -101,6 +103,12 @@ export class FragmentReassembler {
       p.bytes += v.payloadLength;
     }
     if (p.total < 0 || p.bytes < p.total) return undefined;
+    if (p.pieces.some((x) => x.offset + x.data.length > p.total)) {
+      // A piece past the last fragment's end: two datagrams share the id, or a crafted overlap.
+      this.pending.delete(key);
+      this.stats.dropped++;
+      return undefined;
+    }
     const whole = Buffer.alloc(p.total);
     const covered = new Uint8Array(p.total);
     for (const piece of p.pieces) {

@@ -1,0 +1,257 @@
+// One screen for a capture someone just sent: what is in it, and the problems
+// the other reports find, each with the command that shows the detail.
+
+import { ecaIsSuccess, ecaName } from '../../protocols/ca/eca.js';
+import {
+  CreateChFailResponse,
+  ErrorResponse,
+  EventAddResponse,
+  ReadNotifyResponse,
+  WriteNotifyResponse,
+} from '../../protocols/ca/messages.js';
+import type { TcpCircuit } from '../dissect/circuits.js';
+import type { CaEvent } from '../dissect/event.js';
+import type { DissectResult } from '../dissect/run.js';
+import { safeText } from '../output/values.js';
+import { BeaconAnalysis, type BeaconReport } from './beacons.js';
+import { CircuitAnalysis, resetCircuits, type CircuitSummary } from './circuits.js';
+import { momentOf, type Moment } from './moment.js';
+import { Pairer, type PairKind, type PairRecord } from './pairing.js';
+import { SearchAnalysis, type SearchReport } from './searches.js';
+
+/** A response slower than this is listed: caget and caput give up after 1 s by default (-w 1.0). */
+export const DEFAULT_SLOW_SEC = 1;
+
+/** Pair kinds whose latency is the server's (or network's) response time. */
+const RESPONSE_KINDS: ReadonlySet<PairKind> = new Set(['handshake', 'create', 'read', 'write', 'subscribe', 'echo']);
+
+/** Examples named in a problem's detail. */
+const EXAMPLES = 3;
+
+export interface SummaryOptions {
+  slowSec?: number;
+}
+
+/** How often some kind of message was seen, and the first few: their PV and frame. */
+class Occurrences {
+  count = 0;
+  private readonly examples: string[] = [];
+
+  add(ev: CaEvent): void {
+    this.count++;
+    if (this.examples.length < EXAMPLES) this.examples.push(`${ev.pv === undefined ? '' : `${safeText(ev.pv)} `}frame ${ev.frame}`);
+  }
+
+  toString(): string {
+    return this.examples.join(', ') + (this.count > this.examples.length ? ', ...' : '');
+  }
+}
+
+export interface Problem {
+  problem: string;
+  /** how many were found (0: checked, none) */
+  count: number;
+  /** examples, with the frames to open */
+  detail: string;
+  /** the cawire command (without the capture) that shows every case */
+  command: string;
+}
+
+export interface CaptureSummary {
+  first?: Moment;
+  last?: Moment;
+  packets: number;
+  caMessages: number;
+  /** message count by caproto class name, most frequent first */
+  commands: [string, number][];
+  servers: string[];
+  clientHosts: number;
+  pvs: number;
+  circuits: number;
+  problems: Problem[];
+}
+
+/** Runs every report over one pass of the capture; `finish()` gives the summary. */
+export class SummaryAnalysis {
+  private readonly searches = new SearchAnalysis();
+  private readonly beacons = new BeaconAnalysis();
+  private readonly circuitAnalysis = new CircuitAnalysis();
+  private readonly pairer: Pairer;
+  private readonly slowSec: number;
+  private readonly commands = new Map<string, number>();
+  private readonly clientHosts = new Set<number>();
+  private readonly pvs = new Set<string>();
+  private readonly createFailures = new Occurrences();
+  /** by ECA name */
+  private readonly ecaErrors = new Map<string, Occurrences>();
+  private slowCount = 0;
+  /** the slowest responses, slowest first */
+  private readonly slowest: PairRecord[] = [];
+  private first?: Moment;
+  private last?: Moment;
+
+  constructor(opts: SummaryOptions = {}) {
+    this.slowSec = opts.slowSec ?? DEFAULT_SLOW_SEC;
+    this.pairer = new Pairer({}, (r) => this.pair(r));
+  }
+
+  event(ev: CaEvent): void {
+    this.searches.event(ev);
+    this.beacons.event(ev);
+    this.circuitAnalysis.event(ev);
+    this.pairer.event(ev);
+    const at = momentOf(ev);
+    this.first ??= at;
+    this.last = at;
+    this.commands.set(ev.type, (this.commands.get(ev.type) ?? 0) + 1);
+    if (ev.direction === 'request') this.clientHosts.add(ev.srcIp);
+    if (ev.pv !== undefined) this.pvs.add(ev.pv);
+    const m = ev.command;
+    if (m instanceof CreateChFailResponse) this.createFailures.add(ev);
+    else if (m instanceof ErrorResponse) this.ecaError(m.status, ev);
+    else if ((m instanceof ReadNotifyResponse || m instanceof WriteNotifyResponse || m instanceof EventAddResponse) && !ecaIsSuccess(m.status)) {
+      this.ecaError(m.status, ev);
+    }
+  }
+
+  circuitEnded(c: TcpCircuit): void {
+    this.circuitAnalysis.circuitEnded(c);
+    this.pairer.circuitEnded(c);
+  }
+
+  private ecaError(status: number, ev: CaEvent): void {
+    const name = ecaName(status);
+    let seen = this.ecaErrors.get(name);
+    if (!seen) this.ecaErrors.set(name, (seen = new Occurrences()));
+    seen.add(ev);
+  }
+
+  private pair(r: PairRecord): void {
+    if (!RESPONSE_KINDS.has(r.kind) || r.latency <= this.slowSec) return;
+    this.slowCount++;
+    const i = this.slowest.findIndex((s) => s.latency < r.latency);
+    this.slowest.splice(i < 0 ? this.slowest.length : i, 0, r);
+    this.slowest.length = Math.min(this.slowest.length, EXAMPLES);
+  }
+
+  finish(result: DissectResult): CaptureSummary {
+    this.pairer.finish();
+    const searches = this.searches.finish();
+    const beacons = this.beacons.finish();
+    const circuits = this.circuitAnalysis.finish();
+    const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
+    for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
+    return {
+      first: this.first,
+      last: this.last,
+      packets: result.stats.packets,
+      caMessages: result.stats.caMessages,
+      commands: [...this.commands].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
+      servers: [...servers].sort(),
+      clientHosts: this.clientHosts.size,
+      pvs: this.pvs.size,
+      circuits: circuits.length,
+      problems: [
+        unansweredProblem(searches),
+        duplicateProblem(searches),
+        this.createFailureProblem(),
+        this.ecaProblem(),
+        beaconProblem(beacons),
+        resetProblem(circuits),
+        this.slowProblem(),
+      ],
+    };
+  }
+
+  private createFailureProblem(): Problem {
+    const f = this.createFailures;
+    return {
+      problem: 'failed channel creations',
+      count: f.count,
+      detail: String(f),
+      command: 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"',
+    };
+  }
+
+  private ecaProblem(): Problem {
+    const kinds = [...this.ecaErrors].sort((a, b) => b[1].count - a[1].count);
+    return {
+      problem: 'ECA errors',
+      count: kinds.reduce((n, [, o]) => n + o.count, 0),
+      detail: kinds.map(([name, o]) => `${name} x${o.count} (${o})`).join('; '),
+      command:
+        'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"',
+    };
+  }
+
+  private slowProblem(): Problem {
+    return {
+      problem: `responses slower than ${this.slowSec} s`,
+      count: this.slowCount,
+      detail: this.slowest
+        .map((r) => `${r.kind}${r.pv === undefined ? '' : ` ${safeText(r.pv)}`} ${r.latency.toFixed(3)} s (frames ${r.requestFrame}->${r.responseFrame})`)
+        .join('; '),
+      command: `cawire latency --slower-than ${this.slowSec}s`,
+    };
+  }
+}
+
+function more(total: number): string {
+  return total > EXAMPLES ? `; +${total - EXAMPLES} more` : '';
+}
+
+function unansweredProblem(r: SearchReport): Problem {
+  const names = new Set(r.unanswered.map((u) => u.name));
+  return {
+    problem: 'names searched for and never answered',
+    count: names.size,
+    detail:
+      r.unanswered
+        .slice(0, EXAMPLES)
+        .map((u) => `${safeText(u.name)} x${u.searches} (frames ${u.first.frame}-${u.last.frame})`)
+        .join('; ') + more(r.unanswered.length),
+    command: 'cawire searches --unanswered',
+  };
+}
+
+function duplicateProblem(r: SearchReport): Problem {
+  const dups = r.duplicates;
+  return {
+    problem: 'PV names answered by two servers',
+    count: dups.length,
+    detail:
+      dups
+        .slice(0, EXAMPLES)
+        .map((n) => `${safeText(n.name)}: ${[...n.servers.values()].map((s) => `${s.server} (frame ${s.firstReply.frame})`).join(', ')}`)
+        .join('; ') + more(dups.length),
+    command: 'cawire searches --duplicates',
+  };
+}
+
+function beaconProblem(r: BeaconReport): Problem {
+  const withAnomalies = r.servers.filter((s) => s.anomalies.length > 0);
+  return {
+    problem: 'beacon anomalies (clients re-search)',
+    count: withAnomalies.reduce((n, s) => n + s.anomalies.length, 0),
+    detail:
+      withAnomalies
+        .slice(0, EXAMPLES)
+        .map((s) => `${s.server} x${s.anomalies.length} (first at frame ${s.anomalies[0]!.at.frame})`)
+        .join('; ') + more(withAnomalies.length),
+    command: 'cawire beacons --timeline',
+  };
+}
+
+function resetProblem(circuits: readonly CircuitSummary[]): Problem {
+  const resets = resetCircuits(circuits);
+  return {
+    problem: 'circuits cut by a reset',
+    count: resets.length,
+    detail:
+      resets
+        .slice(0, EXAMPLES)
+        .map(({ circuit: c }) => `${c.client} -> ${c.server} RST by ${c.rstBy}${c.lastMessage ? ` after frame ${c.lastMessage.frame}` : ''}`)
+        .join('; ') + more(resets.length),
+    command: 'cawire circuits --ended-by-rst',
+  };
+}

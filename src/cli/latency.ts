@@ -1,0 +1,223 @@
+// `cawire latency [FILE|-]`: pair requests with their replies and describe the
+// latencies per server, as caproto's benchmark example does for CreateChan: a
+// line counting the unanswered requests, then count, mean, std, min, 25%, 50%,
+// 75%, max in milliseconds per server.
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { GROUP_BY, DANFO_MAX_ROWS, latency, type GroupBy, type LatencyResult } from '../analysis/latency.js';
+import { millis, type LatencyStats } from '../analysis/latency-stats.js';
+import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairKind, type PairRecord, type Unanswered } from '../analysis/pairing.js';
+import { plotFormat, writeLatencyPlot } from '../output/plot.js';
+import { LineWriter } from '../output/sink.js';
+import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
+import { formatIsoTime, safeText } from '../output/values.js';
+import { UsageError, addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+
+interface LatencyCliOptions extends InputOptionValues {
+  kind: PairKind | 'all';
+  by: GroupBy;
+  raw?: boolean;
+  csv?: boolean;
+  json?: boolean;
+  /** seconds */
+  slowerThan?: number;
+  /** Unix seconds */
+  since?: number;
+  until?: number;
+  /** seconds */
+  timeout: number;
+  plot?: string;
+  unanswered?: boolean;
+  quiet?: boolean;
+}
+
+const UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1 };
+
+/** '300ms', '250us', '1.5s', or a bare number in `bareUnit`, as seconds. */
+export function parseDuration(v: string, bareUnit: 'ms' | 's'): number {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`want a duration such as 300ms, 250us or 2s`);
+  return Number(m[1]) * UNITS[m[2] ?? bareUnit]!;
+}
+
+/** ISO 8601 (local time unless it names a zone) or Unix seconds, as Unix seconds. */
+export function parseTime(v: string): number {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('want an ISO time (2026-11-23T08:56:00Z) or Unix seconds');
+  return ms / 1000;
+}
+
+/** [one, many] for "N … were unanswered". */
+const UNANSWERED_TEXT: Readonly<Record<PairKind, [string, string]>> = {
+  search: ['search was unanswered', 'searches were unanswered'],
+  handshake: ['TCP connection request (SYN) was unanswered', 'TCP connection requests (SYN) were unanswered'],
+  create: ['channel creation request was unanswered', 'channel creation requests were unanswered'],
+  read: ['read request was unanswered', 'read requests were unanswered'],
+  write: ['write request was unanswered', 'write requests were unanswered'],
+  subscribe: ['subscription got no first update', 'subscriptions got no first update'],
+  echo: ['echo request was unanswered', 'echo requests were unanswered'],
+  connect: ['searched channel never connected', 'searched channels never connected'],
+};
+
+const KIND_TITLES: Readonly<Record<PairKind, string>> = {
+  search: 'Search',
+  handshake: 'TCP handshake',
+  create: 'CreateChan',
+  read: 'ReadNotify',
+  write: 'WriteNotify',
+  subscribe: 'EventAdd (first update)',
+  echo: 'Echo',
+  connect: 'Time to connect (first search to CreateChan reply)',
+};
+
+function unansweredLine(kinds: readonly PairKind[], unanswered: readonly Unanswered[]): string {
+  const per = new Map<PairKind, number>(kinds.map((k) => [k, 0]));
+  for (const u of unanswered) per.set(u.kind, per.get(u.kind)! + 1);
+  if (kinds.length === 1) {
+    const n = per.get(kinds[0]!)!;
+    return `${n} ${UNANSWERED_TEXT[kinds[0]!][n === 1 ? 0 : 1]}`;
+  }
+  const parts = [...per].filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  return `${unanswered.length} ${unanswered.length === 1 ? 'request was' : 'requests were'} unanswered${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** A float capture time as ISO with microseconds (what a float near 2e9 s resolves). */
+function isoTime(t: number): string {
+  const sec = Math.floor(t);
+  const micros = Math.min(Math.round((t - sec) * 1e6), 999_999);
+  return `${formatIsoTime(sec, micros * 1000).slice(0, 26)}Z`;
+}
+
+/** Milliseconds: three decimals in tables, full precision (null for NaN) in CSV/JSON. */
+const msCell = (format: ReportFormat) => (v: number) => (format === 'table' ? (Number.isNaN(v) ? '' : v.toFixed(3)) : Number.isNaN(v) ? null : v);
+
+function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Column<LatencyStats>[] {
+  const ms = msCell(format);
+  const num = (title: string, key: string, pick: (s: LatencyStats) => number): Column<LatencyStats> => ({ title, key, value: (s) => ms(pick(s)), align: 'right' });
+  return [
+    ...(showKind ? [{ title: 'kind', value: (s: LatencyStats) => s.kind }] : []),
+    { title: by, value: (s) => (format === 'table' ? safeText(s.group) || '(none)' : s.group) },
+    { title: 'count', value: (s) => s.count, align: 'right' },
+    num('mean', 'mean_ms', (s) => s.mean),
+    num('std', 'std_ms', (s) => s.std),
+    num('min', 'min_ms', (s) => s.min),
+    num('25%', 'p25_ms', (s) => s.q25),
+    num('50%', 'p50_ms', (s) => s.q50),
+    num('75%', 'p75_ms', (s) => s.q75),
+    num('max', 'max_ms', (s) => s.max),
+  ];
+}
+
+function recordColumns(format: ReportFormat): Column<PairRecord>[] {
+  const text = (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
+  return [
+    { title: 'kind', value: (r) => r.kind },
+    { title: 'pv', value: (r) => text(r.pv) },
+    { title: 'client', value: (r) => r.client },
+    { title: 'server', value: (r) => r.server },
+    { title: 'circuit', value: (r) => r.circuit, align: 'right' },
+    { title: 'request time', key: 'request_time', value: (r) => (format === 'json' ? r.requestTime : isoTime(r.requestTime)) },
+    { title: 'latency ms', key: 'latency_ms', value: (r) => millis(r.latency), align: 'right' },
+    { title: 'request frame', key: 'request_frame', value: (r) => r.requestFrame, align: 'right' },
+    { title: 'response frame', key: 'response_frame', value: (r) => r.responseFrame, align: 'right' },
+    { title: 'outcome', value: (r) => r.outcome },
+  ];
+}
+
+function unansweredColumns(format: ReportFormat): Column<Unanswered>[] {
+  const text = (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
+  return [
+    { title: 'kind', value: (u) => u.kind },
+    { title: 'pv', value: (u) => text(u.pv) },
+    { title: 'client', value: (u) => u.client },
+    { title: 'server', value: (u) => u.server ?? '' },
+    { title: 'request time', key: 'request_time', value: (u) => (format === 'json' ? u.requestTime : isoTime(u.requestTime)) },
+    { title: 'request frame', key: 'request_frame', value: (u) => u.requestFrame, align: 'right' },
+    { title: 'reason', value: (u) => u.reason },
+  ];
+}
+
+function checkCombination(o: LatencyCliOptions): void {
+  if (o.csv && o.json) throw new UsageError('choose one of --csv and --json');
+  if (o.unanswered && (o.raw || o.slowerThan !== undefined)) throw new UsageError('--unanswered lists requests without replies; it does not combine with --raw or --slower-than');
+  if (o.since !== undefined && o.until !== undefined && o.since >= o.until) throw new UsageError('--since must be earlier than --until');
+  if (o.plot && !plotFormat(o.plot)) throw new UsageError(`--plot writes .svg or .png files, not '${o.plot}'`);
+}
+
+/** Notes on stderr: replies without their request, then what the dissector skipped. */
+function reportNotes(result: LatencyResult, kinds: readonly PairKind[]): void {
+  const orphans = kinds.filter((k) => result.counts.orphanResponses[k] > 0).map((k) => `${k} ${result.counts.orphanResponses[k]}`);
+  if (orphans.length) process.stderr.write(`cawire: replies whose request is not in the capture (or came after --timeout): ${orphans.join(', ')}\n`);
+  reportEnd(result.dissection);
+}
+
+function conflictLines(result: LatencyResult): string[] {
+  const n = result.counts.searchConflicts;
+  if (n === 0) return [];
+  return [
+    `${n} ${n === 1 ? 'name was' : 'names were'} answered by more than one server:`,
+    ...result.conflicts.map((c) => `  ${safeText(c.pv)} (client ${c.client}, frame ${c.frame}): ${c.servers.join(', ')}`),
+  ];
+}
+
+export function registerLatency(program: Command): void {
+  const cmd = program
+    .command('latency')
+    .description('pair requests with replies and give latency statistics (ms) per server')
+    .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
+    .addOption(new Option('--kind <kind>', 'what to pair').choices([...PAIR_KINDS, 'all']).default('create'))
+    .addOption(new Option('--by <field>', 'one statistics row per').choices(GROUP_BY).default('server'))
+    .option('--raw', 'list the paired records instead of statistics')
+    .option('--csv', 'CSV (statistics, or records with --raw/--slower-than, or --unanswered)')
+    .option('--json', 'JSON Lines, like --csv')
+    .option('--slower-than <duration>', 'list the pairs slower than this (300ms, 250us, 2s; bare number = ms) with frame numbers', (v) => parseDuration(v, 'ms'))
+    .option('--since <time>', 'only requests sent at or after this ISO time or Unix seconds', parseTime)
+    .option('--until <time>', 'only requests sent before this ISO time or Unix seconds', parseTime)
+    .option('--timeout <duration>', 'a request unanswered this long (capture time; bare number = s) counts as unanswered', (v) => parseDuration(v, 's'), DEFAULT_TIMEOUT_SEC)
+    .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
+    .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
+    .option('-q, --quiet', 'no end-of-run notes on stderr');
+  addInputOptions(cmd).action(async (file: string | undefined, o: LatencyCliOptions) => {
+    await runCommand(program.opts().debug === true, async () => {
+      checkCombination(o);
+      if (!(o.timeout > 0)) throw new UsageError('--timeout must be longer than 0');
+      const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
+      const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
+      const listing = o.raw || o.slowerThan !== undefined;
+      const bound = o.slowerThan ?? -Infinity;
+      const listed: PairRecord[] = [];
+      const result = await latency(inputSource(file), {
+        kinds,
+        by: o.by,
+        timeout: o.timeout,
+        since: o.since,
+        until: o.until,
+        dissect: dissectOptions(o),
+        // The statistics come from danfo.js only when they are printed and the capture is modest.
+        keepRecords: listing || o.unanswered ? 0 : DANFO_MAX_ROWS,
+        onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
+      });
+
+      const lines: string[] = [];
+      if (listing) {
+        listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
+        lines.push(formatReport(format, recordColumns(format), listed));
+      } else if (o.unanswered) {
+        lines.push(formatReport(format, unansweredColumns(format), result.unanswered));
+      } else if (format === 'table') {
+        lines.push(unansweredLine(kinds, result.unanswered), formatTable(statsColumns(format, o.by, kinds.length > 1), result.stats));
+        if (kinds.includes('search')) lines.push(...conflictLines(result));
+      } else lines.push(formatReport(format, statsColumns(format, o.by, kinds.length > 1), result.stats));
+      const out = new LineWriter();
+      for (const line of lines) if (line) out.line(line);
+      if (o.plot) {
+        const series = result.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
+        const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;
+        await writeLatencyPlot(o.plot, series, { title: `${what} per ${o.by}` });
+      }
+      await out.end();
+      if (!o.quiet && !out.closed) reportNotes(result, kinds);
+    });
+  });
+}

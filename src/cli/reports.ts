@@ -1,0 +1,530 @@
+// The troubleshooting reports: `cawire searches`, `cawire beacons`,
+// `cawire circuits` and `cawire summary`. Each reads the whole capture, then
+// prints a table (or --json / --csv rows); rows that point at traffic give frame
+// numbers to open in Wireshark.
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { BeaconAnalysis, DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
+import { CircuitAnalysis, circuitDuration, circuitEnding, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
+import { median, type Moment } from '../analysis/moment.js';
+import {
+  RATE_WINDOW_SEC,
+  SearchAnalysis,
+  topCounts,
+  type ClientSearches,
+  type NameSearches,
+  type SearchStorm,
+  type ServerAnswer,
+  type UnansweredSearch,
+} from '../analysis/searches.js';
+import { DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
+import type { TcpCircuit } from '../dissect/circuits.js';
+import type { CaEvent } from '../dissect/event.js';
+import { runDissection, type DissectResult } from '../dissect/run.js';
+import { LineWriter } from '../output/sink.js';
+import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
+import { formatIsoTime, safeText } from '../output/values.js';
+import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+
+interface ReportOptions extends InputOptionValues {
+  json?: boolean;
+  csv?: boolean;
+  quiet?: boolean;
+}
+
+/** What a report feeds the engine: every event, and circuits as they end. */
+interface Analysis {
+  event(ev: CaEvent): void;
+  circuitEnded?(c: TcpCircuit): void;
+}
+
+/** Names listed in one table cell before the rest is counted. */
+const LIST_PREVIEW = 3;
+/** Frame numbers listed in one table cell before the rest is counted. */
+const FRAME_PREVIEW = 10;
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('wants a number above 0.');
+  return n;
+}
+
+function positiveInteger(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('wants a whole number above 0.');
+  return n;
+}
+
+/** A report command: [file], input options, --json, --csv, -q. */
+function reportCommand(program: Command, name: string, description: string): Command {
+  const cmd = program
+    .command(name)
+    .description(description)
+    .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
+    .addOption(new Option('--json', 'one JSON object per row (JSON Lines)').conflicts('csv'))
+    .option('--csv', 'CSV with a header line')
+    .option('-q, --quiet', 'no end-of-run note on stderr');
+  return addInputOptions(cmd);
+}
+
+function formatOf(o: ReportOptions): ReportFormat {
+  return o.json ? 'json' : o.csv ? 'csv' : 'table';
+}
+
+/** Decodes the whole capture into `analysis`. */
+async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis): Promise<DissectResult> {
+  return runDissection(inputSource(file), dissectOptions(o), (ev) => analysis.event(ev), { listener: analysis });
+}
+
+/** Writes the report, then the end-of-run note unless --quiet. */
+async function print(text: string, result: DissectResult, o: ReportOptions): Promise<void> {
+  const out = new LineWriter();
+  if (text) out.line(text);
+  await out.end();
+  if (!o.quiet && !out.closed) reportEnd(result);
+}
+
+/** A note under a table (table format only: CSV and JSON stay pure rows). */
+function withNotes(format: ReportFormat, table: string, notes: string[]): string {
+  return format === 'table' && notes.length ? `${table}\n${notes.join('\n')}` : table;
+}
+
+// ---- values ------------------------------------------------------------------
+
+const when = (m: Moment | undefined): string | undefined => (m ? formatIsoTime(m.sec, m.nsec) : undefined);
+
+/** ISO time of a float capture time, to the microsecond (float seconds hold no more). */
+function whenSeconds(t: number | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  const us = Math.round(t * 1e6);
+  return formatIsoTime(Math.floor(us / 1e6), (us % 1e6) * 1000);
+}
+
+const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
+const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);
+
+/** The first few items and how many more there are. */
+function preview(items: readonly string[], n: number): string {
+  return items.length > n ? `${items.slice(0, n).join(' ')} +${items.length - n} more` : items.join(' ');
+}
+
+const frameList = (moments: readonly Moment[]): string => preview(moments.map((m) => String(m.frame)), FRAME_PREVIEW);
+
+function topNames(counts: ReadonlyMap<string, number>): string {
+  return topCounts(counts, LIST_PREVIEW)
+    .map(([name, n]) => `${safeText(name)} x${n}`)
+    .join(' ');
+}
+
+/** A shell word: quoted when it holds anything but safe characters. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+// ---- searches ----------------------------------------------------------------
+
+const medianMs = (latencies: readonly number[]): number | undefined =>
+  latencies.length ? ms(median([...latencies].sort((a, b) => a - b))) : undefined;
+
+const NAME_COLUMNS: Column<NameSearches>[] = [
+  { title: 'PV', key: 'pv', value: (r) => safeText(r.name) },
+  { title: 'searches', value: (r) => r.searches, align: 'right' },
+  { title: 'clients', value: (r) => r.clients.size, align: 'right' },
+  { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
+  { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
+  { title: 'answered by', key: 'answered_by', value: (r) => [...r.servers.keys()].join(' ') },
+  { title: 'replies', value: (r) => [...r.servers.values()].reduce((n, s) => n + s.replies, 0), align: 'right' },
+  { title: 'reply ms (median)', key: 'reply_ms', value: (r) => medianMs([...r.servers.values()].flatMap((s) => s.latencies)), align: 'right' },
+];
+
+const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
+  { title: 'PV', key: 'pv', value: (r) => safeText(r.name) },
+  { title: 'client', value: (r) => r.client },
+  { title: 'searches', value: (r) => r.searches, align: 'right' },
+  { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
+  { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
+  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
+  { title: 'answered to others', key: 'answered_to_others', value: (r) => r.answeredElsewhere },
+];
+
+interface DuplicateRow {
+  name: NameSearches;
+  answer: ServerAnswer;
+}
+
+const DUPLICATE_COLUMNS: Column<DuplicateRow>[] = [
+  { title: 'PV', key: 'pv', value: (r) => safeText(r.name.name) },
+  { title: 'server', value: (r) => r.answer.server },
+  { title: 'replies', value: (r) => r.answer.replies, align: 'right' },
+  { title: 'first reply', key: 'first_reply', value: (r) => when(r.answer.firstReply) },
+  { title: 'first reply frame', key: 'first_reply_frame', value: (r) => r.answer.firstReply.frame, align: 'right' },
+  { title: 'reply ms (median)', key: 'reply_ms', value: (r) => medianMs(r.answer.latencies), align: 'right' },
+];
+
+const CLIENT_COLUMNS: Column<ClientSearches>[] = [
+  { title: 'client', value: (r) => r.client },
+  { title: 'searches', value: (r) => r.searches, align: 'right' },
+  { title: 'names', value: (r) => r.names.size, align: 'right' },
+  { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
+  { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
+  { title: 'searches/s', key: 'rate', value: (r) => round(r.rate, 2), align: 'right' },
+  { title: `peak in ${RATE_WINDOW_SEC} s`, key: 'peak', value: (r) => r.peak, align: 'right' },
+  { title: 'top names', key: 'top_names', value: (r) => topNames(r.names) },
+];
+
+const STORM_COLUMNS: Column<SearchStorm>[] = [
+  { title: 'from', value: (r) => when(r.first) },
+  { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
+  { title: 'to', value: (r) => when(r.last) },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
+  { title: 'searches', value: (r) => r.searches, align: 'right' },
+  { title: `peak in ${RATE_WINDOW_SEC} s`, key: 'peak', value: (r) => r.peak, align: 'right' },
+  { title: 'clients', value: (r) => r.clients.size, align: 'right' },
+  { title: 'top names', key: 'top_names', value: (r) => topNames(r.names) },
+];
+
+interface SearchOptions extends ReportOptions {
+  top?: number;
+  unanswered?: boolean;
+  duplicates?: boolean;
+  clients?: boolean;
+  storm?: number;
+}
+
+function registerSearches(program: Command): void {
+  const views = ['unanswered', 'duplicates', 'clients', 'storm'];
+  const others = (v: string) => views.filter((o) => o !== v);
+  reportCommand(program, 'searches', 'search requests per PV name and per client, unanswered and duplicate names, storms (caSnooper from a capture)')
+    .addOption(new Option('--top <n>', 'only the first N rows (most searched names, busiest clients)').argParser(positiveInteger))
+    .addOption(new Option('--unanswered', 'names a client searched for and never got a reply for, with its back-off').conflicts(others('unanswered')))
+    .addOption(new Option('--duplicates', 'names answered by more than one server (duplicate PVs)').conflicts(others('duplicates')))
+    .addOption(new Option('--clients', 'per client: search rate, peak in any 1 s, most searched names').conflicts(others('clients')))
+    .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
+    .action(async (file: string | undefined, o: SearchOptions) => {
+      await runCommand(program.opts().debug === true, async () => {
+        const analysis = new SearchAnalysis();
+        const result = await analyse(file, o, analysis);
+        const report = analysis.finish();
+        const format = formatOf(o);
+        const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
+        let text: string;
+        if (o.unanswered) text = formatReport(format, UNANSWERED_COLUMNS, top(report.unanswered));
+        else if (o.duplicates) {
+          const rows = report.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer })));
+          text = formatReport(format, DUPLICATE_COLUMNS, top(rows));
+        } else if (o.clients) text = formatReport(format, CLIENT_COLUMNS, top(report.clients));
+        else if (o.storm !== undefined) text = formatReport(format, STORM_COLUMNS, top(report.storms(o.storm)));
+        else {
+          const notes: string[] = [];
+          const never = new Set(report.unanswered.map((u) => u.name)).size;
+          if (never) notes.push(`${never} name(s) searched for without a reply: cawire searches --unanswered`);
+          if (report.duplicates.length) notes.push(`${report.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
+          text = withNotes(format, formatReport(format, NAME_COLUMNS, top(report.names)), notes);
+        }
+        await print(text, result, o);
+      });
+    });
+}
+
+// ---- beacons -----------------------------------------------------------------
+
+const intervalStat = (pick: (sorted: number[]) => number) => (r: BeaconServer) => (r.intervals.length ? round(pick(r.intervals), 3) : undefined);
+const longestSilence = (r: BeaconServer) => (r.silences.length ? round(Math.max(...r.silences.map((s) => s.seconds)), 3) : undefined);
+const withFrames = (count: number, where: readonly BeaconRecord[]) => (count ? `${count} (${frameList(where.map((b) => b.at))})` : 0);
+
+const BEACON_COLUMNS: Column<BeaconServer>[] = [
+  { title: 'server', value: (r) => r.server },
+  { title: 'version', value: (r) => r.version, align: 'right' },
+  { title: 'beacons', value: (r) => r.beacons, align: 'right' },
+  { title: 'copies merged', key: 'copies', value: (r) => r.copies, align: 'right' },
+  { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
+  { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
+  { title: 'period s (median)', key: 'period_s', value: intervalStat(median), align: 'right' },
+  { title: 'min s', key: 'min_s', value: intervalStat((s) => s[0]!), align: 'right' },
+  { title: 'max s', key: 'max_s', value: intervalStat((s) => s[s.length - 1]!), align: 'right' },
+  { title: 'missed', value: (r) => r.missed, align: 'right' },
+  { title: 'gap frames', key: 'gap_frames', value: (r) => frameList(r.gaps.map((g) => g.at)) },
+  { title: 'restarts', value: (r) => r.restarts.length, align: 'right' },
+  { title: 'restart frames', key: 'restart_frames', value: (r) => frameList(r.restarts.map((g) => g.at)) },
+  { title: 'silences', value: (r) => r.silences.length, align: 'right' },
+  { title: 'longest silence s', key: 'longest_silence_s', value: longestSilence, align: 'right' },
+  { title: 'anomalies', value: (r) => r.anomalies.length, align: 'right' },
+  { title: 'anomaly frames', key: 'anomaly_frames', value: (r) => frameList(r.anomalies.map((a) => a.at)) },
+];
+
+/** The same facts, paired up to fit a terminal. */
+const BEACON_TABLE_COLUMNS: Column<BeaconServer>[] = [
+  { title: 'server', value: (r) => r.server },
+  { title: 'version', value: (r) => r.version, align: 'right' },
+  { title: 'beacons', value: (r) => r.beacons, align: 'right' },
+  { title: 'copies merged', value: (r) => r.copies, align: 'right' },
+  { title: 'first seen', value: (r) => when(r.first) },
+  { title: 'period s median (min-max)', value: (r) => (r.intervals.length ? `${intervalStat(median)(r)} (${intervalStat((s) => s[0]!)(r)}-${intervalStat((s) => s[s.length - 1]!)(r)})` : undefined) },
+  { title: 'missed (at frames)', value: (r) => withFrames(r.missed, r.gaps) },
+  { title: 'restarts (at frames)', value: (r) => withFrames(r.restarts.length, r.restarts) },
+  { title: 'silences (longest s)', value: (r) => (r.silences.length ? `${r.silences.length} (${longestSilence(r)})` : 0) },
+  { title: 'anomalies (at frames)', value: (r) => withFrames(r.anomalies.length, r.anomalies) },
+  { title: 'frames', value: (r) => `${r.first.frame}-${r.last.frame}` },
+];
+
+const TIMELINE_COLUMNS: Column<BeaconRecord>[] = [
+  { title: 'time', value: (r) => when(r.at) },
+  { title: 'frame', value: (r) => r.at.frame, align: 'right' },
+  { title: 'server', value: (r) => r.server },
+  { title: 'id', value: (r) => r.id, align: 'right' },
+  { title: 'version', value: (r) => r.version, align: 'right' },
+  { title: 'verdict', value: (r) => r.verdict },
+  { title: 'period s', key: 'period_s', value: (r) => round(r.period, 6), align: 'right' },
+  { title: 'estimate s', key: 'estimate_s', value: (r) => round(r.estimate, 6), align: 'right' },
+  { title: 'missing', value: (r) => r.missing },
+  { title: 'anomaly', value: (r) => r.anomaly },
+  { title: 'missed', value: (r) => r.missed, align: 'right' },
+  { title: 'restart', value: (r) => r.restart },
+  { title: 'copies', value: (r) => r.copies, align: 'right' },
+];
+
+/** casw at interest level 2: '* ' marks an anomaly, server in 40 columns, then the time and what libca made of it. */
+export function timelineLine(r: BeaconRecord): string {
+  const notes: string[] = [`id=${r.id}`];
+  if (r.period !== undefined) notes.push(`period=${r.period.toFixed(6)}`);
+  if (r.estimate !== undefined) notes.push(`estimate=${r.estimate.toFixed(6)}`);
+  if (r.verdict !== 'accepted') notes.push(r.verdict === 'first' ? 'first' : `discarded (${r.verdict})`);
+  if (r.missing) notes.push('missing');
+  if (r.missed) notes.push(`missed=${r.missed}`);
+  if (r.restart) notes.push('restart');
+  if (r.copies) notes.push(`copies=${r.copies}`);
+  if (r.anomaly) notes.push('ANOMALY');
+  return `${r.anomaly ? '* ' : '  '}${r.server.padEnd(40)} ${when(r.at)} frame ${r.at.frame} ${notes.join(' ')}`;
+}
+
+interface BeaconOptions extends ReportOptions {
+  timeline?: boolean;
+  silence?: number;
+}
+
+function registerBeacons(program: Command): void {
+  reportCommand(program, 'beacons', 'beacons per server: intervals, missed and restarted sequences, silences, and the anomalies libca and casw see')
+    .option('--timeline', 'one line per beacon, casw style, anomalies marked with *')
+    .addOption(
+      new Option('--silence <sec>', 'list gaps between beacons longer than this')
+        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}, EPICS_CA_CONN_TMO`)
+        .argParser(positiveNumber),
+    )
+    .action(async (file: string | undefined, o: BeaconOptions) => {
+      await runCommand(program.opts().debug === true, async () => {
+        const analysis = new BeaconAnalysis(o.silence);
+        const result = await analyse(file, o, analysis);
+        const report = analysis.finish();
+        const format = formatOf(o);
+        let text: string;
+        if (o.timeline) text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
+        else {
+          const notes = report.copies
+            ? [`copies merged: ${report.copies} (the same beacon id from the same server on another path within ${BEACON_COPY_WINDOW_SEC} s: relayed by a caRepeater, or sent to several addresses); counted once`]
+            : [];
+          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers), notes);
+        }
+        await print(text, result, o);
+      });
+    });
+}
+
+// ---- circuits ----------------------------------------------------------------
+
+const names = (list: readonly string[]): string => list.map(safeText).join(' ');
+const both = (a: number | undefined, b: number | undefined): string => `${a ?? '?'}/${b ?? '?'}`;
+
+const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
+  { title: 'circuit', value: (r) => r.id, align: 'right' },
+  { title: 'client', value: (r) => r.client },
+  { title: 'server', value: (r) => r.server },
+  { title: 'host', value: (r) => (r.hostName === undefined ? undefined : safeText(r.hostName)) },
+  { title: 'user', value: (r) => (r.userName === undefined ? undefined : safeText(r.userName)) },
+  { title: 'client version', key: 'client_version', value: (r) => r.clientVersion, align: 'right' },
+  { title: 'server version', key: 'server_version', value: (r) => r.serverVersion, align: 'right' },
+  { title: 'priority', value: (r) => r.priority, align: 'right' },
+  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
+  { title: 'end', value: (r) => whenSeconds(r.end) },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.lastMessage?.frame, align: 'right' },
+  { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r), 6), align: 'right' },
+  { title: 'handshake ms', key: 'handshake_ms', value: (r) => ms(r.handshakeRtt), align: 'right' },
+  { title: 'CA bytes to server', key: 'ca_bytes_to_server', value: (r) => r.caBytesToServer, align: 'right' },
+  { title: 'CA bytes to client', key: 'ca_bytes_to_client', value: (r) => r.caBytesToClient, align: 'right' },
+  { title: 'TCP bytes to server', key: 'tcp_bytes_to_server', value: (r) => r.wireBytesToServer, align: 'right' },
+  { title: 'TCP bytes to client', key: 'tcp_bytes_to_client', value: (r) => r.wireBytesToClient, align: 'right' },
+  { title: 'channels created', key: 'channels_created', value: (r) => r.created.length, align: 'right' },
+  { title: 'created PVs', key: 'created_pvs', value: (r) => names(r.created) },
+  { title: 'channels cleared', key: 'channels_cleared', value: (r) => r.cleared.length, align: 'right' },
+  { title: 'cleared PVs', key: 'cleared_pvs', value: (r) => names(r.cleared) },
+  { title: 'create failed PVs', key: 'create_failed_pvs', value: (r) => names(r.createFailed) },
+  { title: 'server disconnected PVs', key: 'server_disconnected_pvs', value: (r) => names(r.serverDisconnected) },
+  { title: 'subscriptions', value: (r) => r.subscriptions, align: 'right' },
+  { title: 'cancelled', value: (r) => r.cancelled, align: 'right' },
+  { title: 'updates', value: (r) => r.updates, align: 'right' },
+  { title: 'events off', key: 'events_off', value: (r) => r.eventsOff, align: 'right' },
+  { title: 'events on', key: 'events_on', value: (r) => r.eventsOn, align: 'right' },
+  { title: 'echo requests', key: 'echo_requests', value: (r) => r.echoRequests, align: 'right' },
+  { title: 'echo responses', key: 'echo_responses', value: (r) => r.echoResponses, align: 'right' },
+  { title: 'retransmissions', value: (r) => r.retransmissions, align: 'right' },
+  { title: 'capture gaps', key: 'capture_gaps', value: (r) => r.gaps, align: 'right' },
+  { title: 'gap bytes', key: 'gap_bytes', value: (r) => r.gapBytes, align: 'right' },
+  { title: 'ended', value: circuitEnding },
+];
+
+/** The same facts, paired up to fit a terminal. */
+const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
+  { title: '#', value: (r) => r.id, align: 'right' },
+  { title: 'client -> server', value: (r) => `${r.client} -> ${r.server}` },
+  { title: 'host/user', value: (r) => `${safeText(r.hostName ?? '?')}/${safeText(r.userName ?? '?')}` },
+  { title: 'version prio', value: (r) => `${both(r.clientVersion, r.serverVersion)} p${r.priority ?? '?'}` },
+  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'duration s', value: (r) => round(circuitDuration(r), 3), align: 'right' },
+  { title: 'handshake ms', value: (r) => ms(r.handshakeRtt), align: 'right' },
+  { title: 'CA bytes up/down', value: (r) => both(r.caBytesToServer, r.caBytesToClient), align: 'right' },
+  { title: 'TCP bytes up/down', value: (r) => both(r.wireBytesToServer, r.wireBytesToClient), align: 'right' },
+  { title: 'channels +/-', value: (r) => both(r.created.length, r.cleared.length), align: 'right' },
+  { title: 'PVs', value: (r) => preview(r.created.map(safeText), LIST_PREVIEW) },
+  { title: 'subs +/-', value: (r) => both(r.subscriptions, r.cancelled), align: 'right' },
+  { title: 'updates', value: (r) => r.updates, align: 'right' },
+  { title: 'off/on', value: (r) => both(r.eventsOff, r.eventsOn), align: 'right' },
+  { title: 'echo', value: (r) => both(r.echoRequests, r.echoResponses), align: 'right' },
+  { title: 'retx/gaps', value: (r) => both(r.retransmissions, r.gaps), align: 'right' },
+  { title: 'ended', value: circuitEnding },
+  { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.lastMessage?.frame ?? '?'}` },
+];
+
+const RESET_COLUMNS: Column<ResetCircuit>[] = [
+  { title: 'circuit', value: (r) => r.circuit.id, align: 'right' },
+  { title: 'client', value: (r) => r.circuit.client },
+  { title: 'server', value: (r) => r.circuit.server },
+  { title: 'reset by', key: 'reset_by', value: (r) => r.circuit.rstBy },
+  { title: 'at', value: (r) => whenSeconds(r.circuit.end) },
+  { title: 'start frame', key: 'start_frame', value: (r) => r.circuit.startFrame, align: 'right' },
+  { title: 'last frame', key: 'last_frame', value: (r) => r.circuit.lastMessage?.frame, align: 'right' },
+  { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r.circuit), 6), align: 'right' },
+  { title: 'channels', value: (r) => r.circuit.created.length - r.circuit.cleared.length, align: 'right' },
+  { title: 'other circuits of the client host open', key: 'others_open', value: (r) => r.othersOpen, align: 'right' },
+];
+
+interface CircuitOptions extends ReportOptions {
+  endedByRst?: boolean;
+}
+
+function registerCircuits(program: Command): void {
+  reportCommand(program, 'circuits', 'the TCP virtual circuits: who, how long, bytes, channels, subscriptions, probes, losses, how each ended')
+    .option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment')
+    .action(async (file: string | undefined, o: CircuitOptions) => {
+      await runCommand(program.opts().debug === true, async () => {
+        const analysis = new CircuitAnalysis();
+        const result = await analyse(file, o, analysis);
+        const circuits = analysis.finish();
+        const format = formatOf(o);
+        const text = o.endedByRst
+          ? formatReport(format, RESET_COLUMNS, resetCircuits(circuits))
+          : formatReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, circuits);
+        await print(text, result, o);
+      });
+    });
+}
+
+// ---- summary -----------------------------------------------------------------
+
+interface SummaryRow {
+  section: 'capture' | 'messages' | 'problems';
+  item: string;
+  value: string | number;
+  detail?: string;
+  command?: string;
+}
+
+function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] {
+  const span = s.first && s.last ? `${when(s.first)} - ${when(s.last)}` : 'no CA traffic';
+  const seconds = s.first && s.last ? `${(s.last.time - s.first.time).toFixed(3)} s` : undefined;
+  const rows: SummaryRow[] = [
+    { section: 'capture', item: 'CA traffic', value: span, detail: seconds },
+    { section: 'capture', item: 'packets', value: s.packets },
+    { section: 'capture', item: 'CA messages', value: s.caMessages },
+    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW), command: 'cawire beacons' },
+    { section: 'capture', item: 'client hosts', value: s.clientHosts, command: 'cawire searches --clients' },
+    { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
+    { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
+    ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
+    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command })),
+  ];
+  const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
+  for (const r of rows) if (r.command) r.command += target;
+  return rows;
+}
+
+const SUMMARY_COLUMNS: Column<SummaryRow>[] = [
+  { title: 'section', value: (r) => r.section },
+  { title: 'item', value: (r) => r.item },
+  { title: 'value', value: (r) => r.value },
+  { title: 'detail', value: (r) => r.detail },
+  { title: 'command', value: (r) => r.command },
+];
+
+const OVERVIEW_COLUMNS: Column<SummaryRow>[] = [
+  { title: 'capture', value: (r) => r.item },
+  { title: '', value: (r) => r.value, align: 'right' },
+  { title: 'detail', value: (r) => r.detail },
+];
+
+const PROBLEM_COLUMNS: Column<SummaryRow>[] = [
+  { title: 'problem', value: (r) => r.item },
+  { title: 'found', value: (r) => r.value, align: 'right' },
+  { title: 'where', value: (r) => r.detail },
+];
+
+/** One screen: the capture, messages by command on a few lines, the problems and the commands that show them. */
+function summaryScreen(rows: SummaryRow[]): string {
+  const messages = rows.filter((r) => r.section === 'messages').map((r) => `${r.item} ${r.value}`);
+  const lines: string[] = [];
+  for (let i = 0; i < messages.length; i += 4) lines.push(messages.slice(i, i + 4).join(', '));
+  const overview = [
+    ...rows.filter((r) => r.section === 'capture'),
+    { section: 'messages', item: 'by command', value: '', detail: lines.join('\n') } satisfies SummaryRow,
+  ];
+  const problems = rows.filter((r) => r.section === 'problems');
+  const commands = problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`);
+  return [
+    formatTable(OVERVIEW_COLUMNS, overview),
+    formatTable(PROBLEM_COLUMNS, problems),
+    ...(commands.length ? ['details:', ...commands] : []),
+  ].join('\n');
+}
+
+interface SummaryCliOptions extends ReportOptions {
+  slow?: number;
+}
+
+function registerSummary(program: Command): void {
+  reportCommand(program, 'summary', 'one screen: what the capture holds and the problems the other reports find')
+    .addOption(
+      new Option('--slow <sec>', 'list responses slower than this')
+        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
+        .argParser(positiveNumber),
+    )
+    .action(async (file: string | undefined, o: SummaryCliOptions) => {
+      await runCommand(program.opts().debug === true, async () => {
+        const analysis = new SummaryAnalysis({ slowSec: o.slow });
+        const result = await analyse(file, o, analysis);
+        const rows = summaryRows(analysis.finish(result), file);
+        const format = formatOf(o);
+        await print(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);
+      });
+    });
+}
+
+/** `cawire searches`, `cawire beacons`, `cawire circuits`, `cawire summary`. */
+export function registerReports(program: Command): void {
+  registerSearches(program);
+  registerBeacons(program);
+  registerCircuits(program);
+  registerSummary(program);
+}

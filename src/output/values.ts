@@ -6,7 +6,7 @@ import { dbrBase, dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.j
 import { ecaName } from '../../protocols/ca/eca.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
 import type { CaMessage, EmbeddedHeader } from '../../protocols/ca/messages.js';
-import { epicsTimeToIso } from '../../protocols/ca/time.js';
+import { epicsTimeToIso, unixTimeToIso } from '../../protocols/ca/time.js';
 
 /** Elements of an array shown in text output before the rest is summarised. */
 export const ARRAY_PREVIEW = 10;
@@ -49,6 +49,9 @@ export function pyFloat(x: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const a = Math.abs(x);
+  // JavaScript and Python print the same shortest digits in fixed notation here; Python adds '.0' to integers.
+  if (a >= 1e-4 && a < 1e16) return Number.isInteger(x) ? `${x}.0` : String(x);
   return pyFromExponential(x.toExponential());
 }
 
@@ -89,10 +92,7 @@ export function formatTimestamp(sec: number, nsec: number): string {
 }
 
 /** Capture time as ISO 8601 UTC with nanoseconds. */
-export function formatIsoTime(sec: number, nsec: number): string {
-  const d = new Date(sec * 1000);
-  return `${d.toISOString().slice(0, 19)}.${String(nsec).padStart(9, '0')}Z`;
-}
+export const formatIsoTime = unixTimeToIso;
 
 function formatValues(values: readonly (number | string)[], dataType: number, preview: number): string {
   const isFloat32 = dbrBase(dataType) === 'FLOAT';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { EPICS_EPOCH_UNIX, epicsTimeToIso, epicsToUnixSeconds } from '../../protocols/ca/time.js';
+import { EPICS_EPOCH_UNIX, epicsTimeToIso, epicsToUnixSeconds, unixTimeToIso } from '../../protocols/ca/time.js';
 
 describe('EPICS time', () => {
   it('the epoch is 1990-01-01T00:00:00Z', () => {
@@ -24,5 +24,14 @@ describe('EPICS time', () => {
   it('converts to Unix seconds', () => {
     expect(epicsToUnixSeconds(778380599, 500_000_000)).toBe(1409532599.5);
     expect(epicsToUnixSeconds(0, 0)).toBe(631152000);
+  });
+});
+
+describe('unixTimeToIso', () => {
+  it('agrees with Date for every day boundary and leap day from 1970 to 2110', () => {
+    for (let sec = 0; sec < 4_400_000_000; sec += 86_399 * 7 + 13) {
+      expect(unixTimeToIso(sec, 7)).toBe(new Date(sec * 1000).toISOString().replace('.000Z', '.000000007Z'));
+    }
+    expect(unixTimeToIso(951782400, 0)).toBe('2000-02-29T00:00:00.000000000Z');
   });
 });

@@ -107,30 +107,38 @@ function formatValues(values: readonly (number | string)[], dataType: number, pr
   return `[${parts.join(', ')}]`;
 }
 
+/** Limit fields of GR/CTRL metadata in print order, with caproto's names. */
+const LIMITS: readonly [keyof DbrMetadata, string][] = [
+  ['upperDispLimit', 'upper_disp_limit'],
+  ['lowerDispLimit', 'lower_disp_limit'],
+  ['upperAlarmLimit', 'upper_alarm_limit'],
+  ['upperWarningLimit', 'upper_warning_limit'],
+  ['lowerWarningLimit', 'lower_warning_limit'],
+  ['lowerAlarmLimit', 'lower_alarm_limit'],
+  ['upperCtrlLimit', 'upper_ctrl_limit'],
+  ['lowerCtrlLimit', 'lower_ctrl_limit'],
+];
+
 function formatMetadata(md: DbrMetadata, dataType: number): string {
-  const parts: string[] = [];
-  const isFloat32 = dbrBase(dataType) === 'FLOAT';
-  const num = (v: number) => (Number.isInteger(v) && dbrBase(dataType) !== 'DOUBLE' && !isFloat32 ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v));
-  if (md.status !== undefined) parts.push(`status=${alarmStatusName(md.status)}`);
-  if (md.severity !== undefined) parts.push(`severity=${alarmSeverityName(md.severity)}`);
-  if (md.secPastEpoch !== undefined) parts.push(`timestamp=${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)}`);
-  if (md.ackt !== undefined) parts.push(`ackt=${md.ackt}`);
-  if (md.acks !== undefined) parts.push(`acks=${alarmSeverityName(md.acks)}`);
-  if (md.units !== undefined) parts.push(`units=${pyString(md.units)}`);
-  if (md.precision !== undefined) parts.push(`precision=${md.precision}`);
-  if (md.enumStrings !== undefined) parts.push(`enum_strings=[${md.enumStrings.map(pyString).join(', ')}]`);
-  const limits: [string, number | undefined][] = [
-    ['upper_disp_limit', md.upperDispLimit],
-    ['lower_disp_limit', md.lowerDispLimit],
-    ['upper_alarm_limit', md.upperAlarmLimit],
-    ['upper_warning_limit', md.upperWarningLimit],
-    ['lower_warning_limit', md.lowerWarningLimit],
-    ['lower_alarm_limit', md.lowerAlarmLimit],
-    ['upper_ctrl_limit', md.upperCtrlLimit],
-    ['lower_ctrl_limit', md.lowerCtrlLimit],
-  ];
-  for (const [k, v] of limits) if (v !== undefined) parts.push(`${k}=${num(v)}`);
-  return `${dbrTypeName(dataType)}(${parts.join(', ')})`;
+  let s = '';
+  const add = (part: string) => (s = s ? `${s}, ${part}` : part);
+  if (md.status !== undefined) add(`status=${alarmStatusName(md.status)}`);
+  if (md.severity !== undefined) add(`severity=${alarmSeverityName(md.severity)}`);
+  if (md.secPastEpoch !== undefined) add(`timestamp=${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)}`);
+  if (md.ackt !== undefined) add(`ackt=${md.ackt}`);
+  if (md.acks !== undefined) add(`acks=${alarmSeverityName(md.acks)}`);
+  if (md.units !== undefined) add(`units=${pyString(md.units)}`);
+  if (md.precision !== undefined) add(`precision=${md.precision}`);
+  if (md.enumStrings !== undefined) add(`enum_strings=[${md.enumStrings.map(pyString).join(', ')}]`);
+  if (md.upperDispLimit !== undefined) {
+    const base = dbrBase(dataType);
+    const num = base === 'FLOAT' ? pyFloat32 : base === 'DOUBLE' ? pyFloat : String;
+    for (const [key, name] of LIMITS) {
+      const v = md[key] as number | undefined;
+      if (v !== undefined) add(`${name}=${num(v)}`);
+    }
+  }
+  return `${dbrTypeName(dataType)}(${s})`;
 }
 
 function formatEmbedded(h: EmbeddedHeader): string {

@@ -5,7 +5,7 @@
 import { DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import { Beacon } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
-import { median, momentOf, type Moment } from './moment.js';
+import { momentOf, type Moment } from './moment.js';
 
 /**
  * The same beacon id from the same server on another path within this many
@@ -96,7 +96,6 @@ export interface BeaconReport {
   timeline: BeaconRecord[];
   /** copies merged into a beacon seen on another path */
   copies: number;
-  silenceBound: number;
 }
 
 /** libca's per-server beacon state (bhe.cpp), exactly as §9.1 of the notes gives it. */
@@ -229,9 +228,10 @@ export class BeaconAnalysis {
       const last = records[records.length - 1]!;
       const intervals = records.slice(1).map((r, i) => r.at.time - records[i]!.at.time);
       const silences: BeaconSilence[] = [];
-      records.forEach((r, i) => {
-        if (i > 0 && intervals[i - 1]! > this.silenceBound) silences.push({ server, from: records[i - 1]!.at, to: r.at, seconds: intervals[i - 1]! });
-      });
+      for (let i = 1; i < records.length; i++) {
+        const seconds = intervals[i - 1]!;
+        if (seconds > this.silenceBound) silences.push({ server, from: records[i - 1]!.at, to: records[i]!.at, seconds });
+      }
       if (this.captureEnd - last.at.time > this.silenceBound) silences.push({ server, from: last.at, seconds: this.captureEnd - last.at.time });
       const gaps = records.filter((r) => r.missed > 0);
       servers.push({
@@ -241,7 +241,7 @@ export class BeaconAnalysis {
         copies: state.copies,
         first: first.at,
         last: last.at,
-        intervals: intervals.sort((a, b) => a - b),
+        intervals: [...intervals].sort((a, b) => a - b),
         gaps,
         missed: gaps.reduce((n, r) => n + r.missed, 0),
         restarts: records.filter((r) => r.restart),
@@ -250,12 +250,7 @@ export class BeaconAnalysis {
       });
     }
     servers.sort((a, b) => a.first.time - b.first.time || a.first.frame - b.first.frame);
-    return { servers, timeline: this.timeline, copies: this.copies, silenceBound: this.silenceBound };
+    return { servers, timeline: this.timeline, copies: this.copies };
   }
-}
-
-/** Median of a server's beacon intervals, or undefined with fewer than two beacons. */
-export function medianInterval(s: BeaconServer): number | undefined {
-  return s.intervals.length ? median(s.intervals) : undefined;
 }
 

@@ -88,11 +88,15 @@ export function circuitDuration(c: CircuitSummary): number {
   return (c.end ?? c.lastSeen) - c.start;
 }
 
-/** How a circuit ended, in words: 'FIN by client', 'RST by server', 'open at end'. */
+/** How a circuit ended, in words: 'FIN by client', 'RST by server', 'open at end', with the channels the server disconnected. */
 export function circuitEnding(c: CircuitSummary): string {
-  if (c.endedBy === 'rst') return `RST by ${c.rstBy}`;
-  if (c.endedBy === 'fin') return `FIN by ${c.closer}`;
-  return 'open at end';
+  const how = c.endedBy === 'rst' ? `RST by ${c.rstBy}` : c.endedBy === 'fin' ? `FIN by ${c.closer}` : 'open at end';
+  return c.serverDisconnected.length ? `${how}, ServerDisconn x${c.serverDisconnected.length}` : how;
+}
+
+/** Channels the circuit still carried at its end: created, and neither cleared, refused nor disconnected by the server. */
+export function openChannels(c: CircuitSummary): number {
+  return c.created.length - c.cleared.length - c.createFailed.length - c.serverDisconnected.length;
 }
 
 /** Counts each circuit's messages; told by the engine when a circuit ends; `finish()` gives one row per circuit. */

@@ -52,8 +52,8 @@ export interface UnansweredSearch {
   last: Moment;
   /** seconds between consecutive searches, in order: the client's back-off */
   intervals: number[];
-  /** whether some other client did get a reply for this name */
-  answeredElsewhere: boolean;
+  /** the name did get replies: to another client, or to an earlier search */
+  nameAnswered: boolean;
 }
 
 export interface ClientSearches {
@@ -89,15 +89,20 @@ export function topCounts(counts: ReadonlyMap<string, number>, n: number): [stri
   return [...counts].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])).slice(0, n);
 }
 
-/** The most events of sorted `times` in any window [t, t + width) starting at one of them. */
-export function peakInWindow(times: readonly number[], width: number): number {
-  let peak = 0;
+/** For each of sorted `times`, how many of them fall in the window [that time, that time + width). */
+export function windowCounts(times: readonly number[], width: number): number[] {
+  const counts = new Array<number>(times.length);
   let end = 0;
   for (let i = 0; i < times.length; i++) {
     while (end < times.length && times[end]! < times[i]! + width) end++;
-    peak = Math.max(peak, end - i);
+    counts[i] = end - i;
   }
-  return peak;
+  return counts;
+}
+
+/** The most events of sorted `times` in any window [t, t + width) starting at one of them. */
+export function peakInWindow(times: readonly number[], width: number): number {
+  return windowCounts(times, width).reduce((peak, n) => Math.max(peak, n), 0);
 }
 
 function increment(counts: Map<string, number>, key: string): void {
@@ -173,22 +178,20 @@ export class SearchReport {
       }
       storms.push({ first: log.moment(order[from]!), last: log.moment(order[to]!), searches: to - from + 1, peak, clients, names });
     };
-    let end = 0;
-    for (let k = 0; k < order.length; k++) {
-      const start = log.time(order[k]!);
-      while (end < order.length && log.time(order[end]!) < start + RATE_WINDOW_SEC) end++;
-      const count = end - k;
-      if (count <= rate) continue;
+    const counts = windowCounts(order.map((i) => log.time(i)), RATE_WINDOW_SEC);
+    counts.forEach((count, k) => {
+      if (count <= rate) return;
+      const end = k + count - 1;
       if (from >= 0 && k <= to) {
-        to = Math.max(to, end - 1);
+        to = Math.max(to, end);
         peak = Math.max(peak, count);
       } else {
         close();
         from = k;
-        to = end - 1;
+        to = end;
         peak = count;
       }
-    }
+    });
     close();
     return storms;
   }
@@ -281,7 +284,7 @@ export class SearchAnalysis {
           first: group[0]!.first,
           last: group[group.length - 1]!.last,
           intervals: times.slice(1).map((t, i) => t - times[i]!),
-          answeredElsewhere: this.byName.get(name)!.servers.size > 0,
+          nameAnswered: this.byName.get(name)!.servers.size > 0,
         });
       }
     }

@@ -16,14 +16,11 @@ import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { CircuitAnalysis, resetCircuits, type CircuitSummary } from './circuits.js';
 import { momentOf, type Moment } from './moment.js';
-import { Pairer, type PairKind, type PairRecord } from './pairing.js';
+import { Pairer, type PairRecord } from './pairing.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
 
 /** A response slower than this is listed: caget and caput give up after 1 s by default (-w 1.0). */
 export const DEFAULT_SLOW_SEC = 1;
-
-/** Pair kinds whose latency is the server's (or network's) response time. */
-const RESPONSE_KINDS: ReadonlySet<PairKind> = new Set(['handshake', 'create', 'read', 'write', 'subscribe', 'echo']);
 
 /** Examples named in a problem's detail. */
 const EXAMPLES = 3;
@@ -127,7 +124,7 @@ export class SummaryAnalysis {
   }
 
   private pair(r: PairRecord): void {
-    if (!RESPONSE_KINDS.has(r.kind) || r.latency <= this.slowSec) return;
+    if (r.latency <= this.slowSec) return;
     this.slowCount++;
     const i = this.slowest.findIndex((s) => s.latency < r.latency);
     this.slowest.splice(i < 0 ? this.slowest.length : i, 0, r);
@@ -191,7 +188,7 @@ export class SummaryAnalysis {
       detail: this.slowest
         .map((r) => `${r.kind}${r.pv === undefined ? '' : ` ${safeText(r.pv)}`} ${r.latency.toFixed(3)} s (frames ${r.requestFrame}->${r.responseFrame})`)
         .join('; '),
-      command: `cawire latency --slower-than ${this.slowSec}s`,
+      command: `cawire latency --kind all --slower-than ${this.slowSec}s`,
     };
   }
 }
@@ -200,16 +197,31 @@ function more(total: number): string {
   return total > EXAMPLES ? `; +${total - EXAMPLES} more` : '';
 }
 
+function frameRange(first: Moment, last: Moment): string {
+  return first.frame === last.frame ? `frame ${first.frame}` : `frames ${first.frame}-${last.frame}`;
+}
+
 function unansweredProblem(r: SearchReport): Problem {
-  const names = new Set(r.unanswered.map((u) => u.name));
+  const byName = new Map<string, { searches: number; clients: number; first: Moment; last: Moment }>();
+  for (const u of r.unanswered) {
+    const seen = byName.get(u.name);
+    if (!seen) byName.set(u.name, { searches: u.searches, clients: 1, first: u.first, last: u.last });
+    else {
+      seen.searches += u.searches;
+      seen.clients++;
+      if (u.first.time < seen.first.time) seen.first = u.first;
+      if (u.last.time > seen.last.time) seen.last = u.last;
+    }
+  }
+  const names = [...byName];
   return {
-    problem: 'names searched for and never answered',
-    count: names.size,
+    problem: 'names searched for without a reply',
+    count: names.length,
     detail:
-      r.unanswered
+      names
         .slice(0, EXAMPLES)
-        .map((u) => `${safeText(u.name)} x${u.searches} (frames ${u.first.frame}-${u.last.frame})`)
-        .join('; ') + more(r.unanswered.length),
+        .map(([name, n]) => `${safeText(name)} x${n.searches}${n.clients > 1 ? ` from ${n.clients} clients` : ''} (${frameRange(n.first, n.last)})`)
+        .join('; ') + more(names.length),
     command: 'cawire searches --unanswered',
   };
 }

@@ -1,6 +1,6 @@
 // What every cawire command shares: input, CA port options, exit statuses, end-of-run notes.
 
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CaptureError } from '../capture/types.js';
 import type { CaptureSource } from '../capture/source.js';
 import { FilterError } from '../dissect/filter.js';
@@ -22,7 +22,8 @@ export const ISSUES_URL = 'the cawire issue tracker';
 
 export function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`not a port number: '${v}'`);
+  // Thrown inside commander's option parsing: its own error type makes a one-line usage error (exit 2).
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`not a port number: '${v}'`);
   return n;
 }
 
@@ -42,7 +43,7 @@ export function addInputOptions(cmd: Command): Command {
     .addOption(
       new Option('--max-message <bytes>', 'largest CA message reassembled; larger ones are skipped and counted').argParser((v) => {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1024) throw new UsageError(`--max-message wants a byte count >= 1024, not '${v}'`);
+        if (!Number.isInteger(n) || n < 1024) throw new InvalidArgumentError(`wants a byte count >= 1024, not '${v}'`);
         return n;
       }),
     );

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerLatency } from './latency.js';
 import { registerPrint } from './print.js';
 import { registerReports } from './reports.js';
+import { registerSynth } from './synth.js';
 
 export function buildProgram(): Command {
   const program = new Command('cawire')
@@ -12,6 +13,9 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--debug', 'show stack traces of internal errors')
     .showSuggestionAfterError()
+    // commander's own usage errors exit 2 as documented (help and --version 0); set before the
+    // subcommands are added so they inherit it.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .addHelpText(
       'after',
       `
@@ -23,16 +27,12 @@ Examples:
 Exit status: 0 done, 1 internal error, 2 unusable input or arguments.`,
     );
   registerPrint(program, true);
+  registerSynth(program);
   registerReports(program);
   registerLatency(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  program.exitOverride((err) => {
-    // commander's own usage errors: exit 2 as documented; help and version: 0.
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
-  await program.parseAsync(argv);
+  await buildProgram().parseAsync(argv);
 }

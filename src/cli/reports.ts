@@ -5,7 +5,7 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BeaconAnalysis, DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
-import { CircuitAnalysis, circuitDuration, circuitEnding, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
+import { CircuitAnalysis, circuitDuration, circuitEnding, openChannels, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
 import { median, type Moment } from '../analysis/moment.js';
 import {
   RATE_WINDOW_SEC,
@@ -77,7 +77,7 @@ async function analyse(file: string | undefined, o: ReportOptions, analysis: Ana
 }
 
 /** Writes the report, then the end-of-run note unless --quiet. */
-async function print(text: string, result: DissectResult, o: ReportOptions): Promise<void> {
+async function writeReport(text: string, result: DissectResult, o: ReportOptions): Promise<void> {
   const out = new LineWriter();
   if (text) out.line(text);
   await out.end();
@@ -146,7 +146,7 @@ const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
   { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
-  { title: 'answered to others', key: 'answered_to_others', value: (r) => r.answeredElsewhere },
+  { title: 'name answered otherwise', key: 'name_answered', value: (r) => r.nameAnswered },
 ];
 
 interface DuplicateRow {
@@ -224,7 +224,7 @@ function registerSearches(program: Command): void {
           if (report.duplicates.length) notes.push(`${report.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
           text = withNotes(format, formatReport(format, NAME_COLUMNS, top(report.names)), notes);
         }
-        await print(text, result, o);
+        await writeReport(text, result, o);
       });
     });
 }
@@ -232,6 +232,9 @@ function registerSearches(program: Command): void {
 // ---- beacons -----------------------------------------------------------------
 
 const intervalStat = (pick: (sorted: number[]) => number) => (r: BeaconServer) => (r.intervals.length ? round(pick(r.intervals), 3) : undefined);
+const medianPeriod = intervalStat(median);
+const shortestPeriod = intervalStat((sorted) => sorted[0]!);
+const longestPeriod = intervalStat((sorted) => sorted[sorted.length - 1]!);
 const longestSilence = (r: BeaconServer) => (r.silences.length ? round(Math.max(...r.silences.map((s) => s.seconds)), 3) : undefined);
 const withFrames = (count: number, where: readonly BeaconRecord[]) => (count ? `${count} (${frameList(where.map((b) => b.at))})` : 0);
 
@@ -243,15 +246,16 @@ const BEACON_COLUMNS: Column<BeaconServer>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'period s (median)', key: 'period_s', value: intervalStat(median), align: 'right' },
-  { title: 'min s', key: 'min_s', value: intervalStat((s) => s[0]!), align: 'right' },
-  { title: 'max s', key: 'max_s', value: intervalStat((s) => s[s.length - 1]!), align: 'right' },
+  { title: 'period s (median)', key: 'period_s', value: medianPeriod, align: 'right' },
+  { title: 'min s', key: 'min_s', value: shortestPeriod, align: 'right' },
+  { title: 'max s', key: 'max_s', value: longestPeriod, align: 'right' },
   { title: 'missed', value: (r) => r.missed, align: 'right' },
   { title: 'gap frames', key: 'gap_frames', value: (r) => frameList(r.gaps.map((g) => g.at)) },
   { title: 'restarts', value: (r) => r.restarts.length, align: 'right' },
   { title: 'restart frames', key: 'restart_frames', value: (r) => frameList(r.restarts.map((g) => g.at)) },
   { title: 'silences', value: (r) => r.silences.length, align: 'right' },
   { title: 'longest silence s', key: 'longest_silence_s', value: longestSilence, align: 'right' },
+  { title: 'silence frames', key: 'silence_frames', value: (r) => preview(r.silences.map((x) => `${x.from.frame}-${x.to?.frame ?? 'end'}`), FRAME_PREVIEW) },
   { title: 'anomalies', value: (r) => r.anomalies.length, align: 'right' },
   { title: 'anomaly frames', key: 'anomaly_frames', value: (r) => frameList(r.anomalies.map((a) => a.at)) },
 ];
@@ -263,7 +267,7 @@ const BEACON_TABLE_COLUMNS: Column<BeaconServer>[] = [
   { title: 'beacons', value: (r) => r.beacons, align: 'right' },
   { title: 'copies merged', value: (r) => r.copies, align: 'right' },
   { title: 'first seen', value: (r) => when(r.first) },
-  { title: 'period s median (min-max)', value: (r) => (r.intervals.length ? `${intervalStat(median)(r)} (${intervalStat((s) => s[0]!)(r)}-${intervalStat((s) => s[s.length - 1]!)(r)})` : undefined) },
+  { title: 'period s median (min-max)', value: (r) => (r.intervals.length ? `${medianPeriod(r)} (${shortestPeriod(r)}-${longestPeriod(r)})` : undefined) },
   { title: 'missed (at frames)', value: (r) => withFrames(r.missed, r.gaps) },
   { title: 'restarts (at frames)', value: (r) => withFrames(r.restarts.length, r.restarts) },
   { title: 'silences (longest s)', value: (r) => (r.silences.length ? `${r.silences.length} (${longestSilence(r)})` : 0) },
@@ -328,7 +332,7 @@ function registerBeacons(program: Command): void {
             : [];
           text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers), notes);
         }
-        await print(text, result, o);
+        await writeReport(text, result, o);
       });
     });
 }
@@ -407,7 +411,7 @@ const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'start frame', key: 'start_frame', value: (r) => r.circuit.startFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.circuit.lastMessage?.frame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r.circuit), 6), align: 'right' },
-  { title: 'channels', value: (r) => r.circuit.created.length - r.circuit.cleared.length, align: 'right' },
+  { title: 'channels open', key: 'channels_open', value: (r) => openChannels(r.circuit), align: 'right' },
   { title: 'other circuits of the client host open', key: 'others_open', value: (r) => r.othersOpen, align: 'right' },
 ];
 
@@ -427,7 +431,7 @@ function registerCircuits(program: Command): void {
         const text = o.endedByRst
           ? formatReport(format, RESET_COLUMNS, resetCircuits(circuits))
           : formatReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, circuits);
-        await print(text, result, o);
+        await writeReport(text, result, o);
       });
     });
 }
@@ -449,8 +453,8 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'CA traffic', value: span, detail: seconds },
     { section: 'capture', item: 'packets', value: s.packets },
     { section: 'capture', item: 'CA messages', value: s.caMessages },
-    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW), command: 'cawire beacons' },
-    { section: 'capture', item: 'client hosts', value: s.clientHosts, command: 'cawire searches --clients' },
+    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW) },
+    { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
@@ -516,7 +520,7 @@ function registerSummary(program: Command): void {
         const result = await analyse(file, o, analysis);
         const rows = summaryRows(analysis.finish(result), file);
         const format = formatOf(o);
-        await print(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);
+        await writeReport(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);
       });
     });
 }

@@ -43,6 +43,8 @@ export class TcpCircuit {
   synFrame?: number;
   synAckFrame?: number;
   endTime?: number;
+  /** frame of the RST, or of the FIN that completed the close */
+  endFrame?: number;
   /** how the circuit ended; undefined while open */
   endedBy?: 'fin' | 'rst';
   closer?: Closer;

@@ -57,6 +57,9 @@ export class Dissector implements PacketSink {
   private circuitCount = 0;
   private nextCircuitId = 1;
   private readonly closedQueue: TcpCircuit[] = [];
+  /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
+  private ageQueue: { c: TcpCircuit; seen: number }[] = [];
+  private ageHead = 0;
   private lastLo = -1;
   private lastHi = -1;
   private lastCircuit?: TcpCircuit;
@@ -67,6 +70,8 @@ export class Dissector implements PacketSink {
   private readonly searchNames: SearchNames;
   private readonly fragments = new FragmentReassembler();
   private readonly held: HeldBudget;
+  /** bytes of incomplete messages the framers hold, all circuits together */
+  private readonly assembling: HeldBudget;
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
@@ -88,6 +93,7 @@ export class Dissector implements PacketSink {
     this.options = resolveOptions(options);
     this.searchNames = new SearchNames(this.options.maxSearchIds);
     this.held = new HeldBudget(this.options.maxHeldTotal);
+    this.assembling = new HeldBudget(this.options.maxMessageBytesTotal);
     this.tcpSink = {
       message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
       malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
@@ -105,6 +111,8 @@ export class Dissector implements PacketSink {
     this.sec = tsSec;
     this.nsec = tsNsec;
     this.now = tsSec + tsNsec / 1e9;
+    if (s.packets === 1) s.firstTime = this.now;
+    s.lastTime = this.now;
     if ((s.packets & 0xffff) === 0) this.maintain();
     const ipOff = ipv4Offset(linkType, data, offset, capLen);
     if (ipOff < 0) {
@@ -200,7 +208,9 @@ export class Dissector implements PacketSink {
     if (m instanceof SearchRequest) {
       const client = endpointKey(d.srcIp, d.sport);
       this.rememberClientSocket(client);
+      const evicted = this.searchNames.evicted;
       pv = this.searchNames.request(client, m);
+      this.stats.idsEvicted += this.searchNames.evicted - evicted;
     } else if (m instanceof SearchResponse) {
       pv = this.searchNames.reply(endpointKey(d.dstIp, d.dport), m);
       const ip = m.parameter1 === ANY_ADDRESS ? d.srcIp : m.parameter1;
@@ -316,6 +326,7 @@ export class Dissector implements PacketSink {
         c.rstBy = fromClient ? 'client' : 'server';
         c.closer ??= c.rstBy;
         c.endTime = this.now;
+        c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
     } else if (flags & TCP_FIN && !half.fin) {
@@ -324,6 +335,7 @@ export class Dissector implements PacketSink {
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
+        c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
     }
@@ -374,7 +386,7 @@ export class Dissector implements PacketSink {
     const midStream = !syn;
     for (const half of [c.toServer, c.toClient]) {
       half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream }, this.held);
-      half.framer = new StreamFramer(this.tcpSink, half, { maxMessageBytes: this.options.maxMessageBytes }, midStream);
+      half.framer = new StreamFramer(this.tcpSink, half, { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling }, midStream);
     }
     if (this.circuitCount >= this.options.maxCircuits) this.evictCircuit();
     let byHigh = this.circuits.get(lo);
@@ -382,6 +394,12 @@ export class Dissector implements PacketSink {
     byHigh.set(hi, c);
     this.circuitCount++;
     this.stats.circuits++;
+    this.ageQueue.push({ c, seen: c.lastSeen });
+    if (this.ageQueue.length > 2 * this.circuitCount + 1024) {
+      // Drop the entries of circuits already gone, so the queue stays within the table's size.
+      this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.inTable(e.c));
+      this.ageHead = 0;
+    }
     return c;
   }
 
@@ -431,6 +449,28 @@ export class Dissector implements PacketSink {
     this.listener.circuitEnded?.(c);
   }
 
+  /**
+   * The first circuit in the age queue not seen since it was queued; one seen since
+   * goes to the back. Amortised O(1) per eviction (a scan of the table for the
+   * smallest lastSeen made a flood of new flows quadratic).
+   */
+  private idlest(): TcpCircuit | undefined {
+    const q = this.ageQueue;
+    while (this.ageHead < q.length) {
+      const e = q[this.ageHead++]!;
+      if (!this.inTable(e.c)) continue;
+      if (e.c.lastSeen === e.seen) return e.c;
+      e.seen = e.c.lastSeen;
+      q.push(e);
+    }
+    return undefined;
+  }
+
+  private inTable(c: TcpCircuit): boolean {
+    const [lo, hi] = this.keysOf(c);
+    return this.circuits.get(lo)?.get(hi) === c;
+  }
+
   private keysOf(c: TcpCircuit): [number, number] {
     const a = endpointKey(c.clientIp, c.clientPort);
     const b = endpointKey(c.serverIp, c.serverPort);
@@ -446,14 +486,9 @@ export class Dissector implements PacketSink {
     this.fragments.expire(this.now);
   }
 
-  /** Table full: drop a closed circuit if there is one, else the one idle longest. */
+  /** Table full: drop a closed circuit if there is one, else one idle long. */
   private evictCircuit(): void {
-    let victim: TcpCircuit | undefined = this.closedQueue[0];
-    if (!victim) {
-      for (const byHigh of this.circuits.values()) {
-        for (const c of byHigh.values()) if (!victim || c.lastSeen < victim.lastSeen) victim = c;
-      }
-    }
+    const victim = this.closedQueue[0] ?? this.idlest();
     if (!victim) return;
     const i = this.closedQueue.indexOf(victim);
     if (i >= 0) this.closedQueue.splice(i, 1);

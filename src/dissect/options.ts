@@ -13,6 +13,8 @@ export interface DissectOptions {
   learnPorts?: boolean;
   /** largest CA message reassembled; larger ones are skipped and counted (default 64 MiB) */
   maxMessageBytes?: number;
+  /** bytes of incomplete messages held by all circuits together (default 256 MiB); a message that would pass it is skipped and counted as oversize */
+  maxMessageBytesTotal?: number;
   /** out-of-order bytes held per TCP direction (default 8 MiB) and in all (default 256 MiB) */
   maxHeldPerStream?: number;
   maxHeldTotal?: number;
@@ -35,6 +37,7 @@ export interface ResolvedOptions {
   serverPorts: ReadonlySet<number>;
   learnPorts: boolean;
   maxMessageBytes: number;
+  maxMessageBytesTotal: number;
   maxHeldPerStream: number;
   maxHeldTotal: number;
   maxCircuits: number;
@@ -58,6 +61,7 @@ export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
     serverPorts: new Set([serverPort, ...(o.ports ?? [])]),
     learnPorts: o.learnPorts ?? true,
     maxMessageBytes: o.maxMessageBytes ?? 64 * 1024 * 1024,
+    maxMessageBytesTotal: o.maxMessageBytesTotal ?? 256 * 1024 * 1024,
     maxHeldPerStream: o.maxHeldPerStream ?? 8 * 1024 * 1024,
     maxHeldTotal: o.maxHeldTotal ?? 256 * 1024 * 1024,
     maxCircuits: o.maxCircuits ?? 200_000,

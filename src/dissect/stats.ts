@@ -4,6 +4,9 @@ import type { MalformedReason } from '../../protocols/ca/framing.js';
 
 export interface DissectStats {
   packets: number;
+  /** capture time of the first and last packet (Unix seconds; NaN before any packet) */
+  firstTime: number;
+  lastTime: number;
   /** frames that are not IPv4 (ARP, IPv6, …) */
   nonIp: number;
   /** frames too short for their link or IP header */
@@ -37,6 +40,8 @@ export function newStats(): DissectStats {
   const z = () => ({ count: 0, bytes: 0 });
   return {
     packets: 0,
+    firstTime: NaN,
+    lastTime: NaN,
     nonIp: 0,
     badFrames: 0,
     otherProtocol: 0,

@@ -6,6 +6,7 @@ import { runDissection } from '../../src/dissect/run.js';
 import * as enc from '../../src/synth/ca-encode.js';
 import { CaptureBuilder } from '../helpers/build.js';
 import { HAVE_SHARED, PUBLIC, REAL } from '../helpers/shared.js';
+import { restartCapture } from './report-captures.js';
 
 async function beacons(source: CaptureSource, silence?: number): Promise<BeaconReport> {
   const analysis = new BeaconAnalysis(silence);
@@ -13,42 +14,7 @@ async function beacons(source: CaptureSource, silence?: number): Promise<BeaconR
   return analysis.finish();
 }
 
-const SERVER = { ip: '10.0.0.1', port: 40000 };
 const BROADCAST = { ip: '10.0.0.255', port: 5065 };
-const REPEATER = { ip: '10.0.0.50', port: 45000 };
-const CLIENT = { ip: '10.0.0.50', port: 50000 };
-
-/**
- * One RSRV (10.0.0.1, TCP 5064, address field 0) beaconing every 15 s, with a
- * client host whose caRepeater relays some beacons (address filled in):
- * missed beacons, then a restart with the fast ramp. Frame numbers in comments.
- */
-export function restartCapture(): Buffer {
-  const b = new CaptureBuilder();
-  const direct = (t: number, id: number) => b.udp(t, SERVER, BROADCAST, enc.beacon({ version: 13, server_port: 5064, beacon_id: id }));
-  const relayed = (t: number, id: number) => b.udp(t, REPEATER, CLIENT, enc.beacon({ version: 13, server_port: 5064, beacon_id: id, address: '10.0.0.1' }));
-  b.udp(0, CLIENT, { ip: '10.0.0.50', port: 5065 }); // 1: the client registers with its repeater (empty datagram)
-  direct(0, 100); // 2
-  direct(15, 101); // 3
-  relayed(15.0001, 101); // 4: copy
-  direct(30, 102); // 5
-  direct(45, 103); // 6
-  direct(60, 104); // 7
-  direct(105, 107); // 8: 105 and 106 lost; libca discards a jump of 3
-  direct(120, 108); // 9: 60 s since the last accepted one: anomaly
-  direct(195, 113); // 10: 4 lost: anomaly
-  direct(210, 114); // 11: 15 s is now fast against the average: anomaly
-  direct(270, 0); // 12: restart, id 0 (discarded by libca: behind)
-  relayed(270.0001, 0); // 13: copy
-  direct(270.02, 0); // 14: RSRV sends id 0 twice (duplicate)
-  relayed(270.0201, 0); // 15: copy of the second
-  direct(270.06, 1); // 16
-  direct(270.14, 2); // 17: fast: anomaly
-  direct(270.3, 3); // 18: anomaly
-  direct(270.62, 4); // 19: anomaly
-  relayed(270.63, 3); // 20: a late copy of 18, not a restart
-  return b.bytes();
-}
 
 describe('beacon analysis', () => {
   it('finds the missed beacons, the restart, the silences and the anomalies where they were put', async () => {

@@ -77,6 +77,8 @@ describe('cawire print', () => {
     expect(badToken.err.trim().split('\n')).toHaveLength(1);
     expect(run(['print', FILE, '--command', 'NoSuchThing'])).toMatchObject({ code: 2, out: '' });
     expect(run(['print', FILE, '--host', 'not-an-ip'])).toMatchObject({ code: 2, out: '' });
+    expect(run(['print', FILE, '--port', 'abc'])).toMatchObject({ code: 2, out: '' });
+    expect(run(['print', FILE, '--no-such-option'])).toMatchObject({ code: 2, out: '' });
     expect(run(['print', join(dir, 'missing.pcap')])).toMatchObject({ code: 2, out: '', err: `cawire: cannot open ${join(dir, 'missing.pcap')}: no such file\n` });
   });
 

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from '../../src/analysis/summary.js';
+import type { CaptureSource } from '../../src/capture/source.js';
+import { runDissection } from '../../src/dissect/run.js';
+import { HAVE_SHARED, REAL } from '../helpers/shared.js';
+import { circuitCapture, putFailCapture, restartCapture, searchCapture } from './report-captures.js';
+
+async function summary(source: CaptureSource, opts?: SummaryOptions): Promise<CaptureSummary> {
+  const analysis = new SummaryAnalysis(opts);
+  const result = await runDissection(source, {}, (ev) => analysis.event(ev), { listener: analysis });
+  return analysis.finish(result);
+}
+
+/** problem -> [count, detail] for the problems found. */
+function found(s: CaptureSummary): Record<string, [number, string]> {
+  return Object.fromEntries(s.problems.filter((p) => p.count > 0).map((p) => [p.problem, [p.count, p.detail]]));
+}
+
+describe('capture summary', () => {
+  it('always checks every problem, each with the command that shows it', async () => {
+    const s = await summary(putFailCapture());
+    expect(s.problems.map((p) => [p.problem, p.command])).toEqual([
+      ['names searched for without a reply', 'cawire searches --unanswered'],
+      ['PV names answered by two servers', 'cawire searches --duplicates'],
+      ['failed channel creations', 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"'],
+      ['ECA errors', 'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"'],
+      ['beacon anomalies (clients re-search)', 'cawire beacons --timeline'],
+      ['circuits cut by a reset', 'cawire circuits --ended-by-rst'],
+      ['responses slower than 1 s', 'cawire latency --kind all --slower-than 1s'],
+    ]);
+  });
+
+  it('failed puts: ECA_PUTFAIL from the ERROR and the WRITE_NOTIFY reply, and the put that took 1.5 s', async () => {
+    const s = await summary(putFailCapture());
+    expect(found(s)).toEqual({
+      'ECA errors': [2, 'ECA_PUTFAIL x2 (P:v frame 10, P:v frame 14)'],
+      'responses slower than 1 s': [1, 'write P:v 1.500 s (frames 12->14)'],
+    });
+    expect(found(await summary(putFailCapture(), { slowSec: 2 }))['responses slower than 2 s']).toBeUndefined();
+    expect([s.packets, s.caMessages, s.servers, s.clientHosts, s.pvs, s.circuits]).toEqual([18, 8, ['10.0.0.1:5064'], 1, 1, 1]);
+    expect([s.first?.frame, s.last?.frame]).toEqual([4, 14]);
+  });
+
+  it('circuits: the refused channel, and the two circuits cut by a reset', async () => {
+    const s = await summary(circuitCapture());
+    expect(found(s)).toEqual({
+      'failed channel creations': [1, 'A:missing frame 6'],
+      'circuits cut by a reset': [2, '10.0.0.9:40001 -> 10.0.0.1:5064 RST by server after frame 40; 10.0.0.9:40004 -> 10.0.0.2:5064 RST by server'],
+    });
+    expect(s.servers).toEqual(['10.0.0.1:5064', '10.0.0.2:5064']);
+    expect(s.commands.slice(0, 3)).toEqual([
+      ['CreateChanRequest', 4],
+      ['CreateChanResponse', 3],
+      ['EventAddResponse', 3],
+    ]);
+  });
+
+  it('searches: names nobody answered, and a duplicate PV', async () => {
+    const s = await summary(searchCapture());
+    expect(found(s)).toEqual({
+      'names searched for without a reply': [2, 'GONE:pv x5 from 2 clients (frames 1-8); OK:pv x1 (frame 41)'],
+      'PV names answered by two servers': [1, 'DUP:pv: 10.0.0.1:5064 (frame 2), 10.0.0.2:5070 (frame 3)'],
+    });
+    expect([s.servers, s.clientHosts, s.pvs, s.circuits]).toEqual([['10.0.0.1:5064', '10.0.0.2:5070'], 3, 33, 0]);
+  });
+
+  it('beacons: the anomalies of a server that lost beacons and restarted', async () => {
+    expect(found(await summary(restartCapture()))).toEqual({ 'beacon anomalies (clients re-search)': [6, '10.0.0.1:5064 x6 (first at frame 9)'] });
+  });
+
+  describe.skipIf(!HAVE_SHARED)('real captures', () => {
+    it('caput: the failed puts appear with ECA_PUTFAIL, and TEST:nonexistent was never answered', async () => {
+      const s = await summary(join(REAL, 'caput.pcap'));
+      expect(found(s)).toEqual({
+        'names searched for without a reply': [1, 'TEST:nonexistent x6 (frames 225-231)'],
+        'ECA errors': [4, 'ECA_PUTFAIL x4 (TEST:disabled frame 247, TEST:disabled frame 268, TEST:ao frame 286, ...)'],
+      });
+      expect([s.packets, s.caMessages, s.servers, s.clientHosts, s.circuits]).toEqual([390, 354, ['127.0.0.1:5064'], 1, 18]);
+      expect(s.commands.find(([type]) => type === 'WriteNotifyResponse')).toEqual(['WriteNotifyResponse', 6]);
+    });
+
+    it('search_notfound: the 5 names never answered; the IOC, 4 s old, still doubles its beacon period', async () => {
+      const s = await summary(join(REAL, 'search_notfound.pcap'));
+      expect(found(s)).toEqual({
+        'names searched for without a reply': [5, 'DOES:NOT:EXIST x9 (frames 50-59); NOPE:one x7 (frames 2-19); NOPE:three x7 (frames 2-19); +2 more'],
+        'beacon anomalies (clients re-search)': [1, '127.0.0.1:5064 x1 (first at frame 63)'],
+      });
+    });
+
+    it('multi_ioc: three servers, no problems', async () => {
+      const s = await summary(join(REAL, 'multi_ioc.pcap'));
+      expect(found(s)).toEqual({});
+      expect([s.servers, s.circuits, s.pvs]).toEqual([['127.0.0.1:38231', '127.0.0.1:41233', '127.0.0.1:5064'], 60, 6]);
+    });
+  });
+});

@@ -1,0 +1,265 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { circuitCapture, putFailCapture, restartCapture, searchCapture } from '../analysis/report-captures.js';
+import { HAVE_SHARED, PUBLIC, REAL } from '../helpers/shared.js';
+
+const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'cawire-reports-'));
+
+function file(name: string, bytes: Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+const SEARCHES = file('searches.pcap', searchCapture());
+const BEACONS = file('beacons.pcap', restartCapture());
+const CIRCUITS = file('circuits.pcap', circuitCapture());
+const PUTS = file('puts.pcap', putFailCapture());
+
+function cawire(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, code: r.status };
+}
+
+const lines = (text: string) => text.trimEnd().split('\n');
+const json = (text: string) => lines(text).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('cawire searches', () => {
+  it('prints a table per PV name by default, with the other views named under it', () => {
+    const r = cawire('searches', '--top', '2', SEARCHES);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(lines(r.out)).toEqual([
+      '┌─────────┬──────────┬─────────┬────────────────────────────────┬─────────────┬────────────┬───────────────┬─────────┬───────────────────┐',
+      '│ PV      │ searches │ clients │ first seen                     │ first frame │ last frame │ answered by   │ replies │ reply ms (median) │',
+      '├─────────┼──────────┼─────────┼────────────────────────────────┼─────────────┼────────────┼───────────────┼─────────┼───────────────────┤',
+      '│ GONE:pv │        5 │       2 │ 2023-11-14T22:13:20.000000000Z │           1 │          8 │               │       0 │                   │',
+      '├─────────┼──────────┼─────────┼────────────────────────────────┼─────────────┼────────────┼───────────────┼─────────┼───────────────────┤',
+      '│ OK:pv   │        3 │       2 │ 2023-11-14T22:13:20.000000000Z │           1 │         41 │ 10.0.0.1:5064 │       2 │              1.25 │',
+      '└─────────┴──────────┴─────────┴────────────────────────────────┴─────────────┴────────────┴───────────────┴─────────┴───────────────────┘',
+      '2 name(s) searched for without a reply: cawire searches --unanswered',
+      '1 name(s) answered by more than one server: cawire searches --duplicates',
+    ]);
+  });
+
+  it('--duplicates: one row per server that answered the name, with the frame of its first reply', () => {
+    expect(cawire('searches', '--duplicates', '--csv', SEARCHES).out).toBe(
+      [
+        'pv,server,replies,first_reply,first_reply_frame,reply_ms',
+        'DUP:pv,10.0.0.1:5064,1,2023-11-14T22:13:20.001000000Z,2,1',
+        'DUP:pv,10.0.0.2:5070,1,2023-11-14T22:13:20.002000000Z,3,2',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--clients and --storm as JSON Lines', () => {
+    expect(json(cawire('searches', '--clients', '--json', SEARCHES).out).map((r) => [r.client, r.searches, r.rate, r.peak, r.top_names])).toEqual([
+      ['10.0.0.7:50002', 30, 103.45, 30, 'STORM:0 x1 STORM:1 x1 STORM:10 x1'],
+      ['10.0.0.9:50000', 5, 52.08, 5, 'GONE:pv x3 DUP:pv x1 OK:pv x1'],
+      ['10.0.0.8:50001', 4, 1.6, 3, 'GONE:pv x2 OK:pv x2'],
+    ]);
+    expect(json(cawire('searches', '--storm', '10', '--json', SEARCHES).out)).toEqual([
+      {
+        from: '2023-11-14T22:13:22.000000000Z',
+        first_frame: 9,
+        to: '2023-11-14T22:13:23.000000000Z',
+        last_frame: 41,
+        searches: 31,
+        peak: 30,
+        clients: 2,
+        top_names: 'OK:pv x1 STORM:0 x1 STORM:1 x1',
+      },
+    ]);
+  });
+
+  it('refuses two views at once, and bad numbers', () => {
+    // commander's usage errors: the documented status is 2 (see the report to the lead on main.ts)
+    const both = cawire('searches', '--unanswered', '--duplicates', SEARCHES);
+    expect([both.out, both.err]).toEqual(['', "error: option '--unanswered' cannot be used with option '--duplicates'\n"]);
+    expect(both.code).not.toBe(0);
+    expect(cawire('searches', '--top', '0', SEARCHES).err).toBe("error: option '--top <n>' argument '0' is invalid. wants a whole number above 0.\n");
+    expect(cawire('searches', '--json', '--csv', SEARCHES).err).toBe("error: option '--json' cannot be used with option '--csv'\n");
+  });
+
+  it.skipIf(!HAVE_SHARED)('search_notfound --unanswered: the 5 names, their search counts and back-off, and the note on stderr', () => {
+    const r = cawire('searches', '--unanswered', '--csv', join(REAL, 'search_notfound.pcap'));
+    expect(lines(r.out)).toEqual([
+      'pv,client,searches,first_seen,first_frame,last_frame,backoff_s,name_answered',
+      'DOES:NOT:EXIST,127.0.0.1:57164,9,2026-11-23T08:56:00.163347000Z,50,59,0.032 0.064 0.128 0.256 0.512 1.024 2.048 4.096,false',
+      'NOPE:one,127.0.0.1:54035,7,2026-11-23T08:55:54.140889000Z,2,19,0.032 0.064 0.128 0.256 0.512 1.024,false',
+      'NOPE:three,127.0.0.1:54035,7,2026-11-23T08:55:54.140889000Z,2,19,0.032 0.064 0.128 0.256 0.512 1.024,false',
+      'NOPE:two,127.0.0.1:54035,7,2026-11-23T08:55:54.140889000Z,2,19,0.032 0.064 0.128 0.256 0.512 1.024,false',
+      'NOPE:cainfo,127.0.0.1:43988,6,2026-11-23T08:55:57.651475000Z,27,42,0.032 0.064 0.128 0.256 0.512,false',
+    ]);
+    expect(r.err).toBe('cawire: not decoded: 1 packet neither TCP nor UDP\n');
+  });
+});
+
+describe('cawire beacons', () => {
+  it('--timeline prints one casw-style line per beacon, anomalies starred', () => {
+    const r = cawire('beacons', '--timeline', BEACONS);
+    const server = '10.0.0.1:5064'.padEnd(40);
+    expect(lines(r.out)).toEqual([
+      `  ${server} 2023-11-14T22:13:20.000000000Z frame 2 id=100 first`,
+      `  ${server} 2023-11-14T22:13:35.000000000Z frame 3 id=101 period=15.000000 copies=1`,
+      `  ${server} 2023-11-14T22:13:50.000000000Z frame 5 id=102 period=15.000000 estimate=15.000000`,
+      `  ${server} 2023-11-14T22:14:05.000000000Z frame 6 id=103 period=15.000000 estimate=15.000000`,
+      `  ${server} 2023-11-14T22:14:20.000000000Z frame 7 id=104 period=15.000000 estimate=15.000000`,
+      `  ${server} 2023-11-14T22:15:05.000000000Z frame 8 id=107 discarded (skip) missed=2`,
+      `* ${server} 2023-11-14T22:15:20.000000000Z frame 9 id=108 period=60.000000 estimate=15.000000 missing ANOMALY`,
+      `* ${server} 2023-11-14T22:16:35.000000000Z frame 10 id=113 period=75.000000 estimate=20.625000 missing missed=4 ANOMALY`,
+      `* ${server} 2023-11-14T22:16:50.000000000Z frame 11 id=114 period=15.000000 estimate=27.421875 ANOMALY`,
+      `  ${server} 2023-11-14T22:17:50.000000000Z frame 12 id=0 discarded (behind) restart copies=1`,
+      `  ${server} 2023-11-14T22:17:50.020000000Z frame 14 id=0 discarded (duplicate) copies=1`,
+      `  ${server} 2023-11-14T22:17:50.060000000Z frame 16 id=1 period=60.060000 estimate=25.869141 missing`,
+      `* ${server} 2023-11-14T22:17:50.140000000Z frame 17 id=2 period=0.080000 estimate=30.142998 ANOMALY`,
+      `* ${server} 2023-11-14T22:17:50.300000000Z frame 18 id=3 period=0.160000 estimate=26.385123 copies=1 ANOMALY`,
+      `* ${server} 2023-11-14T22:17:50.620000000Z frame 19 id=4 period=0.320000 estimate=23.106983 ANOMALY`,
+    ]);
+  });
+
+  it('per server as JSON: gaps, restarts, silences and anomalies with their frames', () => {
+    expect(json(cawire('beacons', '--json', BEACONS).out)).toEqual([
+      {
+        server: '10.0.0.1:5064',
+        version: 13,
+        beacons: 15,
+        copies: 4,
+        first_seen: '2023-11-14T22:13:20.000000000Z',
+        first_frame: 2,
+        last_frame: 19,
+        period_s: 15,
+        min_s: 0.02,
+        max_s: 75,
+        missed: 6,
+        gap_frames: '8 10',
+        restarts: 1,
+        restart_frames: '12',
+        silences: 3,
+        longest_silence_s: 75,
+        silence_frames: '7-8 9-10 11-12',
+        anomalies: 6,
+        anomaly_frames: '9 10 11 17 18 19',
+      },
+    ]);
+    expect(json(cawire('beacons', '--json', '--silence', '70', BEACONS).out)[0]).toMatchObject({ silences: 1, longest_silence_s: 75 });
+  });
+
+  it('says under the table that copies were merged', () => {
+    expect(lines(cawire('beacons', BEACONS).out).at(-1)).toBe(
+      'copies merged: 4 (the same beacon id from the same server on another path within 1 s: relayed by a caRepeater, or sent to several addresses); counted once',
+    );
+  });
+
+  it.skipIf(!HAVE_SHARED)('cabeacon.cap: the anomalies of a starting server', () => {
+    expect(lines(cawire('beacons', '--timeline', join(PUBLIC, 'cabeacon.cap')).out).map((l) => l.slice(0, 2) + l.split(' frame ')[1])).toEqual([
+      '  1 id=0 first',
+      '  2 id=1 period=0.020250',
+      '  3 id=2 period=0.040300 estimate=0.020250 missing',
+      '* 4 id=3 period=0.080309 estimate=0.022756 missing ANOMALY',
+      '* 5 id=4 period=0.160312 estimate=0.029950 missing ANOMALY',
+      '* 6 id=5 period=0.320273 estimate=0.046246 missing ANOMALY',
+      '* 7 id=6 period=0.640234 estimate=0.080499 missing ANOMALY',
+      '* 8 id=7 period=1.280267 estimate=0.150466 missing ANOMALY',
+    ]);
+  });
+});
+
+describe('cawire circuits', () => {
+  it('--ended-by-rst: the circuits cut by a reset and the other circuits of the client host open then', () => {
+    expect(cawire('circuits', '--ended-by-rst', '--csv', CIRCUITS).out).toBe(
+      [
+        'circuit,client,server,reset_by,at,start_frame,last_frame,duration_s,channels_open,others_open',
+        '1,10.0.0.9:40001,10.0.0.1:5064,server,2023-11-14T22:13:52.000000000Z,1,40,32,1,2',
+        '4,10.0.0.9:40004,10.0.0.2:5064,server,2023-11-14T22:13:55.000100000Z,43,,0.0001,0,2',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('every circuit as JSON, wire strings with control characters escaped', () => {
+    const rows = json(cawire('circuits', '--json', CIRCUITS).out);
+    expect(rows.map((r) => [r.circuit, r.host, r.user, r.priority, r.created_pvs, r.create_failed_pvs, r.server_disconnected_pvs, r.events_off, r.echo_requests, r.ended])).toEqual([
+      [1, 'opi\\x1b[2J', 'ops', 10, 'A:one A:two A:missing', 'A:missing', 'A:two', 1, 1, 'RST by server, ServerDisconn x1'],
+      [2, null, null, 0, 'B:one', '', '', 0, 0, 'FIN by server'],
+      [3, null, null, 0, '', '', '', 0, 0, 'open at end'],
+      [4, null, null, null, '', '', '', 0, 0, 'RST by server'],
+    ]);
+  });
+
+  it.skipIf(!HAVE_SHARED)('monitor_cancel: the table row of its one circuit', () => {
+    const row = lines(cawire('circuits', join(REAL, 'monitor_cancel.pcap')).out)[3];
+    expect(row!.split('│').map((c) => c.trim()).slice(1, -1)).toEqual([
+      '1',
+      '127.0.0.1:45426 -> 127.0.0.1:5064',
+      'vm/root',
+      '13/13 p0',
+      '2026-11-23T08:55:09.101393000Z',
+      '3.502',
+      '0.01',
+      '440/13752',
+      '6048/24512',
+      '4/4',
+      'TEST:calc10 TEST:calc100 TEST:ai +1 more',
+      '4/4',
+      '337',
+      '0/0',
+      '0/0',
+      '0/0',
+      'FIN by client',
+      '4-512',
+    ]);
+  });
+});
+
+describe('cawire summary', () => {
+  it('one screen: the capture, then the problems, then the commands that show them', () => {
+    const out = lines(cawire('summary', PUTS).out);
+    expect(out.slice(-20)).toEqual([
+      '┌──────────────────────────────────────┬───────┬─────────────────────────────────────────────┐',
+      '│ problem                              │ found │ where                                       │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ names searched for without a reply   │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ PV names answered by two servers     │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ failed channel creations             │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ ECA errors                           │     2 │ ECA_PUTFAIL x2 (P:v frame 10, P:v frame 14) │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ beacon anomalies (clients re-search) │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ circuits cut by a reset              │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ responses slower than 1 s            │     1 │ write P:v 1.500 s (frames 12->14)           │',
+      '└──────────────────────────────────────┴───────┴─────────────────────────────────────────────┘',
+      'details:',
+      `  cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}" ${PUTS}`,
+      `  cawire latency --kind all --slower-than 1s ${PUTS}`,
+    ]);
+    expect(out[3]).toBe('│ CA traffic   │ 2023-11-14T22:13:20.010000000Z - 2023-11-14T22:13:21.530000000Z │ 1.520 s                                                                        │');
+  });
+
+  it('--csv rows: section, item, value, detail, command', () => {
+    const rows = lines(cawire('summary', '--csv', '--slow', '2', PUTS).out);
+    expect(rows[0]).toBe('section,item,value,detail,command');
+    expect(rows).toContain(`capture,circuits,1,,cawire circuits ${PUTS}`);
+    expect(rows).toContain('messages,WriteNotifyResponse,1,,');
+    expect(rows).toContain(`problems,responses slower than 2 s,0,,cawire latency --kind all --slower-than 2s ${PUTS}`);
+    expect(rows).toHaveLength(1 + 7 + 8 + 7);
+  });
+
+  it.skipIf(!HAVE_SHARED)('caput: the failed puts with ECA_PUTFAIL', () => {
+    const rows = json(cawire('summary', '--json', join(REAL, 'caput.pcap')).out).filter((r) => r.section === 'problems' && r.value !== 0);
+    expect(rows.map((r) => [r.item, r.value, r.detail])).toEqual([
+      ['names searched for without a reply', 1, 'TEST:nonexistent x6 (frames 225-231)'],
+      ['ECA errors', 4, 'ECA_PUTFAIL x4 (TEST:disabled frame 247, TEST:disabled frame 268, TEST:ao frame 286, ...)'],
+    ]);
+  });
+});

@@ -58,8 +58,9 @@ export interface CircuitSummary extends CircuitTally {
   start: number;
   /** the SYN's frame, else the first CA message's */
   startFrame?: number;
-  /** FIN/RST time; undefined while open at the end of the capture */
+  /** FIN/RST time and frame; undefined while open at the end of the capture */
   end?: number;
+  endFrame?: number;
   /** last packet seen */
   lastSeen: number;
   handshakeRtt?: number;
@@ -170,6 +171,7 @@ export class CircuitAnalysis {
       start: c.synTime ?? c.firstSeen,
       startFrame: c.synFrame ?? t.firstMessage?.frame,
       end: c.endTime,
+      endFrame: c.endFrame,
       lastSeen: c.lastSeen,
       handshakeRtt: c.handshakeRtt,
       caBytesToServer: up.bytes,

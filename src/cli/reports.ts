@@ -354,6 +354,7 @@ const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'start', value: (r) => whenSeconds(r.start) },
   { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
   { title: 'end', value: (r) => whenSeconds(r.end) },
+  { title: 'end frame', key: 'end_frame', value: (r) => r.endFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.lastMessage?.frame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r), 6), align: 'right' },
   { title: 'handshake ms', key: 'handshake_ms', value: (r) => ms(r.handshakeRtt), align: 'right' },
@@ -399,7 +400,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'echo', value: (r) => both(r.echoRequests, r.echoResponses), align: 'right' },
   { title: 'retx/gaps', value: (r) => both(r.retransmissions, r.gaps), align: 'right' },
   { title: 'ended', value: circuitEnding },
-  { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.lastMessage?.frame ?? '?'}` },
+  { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.endFrame ?? r.lastMessage?.frame ?? '?'}` },
 ];
 
 const RESET_COLUMNS: Column<ResetCircuit>[] = [
@@ -408,6 +409,7 @@ const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'server', value: (r) => r.circuit.server },
   { title: 'reset by', key: 'reset_by', value: (r) => r.circuit.rstBy },
   { title: 'at', value: (r) => whenSeconds(r.circuit.end) },
+  { title: 'reset frame', key: 'reset_frame', value: (r) => r.circuit.endFrame, align: 'right' },
   { title: 'start frame', key: 'start_frame', value: (r) => r.circuit.startFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.circuit.lastMessage?.frame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r.circuit), 6), align: 'right' },

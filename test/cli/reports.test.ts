@@ -175,9 +175,9 @@ describe('cawire circuits', () => {
   it('--ended-by-rst: the circuits cut by a reset and the other circuits of the client host open then', () => {
     expect(cawire('circuits', '--ended-by-rst', '--csv', CIRCUITS).out).toBe(
       [
-        'circuit,client,server,reset_by,at,start_frame,last_frame,duration_s,channels_open,others_open',
-        '1,10.0.0.9:40001,10.0.0.1:5064,server,2023-11-14T22:13:52.000000000Z,1,40,32,1,2',
-        '4,10.0.0.9:40004,10.0.0.2:5064,server,2023-11-14T22:13:55.000100000Z,43,,0.0001,0,2',
+        'circuit,client,server,reset_by,at,reset_frame,start_frame,last_frame,duration_s,channels_open,others_open',
+        '1,10.0.0.9:40001,10.0.0.1:5064,server,2023-11-14T22:13:52.000000000Z,42,1,40,32,1,2',
+        '4,10.0.0.9:40004,10.0.0.2:5064,server,2023-11-14T22:13:55.000100000Z,44,43,,0.0001,0,2',
         '',
       ].join('\n'),
     );
@@ -213,7 +213,7 @@ describe('cawire circuits', () => {
       '0/0',
       '0/0',
       'FIN by client',
-      '4-512',
+      '4-514', // SYN to the FIN that completed the close
     ]);
   });
 });

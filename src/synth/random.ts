@@ -61,8 +61,6 @@ export type Distribution =
   | { kind: 'exponential'; medianNs: number }
   | { kind: 'lognormal'; medianNs: number; sigma: number };
 
-const DEFAULT_LOGNORMAL_SIGMA = 0.5;
-
 /** A sample of `d` in nanoseconds. */
 export function sample(d: Distribution, random: Random): number {
   switch (d.kind) {
@@ -75,33 +73,7 @@ export function sample(d: Distribution, random: Random): number {
   }
 }
 
-const DURATION_UNITS_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, min: 60e9, h: 3600e9 };
-
-/** '250us', '5ms', '1.5s', '2m', '1h' (a bare number is seconds) -> nanoseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-zµ]*)$/.exec(text.trim());
-  const unit = m?.[2] || 's';
-  const scale = DURATION_UNITS_NS[unit];
-  if (!m || scale === undefined) throw new RangeError(`not a duration: '${text}' (use e.g. 250us, 5ms, 60s, 2m)`);
-  return Math.round(Number(m[1]) * scale);
-}
-
-/** 'fixed' median alone ('2ms'), 'exp:2ms', or 'lognormal:5ms[:sigma]'. */
-export function parseDistribution(text: string): Distribution {
-  const [head, ...rest] = text.split(':');
-  if (rest.length === 0) return { kind: 'fixed', medianNs: parseDuration(head!) };
-  if ((head === 'exp' || head === 'exponential') && rest.length === 1) {
-    return { kind: 'exponential', medianNs: parseDuration(rest[0]!) };
-  }
-  if (head === 'lognormal' && (rest.length === 1 || rest.length === 2)) {
-    const sigma = rest[1] === undefined ? DEFAULT_LOGNORMAL_SIGMA : Number(rest[1]);
-    if (!(sigma >= 0)) throw new RangeError(`lognormal sigma must be a number >= 0, not '${rest[1]}'`);
-    return { kind: 'lognormal', medianNs: parseDuration(rest[0]!), sigma };
-  }
-  throw new RangeError(`not a latency distribution: '${text}' (use 2ms, exp:2ms or lognormal:5ms[:sigma])`);
-}
-
-/** The text parseDistribution reads back into `d`. */
+/** `d` as the command line writes it: '2000us', 'exp:2000us', 'lognormal:5000us:0.5'. */
 export function formatDistribution(d: Distribution): string {
   const median = `${d.medianNs / 1e3}us`;
   switch (d.kind) {

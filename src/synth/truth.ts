@@ -77,7 +77,8 @@ export interface TruthReport {
   /** Unix seconds of scenario time 0 */
   startTime: number;
   options: Record<string, unknown>;
-  capture: { packets: number; bytes: number; firstPacketUs: number; lastPacketUs: number };
+  /** packets written, their IPv4 bytes, and the times of the first and last (µs after startTime) */
+  capture: { packets: number; ipBytes: number; firstPacketUs: number; lastPacketUs: number };
   /** every CA message a decoder can frame, by caproto type */
   messages: { total: number; byType: Record<string, number> };
   /** messages written to the wire but inside bytes the capture misses */
@@ -138,10 +139,10 @@ export class TruthRecorder {
 
   constructor(private readonly pairsLimit: number) {}
 
-  /** A packet of `frameBytes` at scenario time `at` (ns) was written, with these effects. */
-  packetWritten(at: number, frameBytes: number, effects: readonly TruthEffect[] | undefined): void {
+  /** An IPv4 packet of `ipBytes` at scenario time `at` (ns) was written, with these effects. */
+  packetWritten(at: number, ipBytes: number, effects: readonly TruthEffect[] | undefined): void {
     this.packets++;
-    this.bytes += frameBytes;
+    this.bytes += ipBytes;
     if (this.firstAt < 0) this.firstAt = at;
     this.lastAt = at;
     if (!effects) return;
@@ -197,7 +198,7 @@ export class TruthRecorder {
     }
     return {
       ...meta,
-      capture: { packets: this.packets, bytes: this.bytes, firstPacketUs: toUs(this.firstAt), lastPacketUs: toUs(this.lastAt) },
+      capture: { packets: this.packets, ipBytes: this.bytes, firstPacketUs: toUs(this.firstAt), lastPacketUs: toUs(this.lastAt) },
       messages: { total: total(this.messages), byType: sortedObject(this.messages) },
       lostMessages: { total: total(this.lost), byType: sortedObject(this.lost) },
       tcp: { ...this.tcp },
@@ -261,4 +262,12 @@ export class TruthRecorder {
     if (p.pv !== undefined) record.pv = p.pv;
     this.pairs.push(record);
   }
+}
+
+/** The report as JSON text: indented, with one pair per line so large truth files stay readable. */
+export function formatTruth(report: TruthReport): string {
+  const marker = '"@pairs@"';
+  const pairs = report.pairs.map((p) => `    ${JSON.stringify(p)}`).join(',\n');
+  const text = JSON.stringify({ ...report, pairs: marker.slice(1, -1) }, null, 2);
+  return `${text.replace(marker, pairs ? `[\n${pairs}\n  ]` : '[]')}\n`;
 }

@@ -39,7 +39,7 @@ interface RecordKind {
 const RECORD_KINDS: readonly RecordKind[] = [
   { name: 'ai', nativeType: DBR_DOUBLE, counts: [1], writable: false, weight: 30, rateWeight: 1 },
   { name: 'ao', nativeType: DBR_DOUBLE, counts: [1], writable: true, weight: 10, rateWeight: 0.3 },
-  { name: 'wf', nativeType: DBR_DOUBLE, counts: [2048, 4096, 10000], writable: false, weight: 6, rateWeight: 0.05 },
+  { name: 'wf', nativeType: DBR_DOUBLE, counts: [2048, 4096, 10000], writable: false, weight: 6, rateWeight: 0.01 },
   { name: 'bi', nativeType: DBR_ENUM, counts: [1], writable: false, weight: 8, rateWeight: 0.2 },
   { name: 'mbbo', nativeType: DBR_ENUM, counts: [1], writable: true, weight: 6, rateWeight: 0.1 },
   { name: 'longin', nativeType: DBR_LONG, counts: [1], writable: false, weight: 10, rateWeight: 0.5 },
@@ -48,6 +48,16 @@ const RECORD_KINDS: readonly RecordKind[] = [
 ];
 
 const ENUM_STRINGS = ['Off', 'On', 'Fault', 'Idle'];
+
+/** menuScan periods (seconds), plus the fast ones sites add (the corpus IOC has .01 second) */
+const SCAN_PERIODS = [10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001];
+const SCANNED_SHARE = 0.7;
+
+function nearestScanPeriod(periodSec: number): number {
+  let best = SCAN_PERIODS[0]!;
+  for (const p of SCAN_PERIODS) if (Math.abs(Math.log(p / periodSec)) < Math.abs(Math.log(best / periodSec))) best = p;
+  return best;
+}
 
 export interface Ioc {
   index: number;
@@ -61,6 +71,8 @@ export interface Ioc {
   ephemeral: boolean;
   beaconPort: number;
   latency: Distribution;
+  /** the IOC's scan threads tick at this offset (ns) from multiples of their period */
+  scanPhaseNs: number;
   /** a CA gateway (PCAS): refuses some channels (CreateChFail) and drops others (ServerDisconn) */
   gateway: boolean;
   pvs: Pv[];
@@ -73,8 +85,15 @@ export interface Pv {
   count: number;
   /** the IOC answers the search but refuses the channel (a gateway whose upstream is gone) */
   createFails: boolean;
-  /** seconds between record processings */
-  periodSec: number;
+  /** puts fail (ECA_PUTFAIL): the device behind the record rejects them */
+  putFails: boolean;
+  /** nanoseconds between record processings */
+  periodNs: number;
+  /**
+   * periodic scan: processes on the IOC's scan ticks (every PV of the same
+   * period at once, so updates leave in bursts); otherwise I/O Intr, jittered
+   */
+  scanned: boolean;
   /** times processed, drives the value */
   processed: number;
 }
@@ -104,6 +123,7 @@ export function makeIocs(count: number, latencyOf: (name: string) => Distributio
       ephemeral,
       beaconPort: ephemeralPort(random),
       latency: latencyOf(name),
+      scanPhaseNs: random.int(0, 999_999) * 1000,
       gateway: index % 3 === 2,
       pvs: [],
     };
@@ -136,8 +156,10 @@ export function makePvs(iocs: Ioc[], count: number, updatesPerSec: number, subsc
       kind,
       count: random.pick(kind.counts),
       createFails: ioc.gateway && random.chance(0.1),
-      periodSec: 0,
-      processed: 0,
+      putFails: kind.writable && random.chance(0.25),
+      periodNs: 0,
+      scanned: random.chance(SCANNED_SHARE),
+      processed: random.int(0, 9999),
     };
     ioc.pvs.push(pv);
     pvs.push(pv);
@@ -146,7 +168,8 @@ export function makePvs(iocs: Ioc[], count: number, updatesPerSec: number, subsc
   const weights = pvs.map((pv) => pv.kind.rateWeight * Math.exp(0.8 * random.normal()));
   const weightSum = weights.reduce((a, b) => a + b, 0) * subscribersPerPv;
   pvs.forEach((pv, i) => {
-    pv.periodSec = weightSum / (updatesPerSec * weights[i]!);
+    const periodSec = weightSum / (updatesPerSec * weights[i]!);
+    pv.periodNs = Math.round((pv.scanned ? nearestScanPeriod(periodSec) : periodSec) * 1e9);
   });
   return pvs;
 }
@@ -185,7 +208,7 @@ export function pvPayload(pv: Pv, dataType: number, startTime: number, atNs: num
         if (Math.abs(v) > 9) Object.assign(metadata, { status: HIHI, severity: MAJOR });
         else if (Math.abs(v) > 8) Object.assign(metadata, { status: HIGH, severity: MINOR });
       } else {
-        values = Array.from({ length: pv.count }, (_, i) => Math.sin(i / 100 + n / 10));
+        values = waveform(pv.count, n / 10);
       }
       Object.assign(metadata, { precision: 4, units: 'mA', upperDispLimit: 10, lowerDispLimit: -10 });
       break;
@@ -207,6 +230,27 @@ export function pvPayload(pv: Pv, dataType: number, startTime: number, atNs: num
   return encodeDbr(dataType, values, metadata);
 }
 
+/** Tables of sin(i/100) and cos(i/100), per waveform length. */
+const waveTables = new Map<number, { sin: Float64Array; cos: Float64Array }>();
+
+/** sin(i/100 + phase) for i < count, from the tables (no trigonometry per element). */
+function waveform(count: number, phase: number): number[] {
+  let t = waveTables.get(count);
+  if (!t) {
+    t = { sin: new Float64Array(count), cos: new Float64Array(count) };
+    for (let i = 0; i < count; i++) {
+      t.sin[i] = Math.sin(i / 100);
+      t.cos[i] = Math.cos(i / 100);
+    }
+    waveTables.set(count, t);
+  }
+  const c = Math.cos(phase);
+  const s = Math.sin(phase);
+  const values = new Array<number>(count);
+  for (let i = 0; i < count; i++) values[i] = t.sin[i]! * c + t.cos[i]! * s;
+  return values;
+}
+
 /** What a client writes to a PV (native type, one element). */
 export function putPayload(pv: Pv, n: number): Buffer {
   switch (pv.kind.nativeType) {
@@ -218,5 +262,3 @@ export function putPayload(pv: Pv, n: number): Buffer {
       return encodeDbr(pv.kind.nativeType, [n / 8]);
   }
 }
-
-export { CTRL_OFFSET, TIME_OFFSET };

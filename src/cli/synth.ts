@@ -1,0 +1,190 @@
+// `cawire synth [OUT|-]`: write a synthetic, seeded CA capture (and a truth file
+// beside it saying what it holds), of any size, for tests, demos and benchmarks.
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { LINK_TYPES, writeSynthCapture, type LinkName, type SynthCaptureOptions } from '../synth/capture-stream.js';
+import type { Distribution } from '../synth/random.js';
+import { SCENARIO_DEFAULTS, type ScenarioOptions } from '../synth/scenario.js';
+import { UsageError, runCommand } from './common.js';
+import { parseDuration } from './latency.js';
+
+interface SynthCliOptions {
+  seed: number;
+  iocs: number;
+  clients: number;
+  pvs: number;
+  unfound: number;
+  /** seconds */
+  duration?: number;
+  rate: number;
+  size?: number;
+  format: 'pcap' | 'pcapng';
+  nanosecond?: boolean;
+  bigEndian?: boolean;
+  link: LinkName;
+  latency?: LatencyOption;
+  loss: number;
+  reorder: number;
+  retransmit: number;
+  missedBeacons: number;
+  restarts: number;
+  mss: number;
+  /** Unix seconds */
+  start: number;
+  truth?: string | false;
+  quiet?: boolean;
+}
+
+interface LatencyOption {
+  byIoc: Record<string, Distribution>;
+  default?: Distribution;
+}
+
+const NS_PER_SEC = 1e9;
+
+function integer(min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`want a whole number >= ${min}`);
+    return n;
+  };
+}
+
+function probability(v: string): number {
+  const p = Number(v);
+  if (!(p >= 0 && p <= 1)) throw new InvalidArgumentError('want a fraction between 0 and 1');
+  return p;
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError('want a number > 0');
+  return n;
+}
+
+/** '90s', '500ms', '2m', '1h' (a bare number is seconds) -> seconds. */
+function parseSpan(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(m|min|h)\s*$/.exec(v);
+  return m ? Number(m[1]) * (m[2] === 'h' ? 3600 : 60) : parseDuration(v, 's');
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30 };
+
+/** '100MB', '1GB', '512KiB', '2e6' -> bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
+export function parseSize(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(k|m|g|ki|mi|gi)?b?\s*$/i.exec(v);
+  if (!m) throw new InvalidArgumentError('want a size such as 100MB, 1GB or 512KiB');
+  return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!);
+}
+
+/** '2ms' (fixed), 'exp:2ms' or 'lognormal:5ms[:sigma]', each given by its median. */
+export function parseDistribution(v: string): Distribution {
+  const [head, ...rest] = v.split(':');
+  const medianNs = (text: string) => Math.round(parseDuration(text, 'ms') * NS_PER_SEC);
+  if (rest.length === 0) return { kind: 'fixed', medianNs: medianNs(head!) };
+  if ((head === 'exp' || head === 'exponential') && rest.length === 1) return { kind: 'exponential', medianNs: medianNs(rest[0]!) };
+  if (head === 'lognormal' && rest.length <= 2) {
+    const sigma = rest[1] === undefined ? 0.5 : Number(rest[1]);
+    if (!(sigma >= 0)) throw new InvalidArgumentError(`lognormal sigma must be >= 0, not '${rest[1]}'`);
+    return { kind: 'lognormal', medianNs: medianNs(rest[0]!), sigma };
+  }
+  throw new InvalidArgumentError(`'${v}' is not a latency: use 2ms, exp:2ms or lognormal:5ms[:sigma]`);
+}
+
+/** 'ioc1=2ms,ioc2=lognormal:5ms'; an entry without a name sets the latency of the other IOCs. */
+function parseLatency(v: string, prev: LatencyOption = { byIoc: {} }): LatencyOption {
+  const out: LatencyOption = { byIoc: { ...prev.byIoc }, default: prev.default };
+  for (const entry of v.split(',').filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) out.default = parseDistribution(entry);
+    else out.byIoc[entry.slice(0, eq).trim()] = parseDistribution(entry.slice(eq + 1));
+  }
+  return out;
+}
+
+/** The library options the command line stands for. */
+export function synthOptions(o: SynthCliOptions): SynthCaptureOptions {
+  for (const name of Object.keys(o.latency?.byIoc ?? {})) {
+    const n = /^ioc(\d+)$/.exec(name)?.[1];
+    if (!n || Number(n) < 1 || Number(n) > o.iocs) throw new UsageError(`--latency names '${name}': the IOCs are ioc1 … ioc${o.iocs}`);
+  }
+  const scenario: Partial<ScenarioOptions> = {
+    seed: o.seed,
+    iocs: o.iocs,
+    clients: o.clients,
+    pvs: o.pvs,
+    unfound: o.unfound,
+    // a size limit alone runs until the file is big enough
+    durationNs: o.duration !== undefined ? Math.round(o.duration * NS_PER_SEC) : o.size !== undefined ? undefined : SCENARIO_DEFAULTS.durationNs,
+    rate: o.rate,
+    latency: o.latency?.byIoc ?? {},
+    defaultLatency: o.latency?.default ?? SCENARIO_DEFAULTS.defaultLatency,
+    loss: o.loss,
+    reorder: o.reorder,
+    retransmit: o.retransmit,
+    missedBeacons: o.missedBeacons,
+    restarts: o.restarts,
+    mss: o.mss,
+    startTime: o.start,
+  };
+  return {
+    scenario,
+    format: o.format,
+    byteOrder: o.bigEndian ? 'be' : 'le',
+    precision: o.nanosecond ? 'ns' : 'us',
+    link: o.link,
+    maxBytes: o.size,
+  };
+}
+
+/** demo.pcap -> demo.truth.json: the truth file goes beside the capture. */
+export function defaultTruthPath(out: string): string {
+  return `${out.replace(/\.(pcapng|pcap)$/i, '')}.truth.json`;
+}
+
+export function registerSynth(program: Command): void {
+  const d = SCENARIO_DEFAULTS;
+  program
+    .command('synth')
+    .description('write a synthetic CA capture from a seed (same seed, same bytes), with a truth file of what it holds')
+    .argument('[out]', "capture file to write; '-' or none writes stdout")
+    .option('--seed <n>', 'random seed', integer(0), d.seed)
+    .option('--iocs <n>', 'IOCs (every second one on an ephemeral TCP port, every third a gateway)', integer(1), d.iocs)
+    .option('--clients <n>', 'client hosts (every third runs caget/caput, the others monitor)', integer(1), d.clients)
+    .option('--pvs <n>', 'PVs served, spread over the IOCs', integer(1), d.pvs)
+    .option('--unfound <n>', 'names that no IOC serves (searched for ever)', integer(0), d.unfound)
+    .option('--duration <time>', 'traffic to simulate (90s, 2m, 1h; default 60s unless --size is given)', parseSpan)
+    .option('--rate <n>', 'CA messages per second to aim for (mostly monitor updates)', positive, d.rate)
+    .option('--size <bytes>', 'stop once the file reaches this size (100MB, 1GB, 512KiB)', parseSize)
+    .addOption(new Option('--format <format>', 'capture file format').choices(['pcap', 'pcapng']).default('pcap'))
+    .option('--nanosecond', 'nanosecond timestamps (µs by default)')
+    .option('--big-endian', 'write the file in big-endian byte order')
+    .addOption(new Option('--link <type>', 'link-layer framing').choices(Object.keys(LINK_TYPES)).default('ethernet'))
+    .option('--latency <spec>', "server latency by median: 'ioc1=2ms,ioc2=lognormal:5ms,exp:1ms' (no name = the other IOCs); repeatable", parseLatency)
+    .option('--loss <p>', 'fraction of TCP sends whose last segment the capture misses', probability, d.loss)
+    .option('--reorder <p>', 'fraction of multi-segment TCP sends with two segments swapped', probability, d.reorder)
+    .option('--retransmit <p>', 'fraction of TCP sends with one segment sent twice', probability, d.retransmit)
+    .option('--missed-beacons <p>', 'fraction of beacons the capture misses', probability, d.missedBeacons)
+    .option('--restarts <n>', 'IOC restarts, spread over the duration', integer(0), d.restarts)
+    .option('--mss <bytes>', 'TCP maximum segment size', integer(64), d.mss)
+    .option('--start <unix-seconds>', 'capture start time', integer(0), d.startTime)
+    .option('--truth <file>', 'truth file (JSON) to write; default OUT with .truth.json for a file, none for stdout')
+    .option('--no-truth', 'write no truth file')
+    .option('-q, --quiet', 'no summary on stderr')
+    .action(async (out: string | undefined, o: SynthCliOptions) => {
+      await runCommand(program.opts().debug === true, async () => {
+        const toStdout = out === undefined || out === '-';
+        if (toStdout && process.stdout.isTTY) throw new UsageError('not writing a binary capture to a terminal: name a file, or pipe stdout on');
+        const truthPath = o.truth === false ? undefined : (o.truth ?? (toStdout ? undefined : defaultTruthPath(out!)));
+        const truth = await writeSynthCapture(synthOptions(o), toStdout ? process.stdout : out!, truthPath);
+        if (!o.quiet) {
+          const where = toStdout ? 'stdout' : out;
+          const truthNote = truthPath ? `; truth in ${truthPath}` : '';
+          process.stderr.write(
+            `cawire: wrote ${where}: ${truth.capture.packets} packets, ${truth.messages.total} CA messages, ${truth.file.bytes} bytes, ` +
+              `${(truth.capture.lastPacketUs - truth.capture.firstPacketUs) / 1e6} s of traffic${truthNote}\n`,
+          );
+        }
+      });
+    });
+}

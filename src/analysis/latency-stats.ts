@@ -50,9 +50,12 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 const groupId = (kind: PairKind, group: string): string => `${kind}\u0000${group}`;
 
+/** Numbers inside names compare as numbers: 10.0.0.9:5064 before 10.0.0.10:5064, circuit 9 before 11. */
+const groupOrder = new Intl.Collator('en', { numeric: true });
+
 /** Kind order (search … connect), then group name: the order of every row and series. */
 function byKindThenGroup(a: { kind: PairKind; group: string }, b: { kind: PairKind; group: string }): number {
-  return PAIR_KINDS.indexOf(a.kind) - PAIR_KINDS.indexOf(b.kind) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0);
+  return PAIR_KINDS.indexOf(a.kind) - PAIR_KINDS.indexOf(b.kind) || groupOrder.compare(a.group, b.group);
 }
 
 interface Group {
@@ -63,13 +66,15 @@ interface Group {
 }
 
 export class LatencyAccumulator {
-  private readonly groups = new Map<string, Group>();
+  /** by kind, then group (two levels: no key string to build per value) */
+  private readonly groups = new Map<PairKind, Map<string, Group>>();
   private sorted?: LatencyDistribution[];
 
   add(kind: PairKind, group: string, ms: number): void {
-    const id = groupId(kind, group);
-    let g = this.groups.get(id);
-    if (!g) this.groups.set(id, (g = { kind, group, values: new Float64Array(64), n: 0 }));
+    let byGroup = this.groups.get(kind);
+    if (!byGroup) this.groups.set(kind, (byGroup = new Map()));
+    let g = byGroup.get(group);
+    if (!g) byGroup.set(group, (g = { kind, group, values: new Float64Array(64), n: 0 }));
     if (g.n === g.values.length) {
       const grown = new Float64Array(g.n * 2);
       grown.set(g.values);
@@ -82,6 +87,7 @@ export class LatencyAccumulator {
   /** Every group's latencies, sorted (the arrays are views of the accumulator's storage). */
   distributions(): LatencyDistribution[] {
     this.sorted ??= [...this.groups.values()]
+      .flatMap((byGroup) => [...byGroup.values()])
       .map((g) => ({ kind: g.kind, group: g.group, values: g.values.subarray(0, g.n).sort() }))
       .sort(byKindThenGroup);
     return this.sorted;

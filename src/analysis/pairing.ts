@@ -137,6 +137,9 @@ type CircuitKind = 'create' | 'read' | 'write' | 'subscribe';
 /** What is outstanding on one circuit. */
 class CircuitPairs {
   handshakeDone = false;
+  /** ip:port strings, made once for all the circuit's records */
+  readonly client: string;
+  readonly server: string;
   readonly pending: Record<CircuitKind, Map<number, Pending>> = {
     create: new Map(),
     read: new Map(),
@@ -147,7 +150,10 @@ class CircuitPairs {
   readonly subscribed = new Set<number>();
   readonly echoes: Pending[] = [];
 
-  constructor(readonly circuit: TcpCircuit) {}
+  constructor(readonly circuit: TcpCircuit) {
+    this.client = circuit.client;
+    this.server = circuit.server;
+  }
 }
 
 const CIRCUIT_KINDS: readonly CircuitKind[] = ['create', 'read', 'write', 'subscribe'];
@@ -216,9 +222,9 @@ export class Pairer {
     if (!state?.handshakeDone) this.handshake(c, true);
     if (!state) return;
     for (const kind of CIRCUIT_KINDS) {
-      for (const p of state.pending[kind].values()) this.unanswered(kind, p, c.client, c.server, this.reasonAtEnd(c, p.time));
+      for (const p of state.pending[kind].values()) this.unanswered(kind, p, state.client, state.server, this.reasonAtEnd(c, p.time));
     }
-    for (const p of state.echoes) this.unanswered('echo', p, c.client, c.server, this.reasonAtEnd(c, p.time));
+    for (const p of state.echoes) this.unanswered('echo', p, state.client, state.server, this.reasonAtEnd(c, p.time));
   }
 
   /** Why a request still outstanding when its circuit left the dissector's table got no reply. */
@@ -290,8 +296,8 @@ export class Pairer {
     if (this.conflicts.length < MAX_CONFLICTS_KEPT) this.conflicts.push(answered.conflict);
   }
 
-  private connected(ev: CaEvent, c: TcpCircuit): void {
-    const key = `${c.clientIp}/${ev.pv}`;
+  private connected(ev: CaEvent, state: CircuitPairs): void {
+    const key = `${state.circuit.clientIp}/${ev.pv}`;
     const list = ev.pv === undefined ? undefined : this.connects.get(key);
     const p = list?.shift();
     if (list?.length === 0) this.connects.delete(key);
@@ -299,7 +305,7 @@ export class Pairer {
       this.counts.orphanResponses.connect++;
       return;
     }
-    if (this.answeredInTime('connect', p, ev, p.client, c.server)) this.pair('connect', p, ev, c.client, c.server, c.id, 'ok');
+    if (this.answeredInTime('connect', p, ev, p.client, state.server)) this.pair('connect', p, ev, state.client, state.server, state.circuit.id, 'ok');
   }
 
   // ---- circuits ------------------------------------------------------------
@@ -351,11 +357,10 @@ export class Pairer {
 
   private circuitMessage(ev: CaEvent, state: CircuitPairs): void {
     const m = ev.command;
-    const c = state.circuit;
     if (m instanceof CreateChanRequest) this.request(state, 'create', m.cid, ev);
     else if (m instanceof CreateChanResponse) {
       this.response(state, 'create', m.cid, ev, 'ok');
-      if (this.kinds.has('connect')) this.connected(ev, c);
+      if (this.kinds.has('connect')) this.connected(ev, state);
     } else if (m instanceof CreateChFailResponse) this.response(state, 'create', m.cid, ev, 'CreateChFail');
     else if (m instanceof ReadNotifyRequest) this.request(state, 'read', m.ioid, ev);
     else if (m instanceof ReadNotifyResponse) this.response(state, 'read', m.ioid, ev, ecaName(m.status));
@@ -380,7 +385,7 @@ export class Pairer {
       if (!this.kinds.has('echo')) return;
       const p = state.echoes.shift();
       if (!p) this.counts.orphanResponses.echo++;
-      else if (this.answeredInTime('echo', p, ev, c.client, c.server)) this.pair('echo', p, ev, c.client, c.server, c.id, 'ok');
+      else if (this.answeredInTime('echo', p, ev, state.client, state.server)) this.pair('echo', p, ev, state.client, state.server, state.circuit.id, 'ok');
     }
   }
 
@@ -400,8 +405,7 @@ export class Pairer {
       return;
     }
     pending.delete(id);
-    const c = state.circuit;
-    if (this.answeredInTime(kind, p, ev, c.client, c.server)) this.pair(kind, p, ev, c.client, c.server, c.id, outcome);
+    if (this.answeredInTime(kind, p, ev, state.client, state.server)) this.pair(kind, p, ev, state.client, state.server, state.circuit.id, outcome);
   }
 
   // ---- records, timeouts ---------------------------------------------------
@@ -445,12 +449,11 @@ export class Pairer {
     const cutoff = this.now - this.timeout;
     this.nextSweep = this.now + this.timeout / 4;
     for (const state of this.circuits.values()) {
-      const c = state.circuit;
       for (const kind of CIRCUIT_KINDS) {
-        expire(state.pending[kind], cutoff, (p) => this.unanswered(kind, p, c.client, c.server, 'timeout'));
+        expire(state.pending[kind], cutoff, (p) => this.unanswered(kind, p, state.client, state.server, 'timeout'));
       }
       while (state.echoes.length > 0 && state.echoes[0]!.time < cutoff) {
-        this.unanswered('echo', state.echoes.shift()!, c.client, c.server, 'timeout');
+        this.unanswered('echo', state.echoes.shift()!, state.client, state.server, 'timeout');
       }
     }
     expire(this.searches, cutoff, (p) => this.unanswered('search', p, p.client, undefined, 'timeout'));

@@ -138,7 +138,8 @@ function unansweredColumns(format: ReportFormat): Column<Unanswered>[] {
   ];
 }
 
-function checkCombination(o: LatencyCliOptions): void {
+function checkOptions(o: LatencyCliOptions): void {
+  if (!(o.timeout > 0)) throw new UsageError('--timeout must be longer than 0');
   if (o.csv && o.json) throw new UsageError('choose one of --csv and --json');
   if (o.unanswered && (o.raw || o.slowerThan !== undefined)) throw new UsageError('--unanswered lists requests without replies; it does not combine with --raw or --slower-than');
   if (o.since !== undefined && o.until !== undefined && o.since >= o.until) throw new UsageError('--since must be earlier than --until');
@@ -161,6 +162,19 @@ function conflictLines(result: LatencyResult): string[] {
   ];
 }
 
+/** What goes to stdout: the listing asked for, or the unanswered line and the statistics. */
+function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], result: LatencyResult, listed: PairRecord[]): string[] {
+  const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
+  if (o.raw || o.slowerThan !== undefined) {
+    listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
+    return [formatReport(format, recordColumns(format), listed)];
+  }
+  if (o.unanswered) return [formatReport(format, unansweredColumns(format), result.unanswered)];
+  const columns = statsColumns(format, o.by, kinds.length > 1);
+  if (format !== 'table') return [formatReport(format, columns, result.stats)];
+  return [unansweredLine(kinds, result.unanswered), formatTable(columns, result.stats), ...(kinds.includes('search') ? conflictLines(result) : [])];
+}
+
 export function registerLatency(program: Command): void {
   const cmd = program
     .command('latency')
@@ -180,10 +194,8 @@ export function registerLatency(program: Command): void {
     .option('-q, --quiet', 'no end-of-run notes on stderr');
   addInputOptions(cmd).action(async (file: string | undefined, o: LatencyCliOptions) => {
     await runCommand(program.opts().debug === true, async () => {
-      checkCombination(o);
-      if (!(o.timeout > 0)) throw new UsageError('--timeout must be longer than 0');
+      checkOptions(o);
       const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
-      const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
       const listing = o.raw || o.slowerThan !== undefined;
       const bound = o.slowerThan ?? -Infinity;
       const listed: PairRecord[] = [];
@@ -199,18 +211,8 @@ export function registerLatency(program: Command): void {
         onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
       });
 
-      const lines: string[] = [];
-      if (listing) {
-        listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
-        lines.push(formatReport(format, recordColumns(format), listed));
-      } else if (o.unanswered) {
-        lines.push(formatReport(format, unansweredColumns(format), result.unanswered));
-      } else if (format === 'table') {
-        lines.push(unansweredLine(kinds, result.unanswered), formatTable(statsColumns(format, o.by, kinds.length > 1), result.stats));
-        if (kinds.includes('search')) lines.push(...conflictLines(result));
-      } else lines.push(formatReport(format, statsColumns(format, o.by, kinds.length > 1), result.stats));
       const out = new LineWriter();
-      for (const line of lines) if (line) out.line(line);
+      for (const text of reportTexts(o, kinds, result, listed)) if (text) out.line(text);
       if (o.plot) {
         const series = result.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
         const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;

@@ -25,11 +25,12 @@ export function plotFormat(file: string): PlotFormat | undefined {
   return ext === 'svg' || ext === 'png' ? ext : undefined;
 }
 
-const WIDTH = 840;
-const HEIGHT = 480;
-const MARGIN = { left: 72, right: 230, top: 44, bottom: 56 };
-const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
-const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
+const MARGIN = { left: 72, top: 44, bottom: 56 };
+const PLOT_W = 540;
+const PLOT_H = 380;
+/** legend: row height, and a generous average glyph width at 12 px to size its column */
+const LEGEND_ROW = 18;
+const LEGEND_CHAR_W = 7.5;
 /** points drawn per series at most: more are sampled at evenly spaced ranks */
 const MAX_POINTS = 1000;
 /** log axis when max / min exceeds this */
@@ -105,10 +106,13 @@ export function latencyCdfSvg(series: readonly PlotSeries[], opts: PlotOptions):
     }
   }
   const axis = latencyAxis(minPositive === Infinity ? 0 : minPositive, max);
+  const labels = drawn.map((s) => `${s.name} (n=${s.values.length})`);
+  const width = Math.ceil(MARGIN.left + PLOT_W + 16 + 24 + LEGEND_CHAR_W * Math.max(10, ...labels.map((l) => l.length)) + 8);
+  const height = Math.max(MARGIN.top + PLOT_H + MARGIN.bottom, MARGIN.top + labels.length * LEGEND_ROW + 8);
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="${FONT}" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text class="title" x="${MARGIN.left}" y="${MARGIN.top - 16}" font-size="15">${escapeXml(opts.title)}</text>`,
   );
 
@@ -124,7 +128,7 @@ export function latencyCdfSvg(series: readonly PlotSeries[], opts: PlotOptions):
   out.push('</g>');
   const xTitle = `latency (ms${axis.log ? ', log scale' : ''})`;
   out.push(
-    `<text class="axis-title x" x="${MARGIN.left + PLOT_W / 2}" y="${HEIGHT - 14}" text-anchor="middle">${xTitle}</text>`,
+    `<text class="axis-title x" x="${MARGIN.left + PLOT_W / 2}" y="${bottom + MARGIN.bottom - 14}" text-anchor="middle">${xTitle}</text>`,
     `<text class="axis-title y" transform="translate(18 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">fraction of replies within latency</text>`,
   );
 
@@ -138,9 +142,9 @@ export function latencyCdfSvg(series: readonly PlotSeries[], opts: PlotOptions):
       '</g>',
     );
     legend.push(
-      `<g class="legend-item" transform="translate(0 ${i * 18})">`,
+      `<g class="legend-item" transform="translate(0 ${i * LEGEND_ROW})">`,
       `<line x1="0" x2="18" y1="6" y2="6" stroke="${colour}" stroke-width="3"/>`,
-      `<text x="24" y="10">${escapeXml(s.name)} (n=${s.values.length})</text>`,
+      `<text x="24" y="10">${escapeXml(labels[i]!)}</text>`,
       '</g>',
     );
   });

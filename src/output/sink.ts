@@ -8,19 +8,22 @@ export class LineWriter {
   private release?: () => void;
   /** set once the reader went away (EPIPE): further output is dropped */
   closed = false;
+  /** a write that failed otherwise (disk full, I/O error): thrown to the caller, not from the event */
+  private failure?: Error;
 
   constructor(
     private readonly out: NodeJS.WritableStream = process.stdout,
     private readonly batchBytes = 64 * 1024,
   ) {
     out.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') this.failure ??= err;
       this.closed = true;
       this.release?.();
     });
   }
 
   line(s: string): void {
+    if (this.failure) throw this.failure;
     this.batch.push(s);
     this.size += s.length + 1;
     if (this.size >= this.batchBytes) this.flush();
@@ -51,5 +54,8 @@ export class LineWriter {
   async end(): Promise<void> {
     this.flush();
     if (this.waiting) await this.waiting;
+    // A failed write is reported by an 'error' event on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.failure) throw this.failure;
   }
 }

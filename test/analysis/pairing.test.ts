@@ -5,7 +5,8 @@ import type { CaptureSource } from '../../src/capture/source.js';
 import { runDissection } from '../../src/dissect/run.js';
 import * as ca from '../../src/synth/ca-encode.js';
 import { IP_PROTO_TCP, TCP, ipv4Packet, tcpSegment } from '../../src/synth/frames.js';
-import { CaScenario, EPOCH, HOST_X, SERVER_A, SERVER_B, dbrDouble, searchDatagram, twoServerScenario } from './ca-scenario.js';
+import { CaptureBuilder, EPOCH } from '../helpers/build.js';
+import { HOST_X, SERVER_A, SERVER_B, dbrDouble, searchDatagram, twoServerScenario } from './ca-scenario.js';
 
 const corpus = new URL('../../../shared/corpus/real/', import.meta.url);
 const real = (name: string): string => new URL(name, corpus).pathname;
@@ -136,15 +137,15 @@ const client = { ip: HOST_X, port: 40000 };
 
 describe('Pairer: requests without replies', () => {
   it('reports a request outstanding longer than the timeout, and counts its late reply as an orphan', async () => {
-    const s = new CaScenario();
-    const c = s.circuit(client, SERVER_A);
+    const s = new CaptureBuilder({ precision: 'ns' });
+    const c = s.tcp(client, SERVER_A);
     c.handshake(0);
     c.send('client', 1, ca.createChanRequest({ name: 'SLOW', cid: 1, version: 13 }));
     c.send('client', 2, ca.createChanRequest({ name: 'NEVER', cid: 2, version: 13 }));
     c.send('server', 1 + 61, ca.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 1 }));
     c.send('client', 200, ca.echoRequest());
     c.send('server', 200.001, ca.echoResponse());
-    const { pairer, records, unanswered, log } = await pair(s.toBuffer());
+    const { pairer, records, unanswered, log } = await pair(s.bytes());
     // dropped while the capture runs (memory stays bounded), not at its end
     expect(log).toEqual(['pair handshake', 'unanswered create SLOW', 'unanswered create NEVER', 'pair echo']);
     expect(unanswered.map((u) => [u.kind, u.pv, u.reason, u.requestTime, u.client, u.server])).toEqual([
@@ -157,37 +158,37 @@ describe('Pairer: requests without replies', () => {
   });
 
   it('takes the timeout from the options', async () => {
-    const s = new CaScenario();
-    const c = s.circuit(client, SERVER_A);
+    const s = new CaptureBuilder({ precision: 'ns' });
+    const c = s.tcp(client, SERVER_A);
     c.send('client', 0, ca.readNotifyRequest({ data_type: 6, data_count: 1, sid: 1, ioid: 1 }));
     c.send('server', 4, ca.readNotifyResponse({ data_type: 6, data_count: 1, status: 1, ioid: 1, payload: dbrDouble(1) }));
     c.send('client', 10, ca.readNotifyRequest({ data_type: 6, data_count: 1, sid: 1, ioid: 2 }));
     c.send('server', 16, ca.readNotifyResponse({ data_type: 6, data_count: 1, status: 1, ioid: 2, payload: dbrDouble(1) }));
-    const { records, unanswered, pairer } = await pair(s.toBuffer(), { timeout: 5 });
+    const { records, unanswered, pairer } = await pair(s.bytes(), { timeout: 5 });
     expect(records.map((r) => [r.kind, r.latency])).toEqual([['read', 4]]);
     expect(unanswered.map((u) => [u.kind, u.reason, u.requestTime])).toEqual([['read', 'timeout', EPOCH + 10]]);
     expect(pairer.counts.orphanResponses.read).toBe(1);
   });
 
   it('says whether the circuit closed or the capture ended first', async () => {
-    const s = new CaScenario();
-    const closed = s.circuit(client, SERVER_A);
+    const s = new CaptureBuilder({ precision: 'ns' });
+    const closed = s.tcp(client, SERVER_A);
     closed.handshake(0);
     closed.send('client', 1, ca.writeNotifyRequest({ data_type: 6, data_count: 1, sid: 1, ioid: 7, payload: dbrDouble(1) }));
     closed.close('client', 2);
-    const open = s.circuit({ ip: HOST_X, port: 40001 }, SERVER_A);
-    open.handshake(0);
+    const open = s.tcp({ ip: HOST_X, port: 40001 }, SERVER_A);
+    open.handshake(2.5);
     open.send('client', 3, ca.eventAddRequest({ data_type: 6, data_count: 1, sid: 1, subscriptionid: 1, mask: 1 }));
     open.send('client', 3.5, ca.echoRequest());
     // a SYN nobody answers
     const syn = tcpSegment({ ip: HOST_X, port: 40002 }, SERVER_A, 1000, 0, TCP.SYN, new Uint8Array(0));
     s.ip(4, ipv4Packet(HOST_X, SERVER_A.ip, IP_PROTO_TCP, syn));
-    const { unanswered, pairer } = await pair(s.toBuffer());
+    const { unanswered, pairer } = await pair(s.bytes());
     expect(unanswered.map((u) => [u.kind, u.client, u.reason, u.requestFrame]).sort()).toEqual([
       ['echo', '10.0.1.1:40001', 'end-of-capture', 14],
       ['handshake', '10.0.1.1:40002', 'end-of-capture', 16],
       ['subscribe', '10.0.1.1:40001', 'end-of-capture', 12],
-      ['write', '10.0.1.1:40000', 'circuit-closed', 7],
+      ['write', '10.0.1.1:40000', 'circuit-closed', 4],
     ]);
     expect(pairer.counts.unanswered).toEqual(perKind({ echo: 1, handshake: 1, subscribe: 1, write: 1 }));
   });
@@ -195,8 +196,8 @@ describe('Pairer: requests without replies', () => {
 
 describe('Pairer: a capture that starts mid-circuit', () => {
   it('counts replies whose request was not captured as orphans', async () => {
-    const s = new CaScenario();
-    const c = s.circuit(client, SERVER_A); // no handshake: the capture began later
+    const s = new CaptureBuilder({ precision: 'ns' });
+    const c = s.tcp(client, SERVER_A); // no handshake: the capture began later
     c.send('server', 0, ca.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 11 }));
     c.send('server', 0.1, ca.readNotifyResponse({ data_type: 6, data_count: 1, status: 1, ioid: 9, payload: dbrDouble(1) }));
     c.send('server', 0.2, ca.eventAddResponse({ data_type: 6, data_count: 1, status: 1, subscriptionid: 3, payload: dbrDouble(1) }));
@@ -204,7 +205,7 @@ describe('Pairer: a capture that starts mid-circuit', () => {
     c.send('server', 0.4, ca.echoResponse());
     c.send('client', 1, ca.readNotifyRequest({ data_type: 6, data_count: 1, sid: 11, ioid: 10 }));
     c.send('server', 1.25, ca.readNotifyResponse({ data_type: 6, data_count: 1, status: 1, ioid: 10, payload: dbrDouble(3) }));
-    const { pairer, records } = await pair(s.toBuffer());
+    const { pairer, records } = await pair(s.bytes());
     expect(pairer.counts.orphanResponses).toEqual(perKind({ create: 1, read: 1, subscribe: 1, echo: 1, connect: 1 }));
     // the channel's CreateChan request was not captured either, so the read has no PV name
     expect(records.map((r) => [r.kind, r.pv, r.latency])).toEqual([['read', undefined, 0.25]]);
@@ -215,14 +216,14 @@ describe('Pairer: searches', () => {
   const udp = { ip: HOST_X, port: 50000 };
 
   it('times a search from its first transmission and reports a name answered by two servers', async () => {
-    const s = new CaScenario();
+    const s = new CaptureBuilder({ precision: 'ns' });
     s.udp(0, udp, SERVER_A, ...searchDatagram('DUP:pv', 3));
     s.udp(0.1, udp, SERVER_A, ...searchDatagram('DUP:pv', 3)); // retry, same id
     s.udp(0.15, SERVER_A, udp, ca.searchResponse({ port: 5064, cid: 3, version: 13 }));
     s.udp(0.16, SERVER_B, udp, ca.searchResponse({ port: 5064, cid: 3, version: 13 }));
     s.udp(0.17, SERVER_A, udp, ca.searchResponse({ port: 5064, cid: 3, version: 13 })); // the same server again
     s.udp(0.18, SERVER_B, { ip: HOST_X, port: 50001 }, ca.searchResponse({ port: 5064, cid: 3, version: 13 })); // never asked
-    const { pairer, records } = await pair(s.toBuffer());
+    const { pairer, records } = await pair(s.bytes());
     expect(records.map((r) => [r.kind, r.pv, r.server, r.latency, r.requestFrame, r.responseFrame])).toEqual([['search', 'DUP:pv', A, 0.15, 1, 3]]);
     expect(pairer.conflicts).toEqual([{ pv: 'DUP:pv', client: '10.0.1.1:50000', servers: [A, B], frame: 4 }]);
     expect(pairer.counts.searchConflicts).toBe(1);
@@ -230,11 +231,11 @@ describe('Pairer: searches', () => {
   });
 
   it('pairs a NOT_FOUND reply and reports names never answered once, however often retried', async () => {
-    const s = new CaScenario();
+    const s = new CaptureBuilder({ precision: 'ns' });
     s.udp(0, udp, SERVER_A, ca.searchRequest({ name: 'ASKED', cid: 1, version: 13, reply: ca.DO_REPLY }));
     s.udp(0.002, SERVER_A, udp, ca.notFoundResponse({ version: 13, cid: 1 }));
     for (const t of [1, 1.1, 1.3, 1.7]) s.udp(t, udp, SERVER_A, ...searchDatagram('NOPE', 2));
-    const { records, unanswered } = await pair(s.toBuffer());
+    const { records, unanswered } = await pair(s.bytes());
     expect(records.map((r) => [r.pv, r.server, r.outcome, r.latency])).toEqual([['ASKED', A, 'NotFound', 0.002]]);
     expect(unanswered.map((u) => [u.kind, u.pv, u.client, u.server, u.requestTime, u.reason])).toEqual([
       ['search', 'NOPE', '10.0.1.1:50000', undefined, EPOCH + 1, 'end-of-capture'],

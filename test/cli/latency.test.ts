@@ -1,0 +1,188 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { twoServerScenario } from '../analysis/ca-scenario.js';
+
+const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
+const corpus = new URL('../../../shared/corpus/real/', import.meta.url);
+const real = (name: string): string => new URL(name, corpus).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'cawire-latency-'));
+const FILE = join(dir, 'two-servers.pcap');
+writeFileSync(FILE, twoServerScenario());
+
+/** Each run that prints statistics loads danfo.js (about 1 s of CPU): allow for a busy machine. */
+const SLOW = { timeout: 60_000 };
+
+function latency(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, 'latency', ...args], { encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, code: r.status };
+}
+
+describe('cawire latency', SLOW, () => {
+  it('prints the unanswered count, then CreateChan statistics per server in ms (caproto benchmark style)', () => {
+    const r = latency(FILE);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        '0 channel creation requests were unanswered',
+        '┌───────────────┬───────┬───────┬───────┬───────┬───────┬───────┬───────┬───────┐',
+        '│ server        │ count │  mean │   std │   min │   25% │   50% │   75% │   max │',
+        '├───────────────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┤',
+        '│ 10.0.0.1:5064 │     6 │ 2.000 │ 0.000 │ 2.000 │ 2.000 │ 2.000 │ 2.000 │ 2.000 │',
+        '├───────────────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┤',
+        '│ 10.0.0.2:5064 │     6 │ 6.000 │ 1.095 │ 5.000 │ 5.000 │ 6.000 │ 7.000 │ 7.000 │',
+        '└───────────────┴───────┴───────┴───────┴───────┴───────┴───────┴───────┴───────┘',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--kind and --csv give other pairs as CSV statistics, full precision', () => {
+    const r = latency('--kind', 'connect', '--csv', FILE);
+    expect(r.out).toBe(
+      [
+        'server,count,mean_ms,std_ms,min_ms,p25_ms,p50_ms,p75_ms,max_ms',
+        '10.0.0.1:5064,6,102,0,102,102,102,102,102',
+        '10.0.0.2:5064,6,106,1.0954451150103321,105,105,106,107,107',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--kind all --by pv --json: one JSON line per kind and group; a single value has no std', () => {
+    const lines = latency('--kind', 'all', '--by', 'pv', '--json', FILE).out.trim().split('\n').map((l) => JSON.parse(l));
+    // search 12 PVs, handshake 1 (no PV), create 12, read 12, write 6, subscribe 6, echo 1 (no PV), connect 12
+    expect(lines).toHaveLength(62);
+    expect(lines.find((l) => l.kind === 'write' && l.pv === 'A:pv3')).toEqual({
+      kind: 'write',
+      pv: 'A:pv3',
+      count: 1,
+      mean_ms: 4,
+      std_ms: null,
+      min_ms: 4,
+      p25_ms: 4,
+      p50_ms: 4,
+      p75_ms: 4,
+      max_ms: 4,
+    });
+    expect(lines.filter((l) => l.kind === 'echo')).toEqual([{ kind: 'echo', pv: '', count: 6, mean_ms: 0.5, std_ms: 0, min_ms: 0.5, p25_ms: 0.5, p50_ms: 0.5, p75_ms: 0.5, max_ms: 0.5 }]);
+  });
+
+  it('--slower-than lists each slower pair with its frame numbers', () => {
+    const r = latency('--slower-than', '6.5ms', '--csv', FILE);
+    expect(r.out).toBe(
+      [
+        'kind,pv,client,server,circuit,request_time,latency_ms,request_frame,response_frame,outcome',
+        'create,B:pv1,10.0.1.2:41001,10.0.0.2:5064,4,2023-11-14T22:13:21.600000Z,7,82,84,ok',
+        'create,B:pv3,10.0.1.2:41003,10.0.0.2:5064,8,2023-11-14T22:13:23.600000Z,7,174,176,ok',
+        'create,B:pv5,10.0.1.2:41005,10.0.0.2:5064,12,2023-11-14T22:13:25.600000Z,7,266,268,ok',
+        '',
+      ].join('\n'),
+    );
+    // units: bare numbers are ms; us and s work too
+    expect(latency('--slower-than', '6500us', '--csv', FILE).out).toBe(r.out);
+    expect(latency('--slower-than', '0.0065s', '--csv', FILE).out).toBe(r.out);
+    expect(latency('--slower-than', '6.5', '--csv', FILE).out).toBe(r.out);
+  });
+
+  it('--raw lists every pair in request order with outcome, as JSON Lines', () => {
+    const lines = latency('--raw', '--kind', 'read', '--json', FILE).out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => `${l.pv} ${l.latency_ms} ${l.outcome}`)).toEqual(
+      [0, 1, 2, 3, 4, 5].flatMap((i) => [`A:pv${i} 3 ECA_NORMAL`, `B:pv${i} 6 ECA_GETFAIL`]),
+    );
+    expect(lines[0]).toEqual({
+      kind: 'read',
+      pv: 'A:pv0',
+      client: '10.0.1.1:40000',
+      server: '10.0.0.1:5064',
+      circuit: 1,
+      request_time: 1700000000.2,
+      latency_ms: 3,
+      request_frame: 10,
+      response_frame: 12,
+      outcome: 'ECA_NORMAL',
+    });
+  });
+
+  it('--since and --until (Unix seconds or ISO) keep the requests sent in that window', () => {
+    const r = latency('--since', '1700000001', '--until', '2023-11-14T22:13:23Z', '--csv', FILE);
+    expect(r.out).toBe(['server,count,mean_ms,std_ms,min_ms,p25_ms,p50_ms,p75_ms,max_ms', '10.0.0.1:5064,2,2,0,2,2,2,2,2', '10.0.0.2:5064,2,6,1.4142135623730951,5,5.5,6,6.5,7', ''].join('\n'));
+  });
+
+  it('--timeout reports slow requests as unanswered and their replies as orphans', () => {
+    const r = latency('--kind', 'connect', '--timeout', '106ms', FILE);
+    expect(r.out.split('\n')[0]).toBe('3 searched channels never connected');
+    expect(r.out).toContain('│ 10.0.0.2:5064 │     3 │ 105.000 │');
+    expect(r.err).toBe('cawire: replies whose request is not in the capture (or came after --timeout): connect 3\n');
+    const quiet = latency('--kind', 'connect', '--timeout', '106ms', '--raw', '--csv', '-q', FILE);
+    expect(quiet.err).toBe('');
+    expect(quiet.out.trim().split('\n').slice(1).map((l) => l.split(',')[6])).toEqual(['102', '105', '102', '102', '105', '102', '102', '105', '102']);
+  });
+
+  it('--plot draws one CDF per server', () => {
+    const svg = join(dir, 'create.svg');
+    const r = latency('--plot', svg, FILE);
+    expect(r.code).toBe(0);
+    const text = readFileSync(svg, 'utf8');
+    expect([...text.matchAll(/<g class="series" data-name="([^"]+)">\n<path class="cdf"/g)].map((m) => m[1])).toEqual(['10.0.0.1:5064', '10.0.0.2:5064']);
+    expect(text).toContain('>CreateChan latency per server</text>');
+  });
+
+  it('refuses unusable arguments with a one-line message', () => {
+    expect(latency('--plot', join(dir, 'x.gif'), FILE)).toEqual({ out: '', err: `cawire: --plot writes .svg or .png files, not '${join(dir, 'x.gif')}'\n`, code: 2 });
+    expect(latency('--since', '2024-01-01', '--until', '2023-01-01', FILE)).toEqual({ out: '', err: 'cawire: --since must be earlier than --until\n', code: 2 });
+    expect(latency('--unanswered', '--raw', FILE).err).toBe('cawire: --unanswered lists requests without replies; it does not combine with --raw or --slower-than\n');
+    // commander's own parse errors: exit status 2 like every usage error
+    const bad = latency('--slower-than', 'soon', FILE);
+    expect(bad.err).toBe("error: option '--slower-than <duration>' argument 'soon' is invalid. want a duration such as 300ms, 250us or 2s\n");
+    expect(bad.code).toBe(2);
+    expect(latency('--since', 'yesterday', FILE).err).toBe("error: option '--since <time>' argument 'yesterday' is invalid. want an ISO time (2026-11-23T08:56:00Z) or Unix seconds\n");
+    expect(latency('--kind', 'get', FILE).err).toContain("argument 'get' is invalid. Allowed choices are search, handshake, create, read, write, subscribe, echo, connect, all.");
+  });
+});
+
+describe.skipIf(!existsSync(corpus))('cawire latency on the real captures', SLOW, () => {
+  it('caget_basic: 16 channels, none unanswered', () => {
+    const r = latency(real('caget_basic.pcap'));
+    expect(r.out.split('\n')[0]).toBe('0 channel creation requests were unanswered');
+    expect(r.out).toContain('│ 127.0.0.1:5064 │    16 │ 0.395 │ 0.479 │ 0.067 │ 0.077 │ 0.091 │ 1.083 │ 1.083 │'); // median 0.0915 shown to µs
+  });
+
+  it('search_notfound --unanswered lists the 5 names never found with client and no server', () => {
+    const r = latency('--kind', 'search', '--unanswered', '--csv', real('search_notfound.pcap'));
+    expect(r.out).toBe(
+      [
+        'kind,pv,client,server,request_time,request_frame,reason',
+        'search,NOPE:one,127.0.0.1:54035,,2026-11-23T08:55:54.140889Z,2,end-of-capture',
+        'search,NOPE:two,127.0.0.1:54035,,2026-11-23T08:55:54.140889Z,2,end-of-capture',
+        'search,NOPE:three,127.0.0.1:54035,,2026-11-23T08:55:54.140889Z,2,end-of-capture',
+        'search,NOPE:cainfo,127.0.0.1:43988,,2026-11-23T08:55:57.651475Z,27,end-of-capture',
+        'search,DOES:NOT:EXIST,127.0.0.1:57164,,2026-11-23T08:56:00.163347Z,50,end-of-capture',
+        '',
+      ].join('\n'),
+    );
+    expect(latency('--kind', 'search', real('search_notfound.pcap')).out.split('\n')[0]).toBe('5 searches were unanswered');
+  });
+
+  it('caput: 2 of 6 WriteNotify replies are ECA_PUTFAIL', () => {
+    const r = latency('--kind', 'write', '--raw', '--csv', real('caput.pcap'));
+    const rows = r.out.trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows.map((f) => `${f[1]} ${f[9]}`)).toEqual([
+      'TEST:ao ECA_NORMAL',
+      'TEST:longout ECA_NORMAL',
+      'TEST:mbbo ECA_NORMAL',
+      'TEST:disabled ECA_PUTFAIL',
+      'TEST:ao ECA_PUTFAIL',
+      'TEST:mbbo ECA_NORMAL',
+    ]);
+  });
+
+  it('multi_ioc: one row per server, 40 channels each', () => {
+    const rows = latency('--csv', real('multi_ioc.pcap')).out.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join(' '));
+    expect(rows).toEqual(['127.0.0.1:5064 40', '127.0.0.1:38231 40', '127.0.0.1:41233 40']);
+  });
+});

@@ -50,12 +50,12 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 const groupId = (kind: PairKind, group: string): string => `${kind}\u0000${group}`;
 
-/** Numbers inside names compare as numbers: 10.0.0.9:5064 before 10.0.0.10:5064, circuit 9 before 11. */
-const groupOrder = new Intl.Collator('en', { numeric: true });
+/** Numbers inside names compare as numbers: 10.0.0.9:5064 before 10.0.0.10:5064, circuit 9 before 11. Made on first use: ICU costs milliseconds at start-up. */
+let groupOrder: Intl.Collator | undefined;
 
 /** Kind order (search … connect), then group name: the order of every row and series. */
 function byKindThenGroup(a: { kind: PairKind; group: string }, b: { kind: PairKind; group: string }): number {
-  return PAIR_KINDS.indexOf(a.kind) - PAIR_KINDS.indexOf(b.kind) || groupOrder.compare(a.group, b.group);
+  return PAIR_KINDS.indexOf(a.kind) - PAIR_KINDS.indexOf(b.kind) || (groupOrder ??= new Intl.Collator('en', { numeric: true })).compare(a.group, b.group);
 }
 
 interface Group {

@@ -827,6 +827,37 @@ const OBSOLETE: Record<number, string> = {
   [CMD.SIGNAL]: 'Signal',
 };
 
+type MessageClass = new (...args: ConstructorParameters<typeof CaMessage>) => CaMessage;
+
+/** The class for each command: [sent by a client, sent by a server]; one-way commands name one class twice. */
+const CLASSES: (readonly [MessageClass, MessageClass] | undefined)[] = [];
+const both = (cmd: number, request: MessageClass, response: MessageClass) => (CLASSES[cmd] = [request, response]);
+const oneWay = (cmd: number, cls: MessageClass) => (CLASSES[cmd] = [cls, cls]);
+both(CMD.VERSION, VersionRequest, VersionResponse);
+both(CMD.EVENT_ADD, EventAddRequest, EventAddResponse);
+oneWay(CMD.EVENT_CANCEL, EventCancelRequest);
+both(CMD.READ, ReadRequest, ReadResponse);
+oneWay(CMD.WRITE, WriteRequest);
+both(CMD.SEARCH, SearchRequest, SearchResponse);
+oneWay(CMD.EVENTS_OFF, EventsOffRequest);
+oneWay(CMD.EVENTS_ON, EventsOnRequest);
+both(CMD.READ_SYNC, ReadSyncRequest, ReadSyncResponse);
+oneWay(CMD.ERROR, ErrorResponse);
+both(CMD.CLEAR_CHANNEL, ClearChannelRequest, ClearChannelResponse);
+oneWay(CMD.RSRV_IS_UP, Beacon);
+oneWay(CMD.NOT_FOUND, NotFoundResponse);
+both(CMD.READ_NOTIFY, ReadNotifyRequest, ReadNotifyResponse);
+oneWay(CMD.REPEATER_CONFIRM, RepeaterConfirmResponse);
+both(CMD.CREATE_CHAN, CreateChanRequest, CreateChanResponse);
+both(CMD.WRITE_NOTIFY, WriteNotifyRequest, WriteNotifyResponse);
+oneWay(CMD.CLIENT_NAME, ClientNameRequest);
+oneWay(CMD.HOST_NAME, HostNameRequest);
+oneWay(CMD.ACCESS_RIGHTS, AccessRightsResponse);
+both(CMD.ECHO, EchoRequest, EchoResponse);
+oneWay(CMD.REPEATER_REGISTER, RepeaterRegisterRequest);
+oneWay(CMD.CREATE_CH_FAIL, CreateChFailResponse);
+oneWay(CMD.SERVER_DISCONN, ServerDisconnResponse);
+
 /**
  * Builds the message object for a framed header. `fromClient` is the sender's
  * role, decided by the transport (never from the header alone); `udp` selects
@@ -839,85 +870,16 @@ export function decodeMessage(buf: Buffer, off: number, headerSize: number, payl
   const p1 = u32be(buf, off + 8);
   const p2 = u32be(buf, off + 12);
   const po = off + headerSize;
-  switch (command) {
-    case CMD.VERSION: {
-      const m = fromClient
-        ? new VersionRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new VersionResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-      m.udp = udp;
-      return m;
-    }
-    case CMD.EVENT_ADD:
-      if (fromClient) return new EventAddRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-      if (payloadSize === 0) return new EventCancelResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-      return new EventAddResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.EVENT_CANCEL:
-      return new EventCancelRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.READ:
-      return fromClient
-        ? new ReadRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new ReadResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.WRITE:
-      return new WriteRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.SEARCH:
-      return fromClient
-        ? new SearchRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new SearchResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.EVENTS_OFF:
-      return new EventsOffRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.EVENTS_ON:
-      return new EventsOnRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.READ_SYNC:
-      return fromClient
-        ? new ReadSyncRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new ReadSyncResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.ERROR:
-      return new ErrorResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.CLEAR_CHANNEL:
-      return fromClient
-        ? new ClearChannelRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new ClearChannelResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.RSRV_IS_UP:
-      return new Beacon(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.NOT_FOUND:
-      return new NotFoundResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.READ_NOTIFY:
-      return fromClient
-        ? new ReadNotifyRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new ReadNotifyResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.REPEATER_CONFIRM:
-      return new RepeaterConfirmResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.CREATE_CHAN:
-      return fromClient
-        ? new CreateChanRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new CreateChanResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.WRITE_NOTIFY:
-      return fromClient
-        ? new WriteNotifyRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new WriteNotifyResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.CLIENT_NAME:
-      return new ClientNameRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.HOST_NAME:
-      return new HostNameRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.ACCESS_RIGHTS:
-      return new AccessRightsResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.ECHO:
-      return fromClient
-        ? new EchoRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize)
-        : new EchoResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.REPEATER_REGISTER:
-      return new RepeaterRegisterRequest(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.CREATE_CH_FAIL:
-      return new CreateChFailResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    case CMD.SERVER_DISCONN:
-      return new ServerDisconnResponse(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    default: {
-      const base = OBSOLETE[command] ?? `Command${command}`;
-      const dir: Direction = fromClient ? 'request' : 'response';
-      const type = base + (fromClient ? 'Request' : 'Response');
-      return new ObsoleteMessage(type, dir, command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
-    }
+  const classes = CLASSES[command];
+  if (!classes) {
+    const type = (OBSOLETE[command] ?? `Command${command}`) + (fromClient ? 'Request' : 'Response');
+    return new ObsoleteMessage(type, fromClient ? 'request' : 'response', command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
   }
+  // The server's empty EVENT_ADD reply confirms a cancel: caproto's EventCancelResponse.
+  const cls = fromClient ? classes[0] : command === CMD.EVENT_ADD && payloadSize === 0 ? EventCancelResponse : classes[1];
+  const m = new cls(command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
+  if (udp && command === CMD.VERSION) (m as VersionRequest | VersionResponse).udp = true;
+  return m;
 }
 
 const EMPTY = Buffer.alloc(0);

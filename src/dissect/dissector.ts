@@ -13,8 +13,6 @@ import {
   Beacon,
   SearchRequest,
   SearchResponse,
-  VersionRequest,
-  VersionResponse,
   decodeMessage,
   emptyRegistration,
   type CaMessage,
@@ -32,6 +30,9 @@ const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
+
+/** What a held out-of-order segment costs beyond its bytes (copy + list entry), charged against the held limits. */
+const HELD_SEGMENT_COST = 256;
 
 /** Closed circuits stay in the table this long (capture seconds) for late ACKs and retransmissions. */
 const CLOSED_LINGER_SEC = 30;
@@ -56,7 +57,9 @@ export class Dissector implements PacketSink {
   private readonly circuits = new Map<number, Map<number, TcpCircuit>>();
   private circuitCount = 0;
   private nextCircuitId = 1;
-  private readonly closedQueue: TcpCircuit[] = [];
+  /** closed circuits lingering for late packets, in closing order from closedHead; entries of circuits already retired are skipped */
+  private closedQueue: TcpCircuit[] = [];
+  private closedHead = 0;
   /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
   private ageQueue: { c: TcpCircuit; seen: number }[] = [];
   private ageHead = 0;
@@ -151,7 +154,8 @@ export class Dissector implements PacketSink {
     for (const byHigh of [...this.circuits.values()]) {
       for (const c of [...byHigh.values()]) this.retire(c);
     }
-    this.closedQueue.length = 0;
+    this.closedQueue = [];
+    this.closedHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
   }
@@ -219,8 +223,6 @@ export class Dissector implements PacketSink {
       this.learnServer(m.parameter2 || d.srcIp, m.server_port || this.options.serverPort);
     } else if (m.command === CMD.REPEATER_REGISTER) {
       this.rememberClientSocket(endpointKey(d.srcIp, d.sport));
-    } else if (m instanceof VersionRequest || m instanceof VersionResponse) {
-      m.udp = true;
     }
     this.emitUdp(d.srcIp, d.sport, d.dstIp, d.dport, m, pv);
   }
@@ -275,9 +277,7 @@ export class Dissector implements PacketSink {
     let c = lo === this.lastLo && hi === this.lastHi ? this.lastCircuit : this.circuits.get(lo)?.get(hi);
     const syn = (flags & TCP_SYN) !== 0;
     if (c && syn && !(flags & TCP_ACK) && c.closed) {
-      // The 4-tuple is reused by a new connection.
-      const i = this.closedQueue.indexOf(c);
-      if (i >= 0) this.closedQueue.splice(i, 1);
+      // The 4-tuple is reused by a new connection (its closed-queue entry is skipped later).
       this.retire(c);
       c = undefined;
     }
@@ -385,7 +385,7 @@ export class Dissector implements PacketSink {
     );
     const midStream = !syn;
     for (const half of [c.toServer, c.toClient]) {
-      half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream }, this.held);
+      half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
       half.framer = new StreamFramer(this.tcpSink, half, { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling }, midStream);
     }
     if (this.circuitCount >= this.options.maxCircuits) this.evictCircuit();
@@ -449,6 +449,25 @@ export class Dissector implements PacketSink {
     this.listener.circuitEnded?.(c);
   }
 
+  /** Takes the circuit closed longest ago off the closed queue (no array shifts: a head index, compacted now and then). */
+  private oldestClosed(): TcpCircuit | undefined {
+    const q = this.closedQueue;
+    let victim: TcpCircuit | undefined;
+    while (!victim && this.closedHead < q.length) {
+      const c = q[this.closedHead++]!;
+      if (this.inTable(c)) victim = c;
+    }
+    this.compactClosed();
+    return victim;
+  }
+
+  private compactClosed(): void {
+    if (this.closedHead > 1024 && this.closedHead * 2 > this.closedQueue.length) {
+      this.closedQueue = this.closedQueue.slice(this.closedHead);
+      this.closedHead = 0;
+    }
+  }
+
   /**
    * The first circuit in the age queue not seen since it was queued; one seen since
    * goes to the back. Amortised O(1) per eviction (a scan of the table for the
@@ -480,18 +499,18 @@ export class Dissector implements PacketSink {
   /** Periodic housekeeping: retire circuits closed a while ago, expire IP fragments. */
   private maintain(): void {
     const q = this.closedQueue;
-    let n = 0;
-    while (n < q.length && this.now - q[n]!.endTime! > CLOSED_LINGER_SEC) n++;
-    for (const c of q.splice(0, n)) this.retire(c);
+    while (this.closedHead < q.length && this.now - q[this.closedHead]!.endTime! > CLOSED_LINGER_SEC) {
+      const c = q[this.closedHead++]!;
+      if (this.inTable(c)) this.retire(c);
+    }
+    this.compactClosed();
     this.fragments.expire(this.now);
   }
 
   /** Table full: drop a closed circuit if there is one, else one idle long. */
   private evictCircuit(): void {
-    const victim = this.closedQueue[0] ?? this.idlest();
+    const victim = this.oldestClosed() ?? this.idlest();
     if (!victim) return;
-    const i = this.closedQueue.indexOf(victim);
-    if (i >= 0) this.closedQueue.splice(i, 1);
     this.stats.circuitsEvicted++;
     this.retire(victim);
   }

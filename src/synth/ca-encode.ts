@@ -3,41 +3,13 @@
 // helper per command, named after caproto's message classes and using their
 // field names. Typed data is passed in already encoded (DBR bytes).
 
+import { ANY_ADDRESS, CMD, DONT_REPLY, DO_REPLY } from '../../protocols/ca/constants.js';
 import { ipOf } from './frames.js';
 
-const CMD = {
-  VERSION: 0,
-  EVENT_ADD: 1,
-  EVENT_CANCEL: 2,
-  READ: 3,
-  WRITE: 4,
-  SEARCH: 6,
-  EVENTS_OFF: 8,
-  EVENTS_ON: 9,
-  READ_SYNC: 10,
-  ERROR: 11,
-  CLEAR_CHANNEL: 12,
-  RSRV_IS_UP: 13,
-  NOT_FOUND: 14,
-  READ_NOTIFY: 15,
-  REPEATER_CONFIRM: 17,
-  CREATE_CHAN: 18,
-  WRITE_NOTIFY: 19,
-  CLIENT_NAME: 20,
-  HOST_NAME: 21,
-  ACCESS_RIGHTS: 22,
-  ECHO: 23,
-  REPEATER_REGISTER: 24,
-  CREATE_CH_FAIL: 26,
-  SERVER_DISCONN: 27,
-} as const;
 
-/** SEARCH data_type: the server should stay silent when it does not host the name. */
-export const DONT_REPLY = 5;
-/** SEARCH data_type: NOT_FOUND wanted (honoured on TCP name-server circuits only). */
-export const DO_REPLY = 10;
+export { DONT_REPLY, DO_REPLY };
 /** Search reply address meaning "connect to the datagram's source address". */
-export const SEARCH_REPLY_SOURCE_ADDRESS = 0xffffffff;
+export const SEARCH_REPLY_SOURCE_ADDRESS = ANY_ADDRESS;
 
 const HEADER_LEN = 16;
 const EXTENDED_HEADER_LEN = 24;

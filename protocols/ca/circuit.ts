@@ -199,7 +199,11 @@ export class SearchNames {
       this.byClient.set(client, ids);
     }
     if (!ids.has(m.cid)) {
-      if (this.entries >= this.maxEntries) this.dropOldestClient();
+      if (this.entries >= this.maxEntries) {
+        this.dropOldestClient();
+        // The oldest may have been this client: its new id goes in the table, not in the dropped map.
+        if (!this.byClient.has(client)) this.byClient.set(client, (ids = new Map()));
+      }
       this.entries++;
     }
     ids.set(m.cid, name);

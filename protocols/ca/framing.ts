@@ -113,9 +113,14 @@ function plausibleExtended(h: HeaderView): boolean {
   return h.payloadSize >= dbrValueOffset(h.dataType) && h.payloadSize <= dbrPayloadSize(h.dataType, h.dataCount) + 15;
 }
 
+/** Bytes charged per piece of an incomplete message beyond its data (the Buffer copy). */
+const PART_COST = 128;
+
 export interface FramerLimits {
   /** largest message buffered whole; larger plausible messages are skipped and counted */
   maxMessageBytes: number;
+  /** bytes of incomplete messages held by all framers sharing it, and their bound */
+  budget?: { held: number; readonly max: number };
 }
 
 /** Framing state of one TCP direction. */
@@ -127,6 +132,8 @@ export class StreamFramer<C> {
   /** payload bytes still to discard of an oversize message */
   private skip = 0;
   private resyncing = false;
+  /** the resync under way follows a bad header: its skipped bytes are that malformed message's */
+  private afterBadHeader = false;
   /** joined without the connection's start: the first data is checked before it is trusted */
   private unverified: boolean;
   private readonly h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
@@ -146,7 +153,29 @@ export class StreamFramer<C> {
     return this.partBytes;
   }
 
+  /** what the held pieces cost, charged to the shared budget: their bytes and an object each (tiny segments add up) */
+  private get cost(): number {
+    return this.partBytes + this.parts.length * PART_COST;
+  }
+
   push(buf: Buffer, off: number, len: number): void {
+    const before = this.cost;
+    this.consume(buf, off, len);
+    const budget = this.limits.budget;
+    if (!budget) return;
+    budget.held += this.cost - before;
+    // All framers together hold too much: the message that just grew gives way, skipped like an oversize one.
+    if (budget.held > budget.max && this.cost > before && this.need > 0) {
+      this.sink.malformed(this.ctx, 'oversize', this.need);
+      this.skip = this.need - this.partBytes;
+      budget.held -= this.cost;
+      this.parts = [];
+      this.partBytes = 0;
+      this.need = -1;
+    }
+  }
+
+  private consume(buf: Buffer, off: number, len: number): void {
     let end = off + len;
     if (this.skip > 0) {
       const n = Math.min(this.skip, len);
@@ -166,8 +195,10 @@ export class StreamFramer<C> {
     }
     while (off < end) {
       if (this.resyncing) {
-        const at = this.findSync(buf, off, end);
-        if (at !== off) this.sink.malformed(this.ctx, 'resync', (at < 0 ? end : at) - off);
+        // After a bad header, look from the next byte: the search must move on.
+        const at = this.findSync(buf, this.afterBadHeader ? off + 1 : off, end);
+        if (at !== off) this.sink.malformed(this.ctx, this.afterBadHeader ? 'bad-header' : 'resync', (at < 0 ? end : at) - off);
+        this.afterBadHeader = false;
         if (at < 0) return;
         off = at;
         this.resyncing = false;
@@ -177,9 +208,9 @@ export class StreamFramer<C> {
         return;
       }
       if (!this.acceptHeader(buf, off)) {
-        this.sink.malformed(this.ctx, 'bad-header', Math.min(h.headerSize, end - off));
+        // Reported with the bytes skipped up to the next plausible header.
+        this.afterBadHeader = true;
         this.resyncing = true;
-        off += 1;
         continue;
       }
       const total = h.headerSize + h.payloadSize;
@@ -206,6 +237,7 @@ export class StreamFramer<C> {
 
   /** Bytes of this direction were lost from the capture. */
   gap(): void {
+    this.afterBadHeader = false;
     this.dropPartial();
     this.skip = 0;
     this.resyncing = true;
@@ -218,6 +250,7 @@ export class StreamFramer<C> {
 
   private dropPartial(): void {
     if (this.partBytes > 0) this.sink.malformed(this.ctx, 'incomplete', this.partBytes);
+    if (this.limits.budget) this.limits.budget.held -= this.cost;
     this.parts = [];
     this.partBytes = 0;
     this.need = -1;

@@ -156,6 +156,8 @@ export class Dissector implements PacketSink {
     }
     this.closedQueue = [];
     this.closedHead = 0;
+    this.ageQueue = [];
+    this.ageHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
   }

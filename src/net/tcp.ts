@@ -15,6 +15,11 @@ export interface StreamConsumer {
 export interface TcpLimits {
   /** bytes held out of order per direction before a hole is given up as lost */
   maxHeldPerStream: number;
+  /**
+   * bytes charged per held segment on top of its data, against both limits: a copy
+   * and its list entry cost about 250 bytes, so 1-byte segments must not count as 1
+   */
+  heldSegmentCost?: number;
 }
 
 /** Bytes held out of order across all streams; shared so the total stays bounded too. */
@@ -38,6 +43,9 @@ interface Held {
   seq: number;
   data: Buffer;
 }
+
+/** Segments held per direction at most: an insertion shifts the list, so its length is bounded too (8192 x 1448 B > 8 MiB). */
+const MAX_HELD_SEGMENTS = 8192;
 
 /** Signed distance a - b in sequence space (mod 2^32). */
 function seqDiff(a: number, b: number): number {
@@ -134,9 +142,13 @@ export class TcpStream {
 
   private hold(seq: number, buf: Buffer, off: number, len: number): void {
     this.stats.outOfOrder++;
-    // Keep the list sorted by seq; duplicates of a held segment are retransmissions.
-    let i = this.held.length;
-    while (i > 0 && seqDiff(this.held[i - 1]!.seq, seq) > 0) i--;
+    // Keep the list sorted by seq (binary search: segments may come in any order); duplicates of a held segment are retransmissions.
+    let i = 0;
+    for (let hi = this.held.length; i < hi; ) {
+      const mid = (i + hi) >>> 1;
+      if (seqDiff(this.held[mid]!.seq, seq) > 0) hi = mid;
+      else i = mid + 1;
+    }
     const prev = this.held[i - 1];
     if (prev && prev.seq === seq && prev.data.length >= len) {
       this.stats.retransmissions++;
@@ -145,8 +157,9 @@ export class TcpStream {
     }
     const data = Buffer.from(buf.subarray(off, off + len));
     this.held.splice(i, 0, { seq, data });
-    this.heldBytes += len;
-    this.budget.held += len;
+    const cost = len + (this.limits.heldSegmentCost ?? 0);
+    this.heldBytes += cost;
+    this.budget.held += cost;
   }
 
   /** Deliver held segments that now continue the stream. */
@@ -156,8 +169,9 @@ export class TcpStream {
       const d = seqDiff(h.seq, this.next);
       if (d > 0) return;
       this.held.shift();
-      this.heldBytes -= h.data.length;
-      this.budget.held -= h.data.length;
+      const cost = h.data.length + (this.limits.heldSegmentCost ?? 0);
+      this.heldBytes -= cost;
+      this.budget.held -= cost;
       const skip = -d;
       if (skip >= h.data.length) {
         this.stats.retransmissions++;
@@ -183,7 +197,10 @@ export class TcpStream {
   }
 
   private enforceLimits(): void {
-    while (this.held.length > 0 && (this.heldBytes > this.limits.maxHeldPerStream || this.budget.held > this.budget.max)) {
+    while (
+      this.held.length > 0 &&
+      (this.heldBytes > this.limits.maxHeldPerStream || this.budget.held > this.budget.max || this.held.length > MAX_HELD_SEGMENTS)
+    ) {
       this.skipToHeld();
     }
   }

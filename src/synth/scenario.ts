@@ -17,7 +17,7 @@ import { Random, formatDistribution, sample, type Distribution } from './random.
 import { StreamTruth, type StreamMessage } from './stream-truth.js';
 import { TcpSession, type SegmentFault, type TcpSide } from './tcp-session.js';
 import { TimeQueue } from './timeline.js';
-import { TruthRecorder, type PairKind, type PairTruth, type SearchTruth, type TruthEffect, type TruthReport } from './truth.js';
+import { TruthRecorder, type TruthPairKind, type PairTruth, type SearchTruth, type TruthEffect, type TruthReport } from './truth.js';
 import {
   dbrCtrlType,
   dbrTimeType,
@@ -170,7 +170,6 @@ interface Channel {
 }
 
 interface Subscription {
-  channel: Channel;
   circuit: Circuit;
   subid: number;
   dataType: number;
@@ -190,17 +189,29 @@ class Circuit {
   readonly channels = new Set<Channel>();
   readonly streams: Record<TcpSide, StreamTruth>;
   pendingClears = 0;
-  session!: TcpSession;
+  readonly session: TcpSession;
 
   constructor(
     readonly client: Client,
     readonly server: Server,
     readonly clientPort: number,
-    readonly isn: Record<TcpSide, number>,
+    isn: Record<TcpSide, number>,
+    startTime: number,
     at: number,
+    emit: (circuit: Circuit, sec: number, nsec: number, ip: Uint8Array) => void,
   ) {
     this.streams = { client: new StreamTruth((isn.client + 1) >>> 0), server: new StreamTruth((isn.server + 1) >>> 0) };
     this.lastServerDataAt = at;
+    this.session = new TcpSession(
+      {
+        client: { ip: client.host.ip, port: clientPort },
+        server: { ip: server.ioc.ip, port: server.ioc.port },
+        isn,
+        packetSpacingNs: PACKET_SPACING,
+        epochSec: startTime,
+      },
+      (sec, nsec, ip) => emit(this, sec, nsec, ip),
+    );
   }
 }
 
@@ -308,7 +319,7 @@ export class Scenario {
     const end = this.options.durationNs ?? Infinity;
     while (!this.finished) {
       const next = this.actions.peekTime();
-      const last = next > end;
+      const last = next > end || next === Infinity;
       while (this.packets.peekTime() <= next || (last && this.packets.size > 0)) {
         this.writePacket();
         if (pause()) return this.finished;
@@ -396,9 +407,10 @@ export class Scenario {
     return this.random.int(10, 60) * US;
   }
 
-  private pair(kind: PairKind, channelOrCircuit: { client: Client; server: Server }, pv: string | undefined, capturedAt: number | undefined, injectedNs: number): PairTruth | undefined {
+  /** The truth of a response to a request the capture holds (completed at `capturedAt`), else none. */
+  private pair(kind: TruthPairKind, between: { client: Client; server: Server }, pv: string | undefined, capturedAt: number | undefined, injectedNs: number): PairTruth | undefined {
     if (capturedAt === undefined) return undefined;
-    return { kind, ioc: channelOrCircuit.server.ioc.name, client: channelOrCircuit.client.host.name, pv, requestAt: capturedAt, injectedNs };
+    return { kind, ioc: between.server.ioc.name, client: between.client.host.name, pv, requestAt: capturedAt, injectedNs };
   }
 
   // ---- start-up -------------------------------------------------------------
@@ -603,17 +615,8 @@ export class Scenario {
 
   private openCircuit(client: Client, server: Server): Circuit {
     const isn = { client: this.random.u32(), server: this.random.u32() };
-    const circuit = new Circuit(client, server, client.takeTcpPort(), isn, this.now);
-    circuit.session = new TcpSession(
-      {
-        client: { ip: client.host.ip, port: circuit.clientPort },
-        server: { ip: server.ioc.ip, port: server.ioc.port },
-        isn,
-        packetSpacingNs: PACKET_SPACING,
-        epochSec: this.options.startTime,
-      },
-      (sec, nsec, ip) => this.emitTcp(circuit, sec, nsec, ip),
-    );
+    const emit = (c: Circuit, sec: number, nsec: number, ip: Uint8Array) => this.emitTcp(c, sec, nsec, ip);
+    const circuit = new Circuit(client, server, client.takeTcpPort(), isn, this.options.startTime, this.now, emit);
     circuit.session.handshake(this.now / SEC);
     circuit.busyUntil = circuit.lastEmitAt + PACKET_SPACING;
     server.circuits.add(circuit);
@@ -837,7 +840,6 @@ export class Scenario {
     const circuit = ch.circuit!;
     const pv = ch.pv!;
     const sub: Subscription = {
-      channel: ch,
       circuit,
       subid: ch.client.nextIoid++,
       dataType: dbrTimeType(pv),

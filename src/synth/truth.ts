@@ -5,11 +5,11 @@
 // capture as JSON so tests and benchmarks can compare cawire's findings with it.
 
 /** Request/response pairs the scenario produces (ca-protocol-notes §11 pairing keys). */
-export type PairKind = 'search' | 'create' | 'read' | 'write' | 'subscribe' | 'cancel' | 'clear' | 'echo';
+export type TruthPairKind = 'search' | 'create' | 'read' | 'write' | 'subscribe' | 'cancel' | 'clear' | 'echo';
 
 /** A response's link to its request, carried by the packet that completes the response. */
 export interface PairTruth {
-  kind: PairKind;
+  kind: TruthPairKind;
   ioc: string;
   client: string;
   pv: string | undefined;
@@ -35,8 +35,8 @@ export type TruthEffect =
   | { kind: 'retransmission' }
   | { kind: 'out-of-order' };
 
-export interface PairRecord {
-  kind: PairKind;
+export interface TruthPair {
+  kind: TruthPairKind;
   ioc: string;
   client: string;
   pv?: string;
@@ -48,7 +48,7 @@ export interface PairRecord {
   injectedUs: number;
 }
 
-export interface LatencyStats {
+export interface TruthLatency {
   count: number;
   minUs: number;
   meanUs: number;
@@ -85,11 +85,16 @@ export interface TruthReport {
   lostMessages: { total: number; byType: Record<string, number> };
   iocs: Array<{ name: string; ip: string; ports: number[]; latency: string; gateway: boolean; pvs: number }>;
   clients: Array<{ name: string; ip: string; kind: string }>;
+  /**
+   * TCP as captured: circuits opened (SYN), packets repeating captured bytes, packets
+   * ahead of bytes still to come (reordering; a decoder also holds the packet after
+   * each gap), and the gaps of bytes the capture misses.
+   */
   tcp: { circuits: number; retransmissions: number; outOfOrder: number; gaps: number; gapBytes: number };
   /** per IOC, per pair kind: the latencies written */
-  latency: Record<string, Record<string, LatencyStats>>;
+  latency: Record<string, Record<string, TruthLatency>>;
   /** the first `pairsLimit` pairs in capture order; later ones only counted in `latency` */
-  pairs: PairRecord[];
+  pairs: TruthPair[];
   pairsOmitted: number;
   search: {
     requests: number;
@@ -122,8 +127,8 @@ interface RunningLatency {
 export class TruthRecorder {
   private readonly messages = new Map<string, number>();
   private readonly lost = new Map<string, number>();
-  private readonly latency = new Map<string, Map<PairKind, RunningLatency>>();
-  private readonly pairs: PairRecord[] = [];
+  private readonly latency = new Map<string, Map<TruthPairKind, RunningLatency>>();
+  private readonly pairs: TruthPair[] = [];
   private pairsOmitted = 0;
   private readonly tcp = { circuits: 0, retransmissions: 0, outOfOrder: 0, gaps: 0, gapBytes: 0 };
   private packets = 0;
@@ -251,7 +256,7 @@ export class TruthRecorder {
       this.pairsOmitted++;
       return;
     }
-    const record: PairRecord = {
+    const record: TruthPair = {
       kind: p.kind,
       ioc: p.ioc,
       client: p.client,

@@ -254,6 +254,27 @@ const SERVER_MESSAGES: fc.Arbitrary<GenMessage>[] = [
 /** Any message the project's encoder can produce, either side. */
 export const anyMessage: fc.Arbitrary<GenMessage> = fc.oneof(...CLIENT_MESSAGES, ...SERVER_MESSAGES);
 
+/**
+ * A header a hostile or broken peer might send, alone: any command, sizes up to
+ * 4 GB (extended), counts that do or do not match, unknown DBR types.
+ */
+export const hostileHeader: fc.Arbitrary<Buffer> = fc
+  .record({
+    command: fc.integer({ min: 0, max: 40 }),
+    payloadSize: fc.oneof(fc.integer({ min: 0, max: 0xffff }).map((n) => n & ~7), fc.constantFrom(0xfff8, 0x10000, 0x4000000, 0xfffffff8), u32),
+    dataType: fc.oneof(dbrType, u16),
+    dataCount: fc.oneof(u16, u32),
+    p1: u32,
+    p2: u32,
+  })
+  .map((h) => ca.caHeader(h.command, h.payloadSize, h.dataType, h.dataCount, h.p1, h.p2));
+
+/** Bytes that look like CA now and then: valid messages, hostile headers and random runs. */
+export const caLikeBytes = (maxPieces: number): fc.Arbitrary<Buffer> =>
+  fc
+    .array(fc.oneof(anyMessage.map((m) => m.bytes), hostileHeader, fc.uint8Array({ minLength: 1, maxLength: 48 }).map((a) => Buffer.from(a))), { maxLength: maxPieces })
+    .map((pieces) => Buffer.concat(pieces));
+
 // ---- packets and captures --------------------------------------------------------
 
 /** One IPv4 packet with its capture time (whole microseconds, so every format keeps it exactly). */
@@ -271,6 +292,9 @@ export const REPEATER_PORT = 5065;
 /** Largest TCP payload put in one packet (IPv4 total length is 16 bits). */
 const MAX_SEGMENT = 60000;
 
+/** Bytes [start, end) of one direction's stream. */
+export type Range = [start: number, end: number];
+
 /** How one direction's bytes are cut into segments, repeated and reordered. */
 export interface SegmentPlan {
   /** cut points (taken modulo the stream length) */
@@ -279,6 +303,8 @@ export interface SegmentPlan {
   retransmits: { at: number; len: number }[];
   /** how far (in segments) each segment may be sent late; cycled over the segments */
   jitter: number[];
+  /** bytes never sent (so never acknowledged either): a hole the dissector has to hold data behind */
+  missing?: Range;
 }
 
 export interface TcpFlowPlan {
@@ -289,6 +315,8 @@ export interface TcpFlowPlan {
   isnClient: number;
   isnServer: number;
   clientPort: number;
+  /** false: the capture starts after the handshake (the dissector joins mid-stream) */
+  handshake?: boolean;
 }
 
 const segmentPlan: fc.Arbitrary<SegmentPlan> = fc.record({
@@ -312,17 +340,20 @@ export function plainPlan(clientPort: number): TcpFlowPlan {
   return { client: p, server: p, interleave: [true, false], isnClient: 1000, isnServer: 5000, clientPort };
 }
 
-type Range = [start: number, end: number];
-
 /** The byte ranges of one direction in the order they go on the wire. */
 export function segmentRanges(length: number, plan: SegmentPlan): Range[] {
   if (length === 0) return [];
   const cuts = new Set<number>();
   for (const c of plan.cuts) if (c % length > 0) cuts.add(c % length);
   for (let p = MAX_SEGMENT; p < length; p += MAX_SEGMENT) cuts.add(p);
+  const hole = plan.missing;
+  if (hole) for (const p of hole) if (p > 0 && p < length) cuts.add(p);
   const points = [0, ...[...cuts].sort((a, b) => a - b), length];
   const ranked: { range: Range; rank: number }[] = [];
-  for (let i = 0; i + 1 < points.length; i++) ranked.push({ range: [points[i]!, points[i + 1]!], rank: i });
+  for (let i = 0; i + 1 < points.length; i++) {
+    const range: Range = [points[i]!, points[i + 1]!];
+    if (!hole || range[0] < hole[0] || range[1] > hole[1]) ranked.push({ range, rank: i });
+  }
   for (const r of plan.retransmits) {
     const start = r.at % length;
     const end = start + 1 + (r.len % Math.min(MAX_SEGMENT, length - start));
@@ -366,12 +397,12 @@ export class Clock {
 }
 
 /**
- * A whole TCP connection carrying `client` and `server` bytes: handshake, data cut
+ * A whole TCP connection carrying `client` and `server` bytes: handshake (unless the plan says not), data cut
  * and reordered as `plan` says (each side acknowledging only what it has received
  * contiguously), then FIN from both sides.
  */
-export function tcpFlowPackets(clientBytes: Buffer, serverBytes: Buffer, plan: TcpFlowPlan, clock: Clock, hosts = { client: CLIENT_HOST, server: SERVER_HOST }, serverPort = CA_PORT): IpPacket[] {
-  const ep: Record<Side, Endpoint> = { client: { ip: hosts.client, port: plan.clientPort }, server: { ip: hosts.server, port: serverPort } };
+export function tcpFlowPackets(clientBytes: Buffer, serverBytes: Buffer, plan: TcpFlowPlan, clock: Clock, hosts = { client: CLIENT_HOST, server: SERVER_HOST }): IpPacket[] {
+  const ep: Record<Side, Endpoint> = { client: { ip: hosts.client, port: plan.clientPort }, server: { ip: hosts.server, port: CA_PORT } };
   const isn: Record<Side, number> = { client: plan.isnClient, server: plan.isnServer };
   const bytes: Record<Side, Buffer> = { client: clientBytes, server: serverBytes };
   const received: Record<Side, Receiver> = { client: new Receiver(), server: new Receiver() }; // bytes *from* that side
@@ -385,9 +416,11 @@ export function tcpFlowPackets(clientBytes: Buffer, serverBytes: Buffer, plan: T
     const ip = ipv4Packet(ep[from].ip, ep[to].ip, IP_PROTO_TCP, seg, { id: ipId[from]++, dontFragment: true });
     packets.push({ ...clock.next(), ip });
   };
-  put('client', 0, TCP.SYN);
-  put('server', 0, TCP.SYN | TCP.ACK);
-  put('client', 1, TCP.ACK);
+  if (plan.handshake ?? true) {
+    put('client', 0, TCP.SYN);
+    put('server', 0, TCP.SYN | TCP.ACK);
+    put('client', 1, TCP.ACK);
+  }
   const queues: Record<Side, Range[]> = { client: segmentRanges(clientBytes.length, plan.client), server: segmentRanges(serverBytes.length, plan.server) };
   for (let i = 0; queues.client.length + queues.server.length > 0; i++) {
     let from: Side = plan.interleave[i % plan.interleave.length] ? 'client' : 'server';

@@ -92,7 +92,7 @@ describe('capture format does not change what is decoded', () => {
           expect(run.result!.capture.packets).toBe(packets.length);
           expect(run.result!.capture.truncated).toBeUndefined();
         }),
-        budget(150),
+        budget(300),
       );
     },
     PROPERTY_TIMEOUT,

@@ -13,21 +13,16 @@ import {
   PROPERTY_TIMEOUT,
   REPEATER_PORT,
   SERVER_HOST,
-  anyMessage,
   budget,
+  caLikeBytes,
   decodeCapture,
   malformedBytes,
+  plainPlan,
   tcpFlowPackets,
   tcpFlowPlan,
   udpPacket,
   writeCapture,
 } from './arbitraries.js';
-
-/** Bytes that look like CA now and then: valid messages mixed with random runs. */
-const caLikeBytes = (maxPieces: number) =>
-  fc
-    .array(fc.oneof(anyMessage.map((m) => m.bytes), fc.uint8Array({ minLength: 1, maxLength: 48 }).map((a) => Buffer.from(a))), { maxLength: maxPieces })
-    .map((pieces) => Buffer.concat(pieces));
 
 const ephemeral = fc.integer({ min: 1024, max: 65535 }).filter((p) => p !== CA_PORT && p !== REPEATER_PORT);
 
@@ -52,7 +47,7 @@ describe('random bytes on the CA ports', () => {
             const peer = { ip: CLIENT_HOST, port: g.other };
             const p = udpPacket(g.toCaPort ? peer : ca, g.toCaPort ? ca : peer, g.payload, clock.next());
             const before = { bytes: malformedBytes(d.stats), count: d.stats.malformed['bad-header'].count + d.stats.malformed.overrun.count };
-            d.packet(i + 1, 228, p.sec, p.nsec, p.ip, 0, p.ip.length, p.ip.length);
+            d.packet(i + 1, 228, p.sec, p.nsec, p.ip, 0, p.ip.length);
             const reported = malformedBytes(d.stats) - before.bytes;
             expect((sizes.get(i + 1) ?? 0) + reported).toBe(g.payload.length);
             if (reported > 0) expect(d.stats.malformed['bad-header'].count + d.stats.malformed.overrun.count).toBe(before.count + 1);
@@ -68,15 +63,19 @@ describe('random bytes on the CA ports', () => {
   );
 
   it(
-    'TCP: every byte of both directions is decoded or reported, whatever the segmentation',
+    'TCP: every byte of both directions is decoded or reported, whatever the segmentation, with or without the handshake',
     () => {
+      // Joining mid-stream: the first segment seen starts the stream, so those plans send in order.
+      const midStream = fc.integer({ min: 1024, max: 65535 }).filter((p) => p !== CA_PORT && p !== REPEATER_PORT).map((p) => ({ ...plainPlan(p), handshake: false }));
       fc.assert(
-        fc.property(caLikeBytes(24), caLikeBytes(24), tcpFlowPlan, (client, server, plan) => {
+        fc.property(caLikeBytes(24), caLikeBytes(24), fc.oneof(tcpFlowPlan, midStream), (client, server, plan) => {
           const file = writeCapture(tcpFlowPackets(client, server, plan, new Clock(1_700_000_000)));
           const { lines, stats } = decodeCapture(file, {}, (ev) => ev.command.size);
           const decoded = lines.reduce((a, b) => a + b, 0);
           expect(stats.gaps).toBe(0);
-          expect(decoded + malformedBytes(stats)).toBe(client.length + server.length);
+          // 'oversize' counts the size the header claimed, which may run past the end of the capture.
+          if (stats.malformed.oversize.count === 0) expect(decoded + malformedBytes(stats)).toBe(client.length + server.length);
+          else expect(decoded + malformedBytes(stats)).toBeGreaterThanOrEqual(client.length + server.length);
           if (malformedBytes(stats) > 0) expect(skippedSummary(stats)).not.toBe('');
         }),
         budget(400),

@@ -50,7 +50,7 @@ describe('round trip through the project encoder', () => {
           // Decoding loses nothing: encoding what was decoded gives the same bytes.
           expect(encodeDbr(d.dataType, v.values, v.metadata).equals(d.payload)).toBe(true);
         }),
-        budget(1500),
+        budget(1000),
       );
     },
     PROPERTY_TIMEOUT,

@@ -1,0 +1,151 @@
+// `npm run bench [-- --size 1GB --reps 5 --seed 1]`: generate (or reuse, keyed
+// by seed and size, under bench/out/) a synthetic capture with cawire synth, then
+// time, in one run and several repetitions each, reading the file with cat (the
+// floor), cawire print, print --json, latency, summary, print from stdin, and
+// --help. Each cawire process is pinned to one core (taskset) when possible.
+// Prints the table and writes it to BENCHMARKS.md with the command and machine.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, availableParallelism, tmpdir, type as osType, release } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { parseSize } from '../src/cli/synth.js';
+import { writeSynthCapture, type SynthTruth } from '../src/synth/capture-stream.js';
+import type { ScenarioOptions } from '../src/synth/scenario.js';
+
+import { markdownTable, median, replaceSection, rows, type BenchCase, type Timing } from './report.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT_DIR = join(ROOT, 'bench/out');
+const BENCHMARKS = join(ROOT, 'BENCHMARKS.md');
+
+/** A busy control network: 20 IOCs, 6 clients, 1000 PVs, 100k messages/s of mostly monitor updates. */
+const BENCH_SCENARIO = { iocs: 20, clients: 6, pvs: 1000, rate: 100_000 } satisfies Partial<ScenarioOptions>;
+
+// `cawire` is the measured process (pinned to core 0, peak RSS taken); PIN pins another one.
+const CASES: readonly BenchCase[] = [
+  { name: 'floor', command: 'PIN cat FILE > /dev/null', readsCapture: true },
+  { name: 'print', command: 'cawire print FILE > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
+  { name: 'print --json', command: 'cawire print --json FILE > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
+  { name: 'latency', command: 'cawire latency FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
+  { name: 'summary', command: 'cawire summary FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
+  { name: 'stdin', command: 'cat FILE | cawire print > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
+  { name: '--help', command: 'cawire --help > /dev/null', readsCapture: false, bar: { kind: 'seconds', max: 0.15 } },
+];
+
+interface BenchOptions {
+  size: number;
+  reps: number;
+  seed: number;
+}
+
+const has = (path: string): boolean => existsSync(path);
+
+/** The capture for this seed and size, generated once and kept in bench/out/. */
+async function benchCapture(o: BenchOptions): Promise<{ file: string; truth: SynthTruth; generated: boolean }> {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, `synth-seed${o.seed}-${o.size}.pcap`);
+  const truthFile = file.replace(/\.pcap$/, '.truth.json');
+  let generated = false;
+  if (!has(file) || !has(truthFile)) {
+    process.stderr.write(`generating ${file} …\n`);
+    const scenario = { ...BENCH_SCENARIO, seed: o.seed, durationNs: undefined };
+    await writeSynthCapture({ scenario, format: 'pcap', maxBytes: o.size }, file, truthFile);
+    generated = true;
+  }
+  return { file, truth: JSON.parse(readFileSync(truthFile, 'utf8')) as SynthTruth, generated };
+}
+
+const PIN = has('/usr/bin/taskset') ? 'taskset -c 0 ' : '';
+
+/** The case's command line to run: `cawire` measured (peak RSS in KiB to `rssFile`), PIN expanded, FILE named. */
+function shellCommand(c: BenchCase, file: string, rssFile: string): string {
+  const measure = has('/usr/bin/time') ? `/usr/bin/time -f %M -o ${rssFile} node bin/cawire.js` : `node dist/bench/max-rss.js ${rssFile}`;
+  return c.command
+    .replace('PIN ', PIN)
+    .replace('cawire', `${PIN}${measure}`)
+    .replaceAll('FILE', file);
+}
+
+/** 1000000000 -> '1GB', 200000000 -> '200MB'. */
+function sizeLabel(bytes: number): string {
+  for (const [unit, scale] of [['GB', 1e9], ['MB', 1e6], ['KB', 1e3]] as const) if (bytes % scale === 0) return `${bytes / scale}${unit}`;
+  return String(bytes);
+}
+
+function run(c: BenchCase, file: string, reps: number, scratch: string): Timing {
+  const rssFile = join(scratch, 'rss');
+  const shell = shellCommand(c, file, rssFile);
+  const timing: Timing = { seconds: [], rssBytes: [] };
+  for (let i = 0; i < reps; i++) {
+    rmSync(rssFile, { force: true });
+    const start = process.hrtime.bigint();
+    const r = spawnSync('bash', ['-c', shell], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (r.status !== 0) throw new Error(`${shell} exited with ${r.status}: ${r.stderr.toString().trim()}`);
+    timing.seconds.push(seconds);
+    timing.rssBytes.push(has(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) * 1024 : undefined);
+  }
+  return timing;
+}
+
+/** The commands this build of cawire has (others are skipped with a note). */
+function availableCommands(): Set<string> {
+  const help = spawnSync('node', ['bin/cawire.js', '--help'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+  return new Set([...help.matchAll(/^\s{2}(\w+) /gm)].map((m) => m[1]!));
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpu}, nproc ${availableParallelism()}, ${osType()} ${release()}, node ${process.version}`;
+}
+
+async function main(): Promise<void> {
+  const o = new Command('bench')
+    .option('--size <bytes>', 'capture size (1GB, 200MB, …)', parseSize, 1e9)
+    .option('--reps <n>', 'repetitions per command (median reported)', (v) => Number.parseInt(v, 10), 5)
+    .option('--seed <n>', 'synth seed', (v) => Number.parseInt(v, 10), 1)
+    .parse(process.argv)
+    .opts<BenchOptions>();
+  const { file, truth, generated } = await benchCapture(o);
+  const bytes = truth.file.bytes;
+  const messages = truth.messages.total;
+  const commands = availableCommands();
+  const skipped = CASES.filter((c) => c.command.startsWith('cawire ') && !c.command.startsWith('cawire --') && !commands.has(c.command.split(' ')[1]!));
+  const scratch = mkdtempSync(join(tmpdir(), 'cawire-bench-'));
+  try {
+    spawnSync('bash', ['-c', `cat ${file} > /dev/null`]); // page cache warm
+    const measured = CASES.filter((c) => !skipped.includes(c)).map((c) => {
+      process.stderr.write(`timing ${c.name} ×${o.reps} …\n`);
+      return { c, t: run(c, file, o.reps, scratch) };
+    });
+    const floorSec = median(measured.find(({ c }) => c.name === 'floor')!.t.seconds);
+    const table = markdownTable(rows(measured, bytes, messages, floorSec));
+    const sizeArgs = `--size ${sizeLabel(o.size)} --reps ${o.reps} --seed ${o.seed}`;
+    const section = [
+      '## Benchmark: `npm run bench`',
+      '',
+      `Reproduce: \`npm run bench -- ${sizeArgs}\` (the capture is kept in bench/out/ and reused).`,
+      '',
+      `Machine: ${machine()}. Each cawire process (and cat as the floor) runs pinned to one core (\`taskset -c 0\`); ` +
+        `peak RSS from \`/usr/bin/time -f %M\`; median of ${o.reps} runs; page cache warm.`,
+      '',
+      `Capture: ${(bytes / 1e6).toFixed(0)} MB pcap, ${truth.capture.packets} packets, ${messages} CA messages ` +
+        `(${(bytes / messages).toFixed(0)} bytes per message), ${((truth.capture.lastPacketUs - truth.capture.firstPacketUs) / 1e6).toFixed(1)} s of traffic, from ` +
+        `\`cawire synth --seed ${o.seed} --iocs ${BENCH_SCENARIO.iocs} --clients ${BENCH_SCENARIO.clients} --pvs ${BENCH_SCENARIO.pvs} --rate ${BENCH_SCENARIO.rate} --size ${sizeLabel(o.size)}\`.`,
+      '',
+      table,
+      '',
+      ...(skipped.length ? [`Not measured (command absent from this build): ${skipped.map((c) => c.name).join(', ')}.`, ''] : []),
+      `Measured ${new Date().toISOString().slice(0, 10)}${generated ? '' : ' (capture reused)'}.`,
+    ].join('\n');
+    process.stdout.write(`${section}\n`);
+    writeFileSync(BENCHMARKS, replaceSection(has(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : '# Benchmarks\n', section));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();

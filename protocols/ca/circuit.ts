@@ -65,11 +65,23 @@ export class CircuitState {
 
   constructor(private readonly limits: CircuitLimits = DEFAULT_CIRCUIT_LIMITS) {}
 
-  /** Updates the state from one message and returns the PV name it concerns, if any. */
-  observe(m: CaMessage): string | undefined {
+  /**
+   * Updates the state from one message and returns the PV name it concerns, if
+   * any. `fromClient` is the sender's role. The header words are passed by a
+   * caller that has them (the dissector reads them from the frame): read back
+   * from the message they are a polymorphic property access per message.
+   */
+  observe(
+    m: CaMessage,
+    fromClient = m.direction === 'request',
+    command = m.command,
+    p1 = m.parameter1,
+    p2 = m.parameter2,
+    payloadSize = m.payloadSize,
+  ): string | undefined {
     const max = this.limits.maxIdsPerCircuit;
-    const req = m.direction === 'request';
-    switch (m.command) {
+    const req = fromClient;
+    switch (command) {
       case CMD.VERSION:
         if (req) {
           this.clientVersion = m.dataCountField;
@@ -99,18 +111,18 @@ export class CircuitState {
         return ch.name;
       }
       case CMD.ACCESS_RIGHTS: {
-        const ch = this.channels.get(m.parameter1);
+        const ch = this.channels.get(p1);
         if (ch) ch.accessRights = (m as AccessRightsResponse).access_rights;
         return ch?.name;
       }
       case CMD.CREATE_CH_FAIL:
       case CMD.SERVER_DISCONN: {
-        const ch = this.channels.get(m.parameter1);
+        const ch = this.channels.get(p1);
         if (ch) this.forget(ch);
         return ch?.name;
       }
       case CMD.CLEAR_CHANNEL: {
-        const ch = this.channels.get((m as ClearChannelRequest).cid) ?? this.bySid.get(m.parameter1);
+        const ch = this.channels.get((m as ClearChannelRequest).cid) ?? this.bySid.get(p1);
         // The server echoes the request: forget the channel on the echo (or on the request if none comes).
         if (ch && !req) this.forget(ch);
         return ch?.name;
@@ -119,17 +131,17 @@ export class CircuitState {
       case CMD.READ_NOTIFY:
       case CMD.WRITE_NOTIFY:
         if (req) {
-          const ch = this.bySid.get(m.parameter1);
-          this.track(this.ioids, m.parameter2, ch, max);
+          const ch = this.bySid.get(p1);
+          this.track(this.ioids, p2, ch, max);
           return ch?.name;
         } else {
-          const ch = this.ioids.get(m.parameter2);
-          this.ioids.delete(m.parameter2);
+          const ch = this.ioids.get(p2);
+          this.ioids.delete(p2);
           // libca also refreshes a subscription with READ_NOTIFY using the subscription id as ioid.
-          return ch?.name ?? this.subscriptions.get(m.parameter2)?.channel?.name;
+          return ch?.name ?? this.subscriptions.get(p2)?.channel?.name;
         }
       case CMD.WRITE:
-        return (this.bySid.get(m.parameter1) ?? this.channels.get(m.parameter2))?.name;
+        return (this.bySid.get(p1) ?? this.channels.get(p2))?.name;
       case CMD.EVENT_ADD: {
         if (req) {
           const r = m as EventAddRequest;
@@ -144,17 +156,17 @@ export class CircuitState {
           this.track(this.subscriptions, r.subscriptionid, sub, max);
           return sub.channel?.name;
         }
-        const sub = this.subscriptions.get(m.parameter2);
-        if (sub && m.payloadSize === 0) this.subscriptions.delete(m.parameter2); // cancel confirmed
+        const sub = this.subscriptions.get(p2);
+        if (sub && payloadSize === 0) this.subscriptions.delete(p2); // cancel confirmed
         return sub?.channel?.name;
       }
       case CMD.EVENT_CANCEL: {
-        const sub = this.subscriptions.get(m.parameter2);
+        const sub = this.subscriptions.get(p2);
         if (sub) sub.cancelled = true;
-        return (sub?.channel ?? this.bySid.get(m.parameter1))?.name;
+        return (sub?.channel ?? this.bySid.get(p1))?.name;
       }
       case CMD.ERROR: {
-        const ch = this.channels.get(m.parameter1);
+        const ch = this.channels.get(p1);
         return ch?.name;
       }
       default:

@@ -51,6 +51,8 @@ export class TcpCircuit {
   rstBy?: Closer;
   /** how the client/server roles were decided */
   roleEvidence: 'syn' | 'server-port' | 'content' | 'port-order';
+  /** next circuit in the same CircuitTable bucket */
+  bucketNext?: TcpCircuit;
 
   constructor(
     readonly id: number,
@@ -68,6 +70,14 @@ export class TcpCircuit {
     this.ca = ca;
     this.toServer = new Half(this, true);
     this.toClient = new Half(this, false);
+  }
+
+  /** whether a packet between these endpoints (either direction) belongs to this circuit */
+  joins(srcIp: number, sport: number, dstIp: number, dport: number): boolean {
+    return (
+      (srcIp === this.clientIp && sport === this.clientPort && dstIp === this.serverIp && dport === this.serverPort) ||
+      (srcIp === this.serverIp && sport === this.serverPort && dstIp === this.clientIp && dport === this.clientPort)
+    );
   }
 
   get client(): string {
@@ -88,4 +98,55 @@ export class TcpCircuit {
 /** Numeric key of an endpoint: ip * 65536 + port (exact in a double). */
 export function endpointKey(ip: number, port: number): number {
   return ip * 65536 + port;
+}
+
+/**
+ * The open circuits by 4-tuple, either direction. Keys are a 30-bit hash (a small
+ * integer for V8, so a lookup allocates nothing); circuits whose tuples share a
+ * hash are chained through `bucketNext`.
+ */
+export class CircuitTable {
+  private readonly buckets = new Map<number, TcpCircuit>();
+  size = 0;
+
+  private static hash(ipA: number, portA: number, ipB: number, portB: number): number {
+    // XOR of both ends: the same for either direction of the connection.
+    return (Math.imul((ipA ^ ipB) | 0, 0x9e3779b1) ^ (portA ^ portB)) & 0x3fffffff;
+  }
+
+  get(srcIp: number, sport: number, dstIp: number, dport: number): TcpCircuit | undefined {
+    let c = this.buckets.get(CircuitTable.hash(srcIp, sport, dstIp, dport));
+    while (c && !c.joins(srcIp, sport, dstIp, dport)) c = c.bucketNext;
+    return c;
+  }
+
+  add(c: TcpCircuit): void {
+    const h = CircuitTable.hash(c.clientIp, c.clientPort, c.serverIp, c.serverPort);
+    c.bucketNext = this.buckets.get(h);
+    this.buckets.set(h, c);
+    this.size++;
+  }
+
+  has(c: TcpCircuit): boolean {
+    return this.get(c.clientIp, c.clientPort, c.serverIp, c.serverPort) === c;
+  }
+
+  delete(c: TcpCircuit): boolean {
+    const h = CircuitTable.hash(c.clientIp, c.clientPort, c.serverIp, c.serverPort);
+    let prev: TcpCircuit | undefined;
+    for (let x = this.buckets.get(h); x; prev = x, x = x.bucketNext) {
+      if (x !== c) continue;
+      if (prev) prev.bucketNext = x.bucketNext;
+      else if (x.bucketNext) this.buckets.set(h, x.bucketNext);
+      else this.buckets.delete(h);
+      x.bucketNext = undefined;
+      this.size--;
+      return true;
+    }
+    return false;
+  }
+
+  *values(): IterableIterator<TcpCircuit> {
+    for (let c of this.buckets.values()) for (; c; c = c.bucketNext!) yield c;
+  }
 }

@@ -19,7 +19,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream } from '../net/tcp.js';
-import { Half, TcpCircuit, endpointKey } from './circuits.js';
+import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
@@ -54,8 +54,7 @@ interface Datagram {
 export class Dissector implements PacketSink {
   readonly stats: DissectStats = newStats();
   readonly options: ResolvedOptions;
-  private readonly circuits = new Map<number, Map<number, TcpCircuit>>();
-  private circuitCount = 0;
+  private readonly circuits = new CircuitTable();
   private nextCircuitId = 1;
   /** closed circuits lingering for late packets, in closing order from closedHead; entries of circuits already retired are skipped */
   private closedQueue: TcpCircuit[] = [];
@@ -63,8 +62,6 @@ export class Dissector implements PacketSink {
   /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
   private ageQueue: { c: TcpCircuit; seen: number }[] = [];
   private ageHead = 0;
-  private lastLo = -1;
-  private lastHi = -1;
   private lastCircuit?: TcpCircuit;
   /** server TCP endpoints learned from search replies and beacons */
   private readonly learnedServers = new Set<number>();
@@ -151,9 +148,7 @@ export class Dissector implements PacketSink {
 
   /** End of the capture: deliver what is held, report what is incomplete, end every circuit. */
   finish(): void {
-    for (const byHigh of [...this.circuits.values()]) {
-      for (const c of [...byHigh.values()]) this.retire(c);
-    }
+    for (const c of [...this.circuits.values()]) this.retire(c);
     this.closedQueue = [];
     this.closedHead = 0;
     this.ageQueue = [];
@@ -271,12 +266,9 @@ export class Dissector implements PacketSink {
     }
     const payOff = off + dataOff;
     const payLen = len - dataOff;
-    const srcKey = endpointKey(srcIp, sport);
-    const dstKey = endpointKey(dstIp, dport);
-    const lo = srcKey < dstKey ? srcKey : dstKey;
-    const hi = srcKey < dstKey ? dstKey : srcKey;
     // Consecutive packets are mostly of one connection: check the last one before the table.
-    let c = lo === this.lastLo && hi === this.lastHi ? this.lastCircuit : this.circuits.get(lo)?.get(hi);
+    const last = this.lastCircuit;
+    let c = last && last.joins(srcIp, sport, dstIp, dport) ? last : this.circuits.get(srcIp, sport, dstIp, dport);
     const syn = (flags & TCP_SYN) !== 0;
     if (c && syn && !(flags & TCP_ACK) && c.closed) {
       // The 4-tuple is reused by a new connection (its closed-queue entry is skipped later).
@@ -293,14 +285,12 @@ export class Dissector implements PacketSink {
         this.stats.tcpSegments++;
         return;
       }
-      c = this.openCircuit(srcIp, sport, dstIp, dport, flags, buf, payOff, payLen, lo, hi);
+      c = this.openCircuit(srcIp, sport, dstIp, dport, flags, buf, payOff, payLen);
     }
     this.stats.tcpSegments++;
-    this.lastLo = lo;
-    this.lastHi = hi;
     this.lastCircuit = c;
     c.lastSeen = this.now;
-    const fromClient = c.clientIp === srcIp && c.clientPort === sport && !(srcKey === dstKey);
+    const fromClient = c.clientIp === srcIp && c.clientPort === sport && !(srcIp === dstIp && sport === dport);
     const half = fromClient ? c.toServer : c.toClient;
     const other = fromClient ? c.toClient : c.toServer;
     half.wireBytes += len;
@@ -352,8 +342,6 @@ export class Dissector implements PacketSink {
     buf: Buffer,
     payOff: number,
     payLen: number,
-    lo: number,
-    hi: number,
   ): TcpCircuit {
     // Who is the client: the SYN's sender; else the side that is not a server endpoint; else content; else ports.
     let srcIsClient: boolean;
@@ -390,14 +378,11 @@ export class Dissector implements PacketSink {
       half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
       half.framer = new StreamFramer(this.tcpSink, half, { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling }, midStream);
     }
-    if (this.circuitCount >= this.options.maxCircuits) this.evictCircuit();
-    let byHigh = this.circuits.get(lo);
-    if (!byHigh) this.circuits.set(lo, (byHigh = new Map()));
-    byHigh.set(hi, c);
-    this.circuitCount++;
+    if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
+    this.circuits.add(c);
     this.stats.circuits++;
     this.ageQueue.push({ c, seen: c.lastSeen });
-    if (this.ageQueue.length > 2 * this.circuitCount + 1024) {
+    if (this.ageQueue.length > 2 * this.circuits.size + 1024) {
       // Drop the entries of circuits already gone, so the queue stays within the table's size.
       this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.inTable(e.c));
       this.ageHead = 0;
@@ -409,7 +394,7 @@ export class Dissector implements PacketSink {
     const c = half.circuit;
     const m = decodeMessage(buf, off, hs, ps, half.fromClient, false);
     const before = c.ca.evicted;
-    const pv = c.ca.observe(m);
+    const pv = c.ca.observe(m, half.fromClient, u16be(buf, off), u32be(buf, off + 8), u32be(buf, off + 12), ps);
     this.stats.idsEvicted += c.ca.evicted - before;
     half.caMessages++;
     this.stats.caMessages++;
@@ -427,17 +412,8 @@ export class Dissector implements PacketSink {
 
   /** Takes a circuit out of the table: flush its streams, count their losses, tell the listener. */
   private retire(c: TcpCircuit): void {
-    if (this.lastCircuit === c) {
-      this.lastCircuit = undefined;
-      this.lastLo = this.lastHi = -1;
-    }
-    const [lo, hi] = this.keysOf(c);
-    const byHigh = this.circuits.get(lo);
-    if (byHigh?.get(hi) === c) {
-      byHigh.delete(hi);
-      if (byHigh.size === 0) this.circuits.delete(lo);
-      this.circuitCount--;
-    }
+    if (this.lastCircuit === c) this.lastCircuit = undefined;
+    this.circuits.delete(c);
     const s = this.stats;
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();
@@ -488,14 +464,7 @@ export class Dissector implements PacketSink {
   }
 
   private inTable(c: TcpCircuit): boolean {
-    const [lo, hi] = this.keysOf(c);
-    return this.circuits.get(lo)?.get(hi) === c;
-  }
-
-  private keysOf(c: TcpCircuit): [number, number] {
-    const a = endpointKey(c.clientIp, c.clientPort);
-    const b = endpointKey(c.serverIp, c.serverPort);
-    return a < b ? [a, b] : [b, a];
+    return this.circuits.has(c);
   }
 
   /** Periodic housekeeping: retire circuits closed a while ago, expire IP fragments. */

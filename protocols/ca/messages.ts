@@ -64,8 +64,10 @@ export abstract class CaMessage {
 }
 
 /** Messages whose payload is DBR data typed by data_type/data_count. */
-abstract class DataMessage extends CaMessage {
+export abstract class DataMessage extends CaMessage {
   private dbr?: DbrValue;
+  /** metadata and the first elements only, for previews of long arrays */
+  private head?: DbrValue;
 
   get data_type(): number {
     return this.dataTypeField;
@@ -81,7 +83,14 @@ abstract class DataMessage extends CaMessage {
     return this.dbrValue.values;
   }
   get metadata(): DbrMetadata {
-    return this.dbrValue.metadata;
+    return (this.dbr ?? this.preview(0)).metadata;
+  }
+  /** The metadata and at most `n` elements, decoding no more of the payload than that. */
+  preview(n: number): DbrValue {
+    if (this.dbr) return this.dbr;
+    const want = Math.min(n, this.dataCountField);
+    if (!this.head || this.head.count < want) this.head = decodeDbr(this.buf, this.payloadOffset, this.payloadSize, this.dataTypeField, want);
+    return this.head;
   }
 }
 

@@ -5,7 +5,7 @@ import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js'
 import { dbrBase, dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
 import { ecaName } from '../../protocols/ca/eca.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
-import type { CaMessage, EmbeddedHeader } from '../../protocols/ca/messages.js';
+import { DataMessage, type CaMessage, type EmbeddedHeader } from '../../protocols/ca/messages.js';
 import { epicsTimeToIso, unixTimeToIso } from '../../protocols/ca/time.js';
 
 /** Elements of an array shown in text output before the rest is summarised. */
@@ -94,7 +94,8 @@ export function formatTimestamp(sec: number, nsec: number): string {
 /** Capture time as ISO 8601 UTC with nanoseconds. */
 export const formatIsoTime = unixTimeToIso;
 
-function formatValues(values: readonly (number | string)[], dataType: number, preview: number): string {
+/** The first `preview` of `total` values, and how many more there are. */
+function formatValues(values: readonly (number | string)[], dataType: number, preview: number, total = values.length): string {
   const isFloat32 = dbrBase(dataType) === 'FLOAT';
   const isInt = dbrBase(dataType) !== 'DOUBLE' && !isFloat32;
   const n = Math.min(values.length, preview);
@@ -103,7 +104,8 @@ function formatValues(values: readonly (number | string)[], dataType: number, pr
     const v = values[i]!;
     parts[i] = typeof v === 'string' ? pyString(v) : isInt ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v);
   }
-  if (values.length > n) parts.push(`...+${values.length - n}`);
+  const rest = Math.max(total, values.length) - n;
+  if (rest > 0) parts.push(`...+${rest}`);
   return `[${parts.join(', ')}]`;
 }
 
@@ -150,6 +152,8 @@ function formatEmbedded(h: EmbeddedHeader): string {
  * `Command(field=value)`; otherwise strings are bare (for --format).
  */
 export function formatField(m: CaMessage, field: string, quoted: boolean, preview = ARRAY_PREVIEW): string {
+  // Text shows a few elements: decode only those, not a whole waveform.
+  if (field === 'data' && m instanceof DataMessage) return formatValues(m.preview(preview).values, m.dataTypeField, preview, m.dataCountField);
   const v = (m as unknown as Record<string, unknown>)[field];
   if (v === undefined) return quoted ? 'None' : '';
   switch (field) {

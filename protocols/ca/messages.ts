@@ -23,7 +23,11 @@ export abstract class CaMessage {
   abstract get type(): string;
   /** field names in print order */
   abstract get fields(): readonly string[];
-  abstract get direction(): Direction;
+
+  /** who sent it: every class name ends in Request or Response (sent by a client or a server), but Beacon */
+  get direction(): Direction {
+    return this.type.endsWith('Request') ? 'request' : 'response';
+  }
 
   constructor(
     readonly command: number,
@@ -126,9 +130,6 @@ export class VersionRequest extends CaMessage {
   get type() {
     return 'VersionRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   /** UDP form (CA >= 4.11): data_type 1 flags p1 as the datagram sequence number */
   get fields() {
     return this.dataTypeField === 1 && this.parameter1 !== 0 && this.udp ? F_VERSION_UDP : F_VERSION_REQ;
@@ -149,9 +150,6 @@ export class VersionResponse extends CaMessage {
   get type() {
     return 'VersionResponse';
   }
-  get direction() {
-    return 'response' as const;
-  }
   udp = false;
   get fields() {
     return this.dataTypeField === 1 && this.udp ? F_VERSION_UDP : F_VERSION_RESP;
@@ -167,9 +165,6 @@ export class VersionResponse extends CaMessage {
 export class SearchRequest extends CaMessage {
   get type() {
     return 'SearchRequest';
-  }
-  get direction() {
-    return 'request' as const;
   }
   get fields() {
     return F_SEARCH_REQ;
@@ -192,9 +187,6 @@ export class SearchRequest extends CaMessage {
 export class SearchResponse extends CaMessage {
   get type() {
     return 'SearchResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_SEARCH_RESP;
@@ -223,9 +215,6 @@ export class NotFoundResponse extends CaMessage {
   get type() {
     return 'NotFoundResponse';
   }
-  get direction() {
-    return 'response' as const;
-  }
   get fields() {
     return F_NOT_FOUND;
   }
@@ -243,9 +232,6 @@ export class NotFoundResponse extends CaMessage {
 export class EventAddRequest extends CaMessage {
   get type() {
     return 'EventAddRequest';
-  }
-  get direction() {
-    return 'request' as const;
   }
   get fields() {
     return F_EVENT_ADD_REQ;
@@ -272,9 +258,6 @@ export class EventAddResponse extends DataMessage {
   get type() {
     return 'EventAddResponse';
   }
-  get direction() {
-    return 'response' as const;
-  }
   get fields() {
     return F_EVENT_ADD_RESP;
   }
@@ -291,9 +274,6 @@ export class EventAddResponse extends DataMessage {
 export class EventCancelResponse extends CaMessage {
   get type() {
     return 'EventCancelResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_SUBSCRIPTION;
@@ -316,9 +296,6 @@ export class EventCancelRequest extends CaMessage {
   get type() {
     return 'EventCancelRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_SUBSCRIPTION;
   }
@@ -337,9 +314,6 @@ export class EventCancelRequest extends CaMessage {
 }
 
 abstract class IoRequest extends CaMessage {
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_IO_REQ;
   }
@@ -374,9 +348,6 @@ export class ReadResponse extends DataMessage {
   get type() {
     return 'ReadResponse';
   }
-  get direction() {
-    return 'response' as const;
-  }
   get fields() {
     return F_READ_RESP;
   }
@@ -391,9 +362,6 @@ export class ReadResponse extends DataMessage {
 export class ReadNotifyResponse extends DataMessage {
   get type() {
     return 'ReadNotifyResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_READ_NOTIFY_RESP;
@@ -412,9 +380,6 @@ export class WriteRequest extends DataMessage {
   get type() {
     return 'WriteRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_WRITE_REQ;
   }
@@ -430,9 +395,6 @@ export class WriteNotifyRequest extends DataMessage {
   get type() {
     return 'WriteNotifyRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_WRITE_NOTIFY_REQ;
   }
@@ -447,9 +409,6 @@ export class WriteNotifyRequest extends DataMessage {
 export class WriteNotifyResponse extends CaMessage {
   get type() {
     return 'WriteNotifyResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_WRITE_NOTIFY_RESP;
@@ -478,48 +437,30 @@ export class EventsOffRequest extends HeaderOnly {
   get type() {
     return 'EventsOffRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
 }
 export class EventsOnRequest extends HeaderOnly {
   get type() {
     return 'EventsOnRequest';
-  }
-  get direction() {
-    return 'request' as const;
   }
 }
 export class ReadSyncRequest extends HeaderOnly {
   get type() {
     return 'ReadSyncRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
 }
 export class ReadSyncResponse extends HeaderOnly {
   get type() {
     return 'ReadSyncResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
 }
 export class EchoRequest extends HeaderOnly {
   get type() {
     return 'EchoRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
 }
 export class EchoResponse extends HeaderOnly {
   get type() {
     return 'EchoResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
 }
 
@@ -537,9 +478,6 @@ export interface EmbeddedHeader {
 export class ErrorResponse extends CaMessage {
   get type() {
     return 'ErrorResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_ERROR_RESP;
@@ -590,9 +528,6 @@ export class ClearChannelRequest extends CaMessage {
   get type() {
     return 'ClearChannelRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_CLEAR;
   }
@@ -607,9 +542,6 @@ export class ClearChannelRequest extends CaMessage {
 export class ClearChannelResponse extends CaMessage {
   get type() {
     return 'ClearChannelResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_CLEAR;
@@ -626,9 +558,6 @@ export class ClearChannelResponse extends CaMessage {
 export class Beacon extends CaMessage {
   get type() {
     return 'Beacon';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_BEACON;
@@ -652,9 +581,6 @@ export class RepeaterConfirmResponse extends CaMessage {
   get type() {
     return 'RepeaterConfirmResponse';
   }
-  get direction() {
-    return 'response' as const;
-  }
   get fields() {
     return F_REPEATER_CONFIRM;
   }
@@ -667,9 +593,6 @@ export class RepeaterConfirmResponse extends CaMessage {
 export class RepeaterRegisterRequest extends CaMessage {
   get type() {
     return 'RepeaterRegisterRequest';
-  }
-  get direction() {
-    return 'request' as const;
   }
   get fields() {
     return F_REPEATER_REGISTER;
@@ -686,9 +609,6 @@ export class RepeaterRegisterRequest extends CaMessage {
 export class CreateChanRequest extends CaMessage {
   get type() {
     return 'CreateChanRequest';
-  }
-  get direction() {
-    return 'request' as const;
   }
   get fields() {
     return F_CREATE_REQ;
@@ -708,9 +628,6 @@ export class CreateChanRequest extends CaMessage {
 export class CreateChanResponse extends CaMessage {
   get type() {
     return 'CreateChanResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_CREATE_RESP;
@@ -734,9 +651,6 @@ export class ClientNameRequest extends CaMessage {
   get type() {
     return 'ClientNameRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_NAME_ONLY;
   }
@@ -749,9 +663,6 @@ export class HostNameRequest extends CaMessage {
   get type() {
     return 'HostNameRequest';
   }
-  get direction() {
-    return 'request' as const;
-  }
   get fields() {
     return F_NAME_ONLY;
   }
@@ -763,9 +674,6 @@ export class HostNameRequest extends CaMessage {
 export class AccessRightsResponse extends CaMessage {
   get type() {
     return 'AccessRightsResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_ACCESS_RIGHTS;
@@ -783,9 +691,6 @@ export class CreateChFailResponse extends CaMessage {
   get type() {
     return 'CreateChFailResponse';
   }
-  get direction() {
-    return 'response' as const;
-  }
   get fields() {
     return F_CID_ONLY;
   }
@@ -797,9 +702,6 @@ export class CreateChFailResponse extends CaMessage {
 export class ServerDisconnResponse extends CaMessage {
   get type() {
     return 'ServerDisconnResponse';
-  }
-  get direction() {
-    return 'response' as const;
   }
   get fields() {
     return F_CID_ONLY;
@@ -816,7 +718,6 @@ export class ObsoleteMessage extends CaMessage {
   }
   constructor(
     readonly type: string,
-    readonly direction: Direction,
     ...rest: ConstructorParameters<typeof CaMessage>
   ) {
     super(...rest);
@@ -882,7 +783,7 @@ export function decodeMessage(buf: Buffer, off: number, headerSize: number, payl
   const classes = CLASSES[command];
   if (!classes) {
     const type = (OBSOLETE[command] ?? `Command${command}`) + (fromClient ? 'Request' : 'Response');
-    return new ObsoleteMessage(type, fromClient ? 'request' : 'response', command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
+    return new ObsoleteMessage(type, command, payloadSize, dt, dc, p1, p2, buf, po, headerSize);
   }
   // The server's empty EVENT_ADD reply confirms a cancel: caproto's EventCancelResponse.
   const cls = fromClient ? classes[0] : command === CMD.EVENT_ADD && payloadSize === 0 ? EventCancelResponse : classes[1];

@@ -47,6 +47,8 @@ export function registerPrint(program: Command, isDefault: boolean): void {
             if (source === '-') out.flush();
             return out.ready();
           },
+          // `cawire print big.pcap | head`: nobody reads any more, so stop decoding.
+          stop: () => out.closed,
         },
       );
       await out.end();

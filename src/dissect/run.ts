@@ -19,6 +19,8 @@ export interface RunHooks {
   listener?: CircuitListener;
   /** awaited after every input chunk: lets a consumer apply back-pressure */
   afterChunk?: () => void | Promise<void>;
+  /** asked after every input chunk: true ends the run early (the reader of the output went away) */
+  stop?: () => boolean;
 }
 
 /** Decodes the whole source, calling `onEvent` for every CA message in capture order. */
@@ -31,10 +33,11 @@ export async function runDissection(
   const dissector = new Dissector(options, onEvent, hooks.listener);
   const parser = new CaptureParser(dissector);
   const chunks = captureChunks(source);
-  const after = hooks.afterChunk;
+  const { afterChunk, stop } = hooks;
   for await (const chunk of chunks) {
     parser.push(chunk);
-    if (after) await after();
+    if (afterChunk) await afterChunk();
+    if (stop?.()) break;
   }
   parser.stats.gzip = chunks.gzip;
   const capture = parser.end();

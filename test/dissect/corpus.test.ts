@@ -155,3 +155,14 @@ describe.skipIf(!HAVE_SHARED)('public captures: at least what the Wireshark CA p
     expect(events.length - extra.length).toBe(tsv.length);
   });
 });
+
+describe.skipIf(!HAVE_SHARED)('ending a run early', () => {
+  it('stop() after the first 1 MiB chunk leaves the rest of the file unread', async () => {
+    const { runDissection } = await import('../../src/dissect/run.js');
+    let asked = 0;
+    const r = await runDissection(join(REAL, 'big_waveform.pcap'), {}, () => {}, { stop: () => ++asked === 1 });
+    expect(asked).toBe(1);
+    expect(r.capture.packets).toBeGreaterThan(0);
+    expect(r.capture.packets).toBeLessThan(120);
+  });
+});

@@ -11,6 +11,7 @@ import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
 import { formatIsoTime, safeText } from '../output/values.js';
+import { DESCRIPTIONS } from './commands.js';
 import { UsageError, addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 
 interface LatencyCliOptions extends InputOptionValues {
@@ -178,7 +179,7 @@ function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], result: L
 export function registerLatency(program: Command): void {
   const cmd = program
     .command('latency')
-    .description('pair requests with replies and give latency statistics (ms) per server')
+    .description(DESCRIPTIONS.latency)
     .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
     .addOption(new Option('--kind <kind>', 'what to pair').choices([...PAIR_KINDS, 'all']).default('create'))
     .addOption(new Option('--by <field>', 'one statistics row per').choices(GROUP_BY).default('server'))

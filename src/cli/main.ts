@@ -2,12 +2,10 @@
 // the commands that need them, so `cawire print` starts fast.
 
 import { Command } from 'commander';
-import { registerLatency } from './latency.js';
+import { registerLazyCommands } from './commands.js';
 import { registerPrint } from './print.js';
-import { registerReports } from './reports.js';
-import { registerSynth } from './synth.js';
 
-export function buildProgram(): Command {
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command('cawire')
     .description('Decode EPICS Channel Access traffic in pcap/pcapng captures (files or a live tcpdump pipe).')
     .version('0.1.0')
@@ -27,12 +25,11 @@ Examples:
 Exit status: 0 done, 1 internal error, 2 unusable input or arguments.`,
     );
   registerPrint(program, true);
-  registerSynth(program);
-  registerReports(program);
-  registerLatency(program);
+  await registerLazyCommands(program, args);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  const program = await buildProgram(argv.slice(2));
+  await program.parseAsync(argv);
 }

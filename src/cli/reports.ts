@@ -24,6 +24,7 @@ import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
 import { formatIsoTime, safeText } from '../output/values.js';
+import { DESCRIPTIONS } from './commands.js';
 import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 
 interface ReportOptions extends InputOptionValues {
@@ -194,10 +195,10 @@ interface SearchOptions extends ReportOptions {
   storm?: number;
 }
 
-function registerSearches(program: Command): void {
+export function registerSearches(program: Command): void {
   const views = ['unanswered', 'duplicates', 'clients', 'storm'];
   const others = (v: string) => views.filter((o) => o !== v);
-  reportCommand(program, 'searches', 'search requests per PV name and per client, unanswered and duplicate names, storms (caSnooper from a capture)')
+  reportCommand(program, 'searches', DESCRIPTIONS.searches)
     .addOption(new Option('--top <n>', 'only the first N rows (most searched names, busiest clients)').argParser(positiveInteger))
     .addOption(new Option('--unanswered', 'names a client searched for and never got a reply for, with its back-off').conflicts(others('unanswered')))
     .addOption(new Option('--duplicates', 'names answered by more than one server (duplicate PVs)').conflicts(others('duplicates')))
@@ -310,8 +311,8 @@ interface BeaconOptions extends ReportOptions {
   silence?: number;
 }
 
-function registerBeacons(program: Command): void {
-  reportCommand(program, 'beacons', 'beacons per server: intervals, missed and restarted sequences, silences, and the anomalies libca and casw see')
+export function registerBeacons(program: Command): void {
+  reportCommand(program, 'beacons', DESCRIPTIONS.beacons)
     .option('--timeline', 'one line per beacon, casw style, anomalies marked with *')
     .addOption(
       new Option('--silence <sec>', 'list gaps between beacons longer than this')
@@ -421,8 +422,8 @@ interface CircuitOptions extends ReportOptions {
   endedByRst?: boolean;
 }
 
-function registerCircuits(program: Command): void {
-  reportCommand(program, 'circuits', 'the TCP virtual circuits: who, how long, bytes, channels, subscriptions, probes, losses, how each ended')
+export function registerCircuits(program: Command): void {
+  reportCommand(program, 'circuits', DESCRIPTIONS.circuits)
     .option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment')
     .action(async (file: string | undefined, o: CircuitOptions) => {
       await runCommand(program.opts().debug === true, async () => {
@@ -509,8 +510,8 @@ interface SummaryCliOptions extends ReportOptions {
   slow?: number;
 }
 
-function registerSummary(program: Command): void {
-  reportCommand(program, 'summary', 'one screen: what the capture holds and the problems the other reports find')
+export function registerSummary(program: Command): void {
+  reportCommand(program, 'summary', DESCRIPTIONS.summary)
     .addOption(
       new Option('--slow <sec>', 'list responses slower than this')
         .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
@@ -525,12 +526,4 @@ function registerSummary(program: Command): void {
         await writeReport(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);
       });
     });
-}
-
-/** `cawire searches`, `cawire beacons`, `cawire circuits`, `cawire summary`. */
-export function registerReports(program: Command): void {
-  registerSearches(program);
-  registerBeacons(program);
-  registerCircuits(program);
-  registerSummary(program);
 }

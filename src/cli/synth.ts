@@ -5,6 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LINK_TYPES, writeSynthCapture, type LinkName, type SynthCaptureOptions } from '../synth/capture-stream.js';
 import type { Distribution } from '../synth/random.js';
 import { SCENARIO_DEFAULTS, type ScenarioOptions } from '../synth/scenario.js';
+import { DESCRIPTIONS } from './commands.js';
 import { UsageError, runCommand } from './common.js';
 import { parseDuration } from './latency.js';
 
@@ -146,7 +147,7 @@ export function registerSynth(program: Command): void {
   const d = SCENARIO_DEFAULTS;
   program
     .command('synth')
-    .description('write a synthetic CA capture from a seed (same seed, same bytes), with a truth file of what it holds')
+    .description(DESCRIPTIONS.synth)
     .argument('[out]', "capture file to write; '-' or none writes stdout")
     .option('--seed <n>', 'random seed', integer(0), d.seed)
     .option('--iocs <n>', 'IOCs (every second one on an ephemeral TCP port, every third a gateway)', integer(1), d.iocs)

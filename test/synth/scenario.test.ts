@@ -206,7 +206,8 @@ describe('fixtures', () => {
     it('the command documented in fixtures.ts writes demo.pcap and its truth file', async () => {
       const out = join(dir, 'demo.pcap');
       const args = '--seed 665 --iocs 3 --clients 3 --pvs 12 --unfound 1 --duration 15s --rate 8 --restarts 1 --missed-beacons 0.3 -q'.split(' ');
-      await buildProgram().parseAsync(['node', 'cawire', 'synth', out, ...args]);
+      const argv = ['node', 'cawire', 'synth', out, ...args];
+      await (await buildProgram(argv.slice(2))).parseAsync(argv);
       expect(hash(readFileSync(out))).toBe(hash(readFileSync(join(FIXTURE_DIR, 'demo.pcap'))));
       expect(readFileSync(join(dir, 'demo.truth.json'), 'utf8')).toBe(readFileSync(join(FIXTURE_DIR, 'demo.truth.json'), 'utf8'));
     });

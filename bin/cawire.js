@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// The CLI is bundled (npm run build) so that start-up reads a few files, not dozens of modules.
+import { main } from '../dist/cli/main.js';
 
 await main(process.argv);

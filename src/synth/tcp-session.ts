@@ -4,6 +4,7 @@
 // stream reassembly.
 
 import { timestampFromSeconds } from './capture-writer.js';
+import { Random } from './random.js';
 import { IP_PROTO_TCP, TCP, ipOf, ipv4Packet, tcpSegment, type Endpoint } from './frames.js';
 
 export type TcpSide = 'client' | 'server';
@@ -66,18 +67,6 @@ interface Transmission {
 
 const other = (side: TcpSide): TcpSide => (side === 'client' ? 'server' : 'client');
 
-/** mulberry32: small deterministic 32-bit PRNG. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 function endpointSeed(client: Endpoint, server: Endpoint): number {
   let hash = 0x811c9dc5;
   for (const v of [ipOf(client.ip), client.port, ipOf(server.ip), server.port]) {
@@ -108,7 +97,8 @@ export class TcpSession {
       client: { ip: ipOf(opts.client.ip), port: opts.client.port },
       server: { ip: ipOf(opts.server.ip), port: opts.server.port },
     };
-    const random = prng(opts.seed ?? endpointSeed(this.endpoints.client, this.endpoints.server));
+    const rng = new Random(opts.seed ?? endpointSeed(this.endpoints.client, this.endpoints.server));
+    const random = () => rng.u32();
     const seeded = { client: random(), server: random() };
     this.isn = { client: (opts.isn?.client ?? seeded.client) >>> 0, server: (opts.isn?.server ?? seeded.server) >>> 0 };
     this.ipId = { client: random() & 0xffff, server: random() & 0xffff };

@@ -48,6 +48,9 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+/** Middle value of sorted numbers (mean of the two middle ones for an even count). */
+export const median = (sorted: ArrayLike<number>): number => quantileSorted(sorted, 0.5);
+
 const groupId = (kind: PairKind, group: string): string => `${kind}\u0000${group}`;
 
 /** Numbers inside names compare as numbers: 10.0.0.9:5064 before 10.0.0.10:5064, circuit 9 before 11. Made on first use: ICU costs milliseconds at start-up. */

@@ -18,8 +18,3 @@ export function momentOf(ev: CaEvent): Moment {
   return { sec: ev.tsSec, nsec: ev.tsNsec, time: ev.timestamp, frame: ev.frame };
 }
 
-/** Middle value of numbers sorted ascending (mean of the two middle ones for an even count). */
-export function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}

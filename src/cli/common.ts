@@ -27,6 +27,15 @@ export function parsePort(v: string): number {
   return n;
 }
 
+const UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1 };
+
+/** '300ms', '250us', '1.5s', or a bare number in `bareUnit`, as seconds. */
+export function parseDuration(v: string, bareUnit: 'ms' | 's'): number {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`want a duration such as 300ms, 250us or 2s`);
+  return Number(m[1]) * UNITS[m[2] ?? bareUnit]!;
+}
+
 export function parsePortList(v: string, prev: number[] = []): number[] {
   return [...prev, ...v.split(',').filter(Boolean).map(parsePort)];
 }

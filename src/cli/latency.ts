@@ -10,9 +10,9 @@ import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairKind, type PairRecord, type U
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
-import { formatIsoTime, safeText } from '../output/values.js';
+import { formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
-import { UsageError, addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import { UsageError, addInputOptions, parseDuration, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 
 interface LatencyCliOptions extends InputOptionValues {
   kind: PairKind | 'all';
@@ -30,15 +30,6 @@ interface LatencyCliOptions extends InputOptionValues {
   plot?: string;
   unanswered?: boolean;
   quiet?: boolean;
-}
-
-const UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1 };
-
-/** '300ms', '250us', '1.5s', or a bare number in `bareUnit`, as seconds. */
-export function parseDuration(v: string, bareUnit: 'ms' | 's'): number {
-  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
-  if (!m) throw new InvalidArgumentError(`want a duration such as 300ms, 250us or 2s`);
-  return Number(m[1]) * UNITS[m[2] ?? bareUnit]!;
 }
 
 /** ISO 8601 (local time unless it names a zone) or Unix seconds, as Unix seconds. */
@@ -83,12 +74,8 @@ function unansweredLine(kinds: readonly PairKind[], unanswered: readonly Unanswe
   return `${unanswered.length} ${unanswered.length === 1 ? 'request was' : 'requests were'} unanswered${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
-/** A float capture time as ISO with microseconds (what a float near 2e9 s resolves). */
-function isoTime(t: number): string {
-  const sec = Math.floor(t);
-  const micros = Math.min(Math.round((t - sec) * 1e6), 999_999);
-  return `${formatIsoTime(sec, micros * 1000).slice(0, 26)}Z`;
-}
+/** A float capture time as ISO with six fraction digits (what a float near 2e9 s resolves). */
+const isoTime = (t: number): string => `${formatSecondsIso(t).slice(0, 26)}Z`;
 
 /** Milliseconds: three decimals in tables, full precision (null for NaN) in CSV/JSON. */
 const msCell = (format: ReportFormat) => (v: number) => (format === 'table' ? (Number.isNaN(v) ? '' : v.toFixed(3)) : Number.isNaN(v) ? null : v);
@@ -110,8 +97,11 @@ function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Col
   ];
 }
 
+/** A wire string for a cell: control characters escaped in tables, exact in CSV/JSON. */
+const wireText = (format: ReportFormat) => (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
+
 function recordColumns(format: ReportFormat): Column<PairRecord>[] {
-  const text = (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
+  const text = wireText(format);
   return [
     { title: 'kind', value: (r) => r.kind },
     { title: 'pv', value: (r) => text(r.pv) },
@@ -127,7 +117,7 @@ function recordColumns(format: ReportFormat): Column<PairRecord>[] {
 }
 
 function unansweredColumns(format: ReportFormat): Column<Unanswered>[] {
-  const text = (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
+  const text = wireText(format);
   return [
     { title: 'kind', value: (u) => u.kind },
     { title: 'pv', value: (u) => text(u.pv) },

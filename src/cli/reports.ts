@@ -6,7 +6,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BeaconAnalysis, DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
 import { CircuitAnalysis, circuitDuration, circuitEnding, openChannels, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
-import { median, type Moment } from '../analysis/moment.js';
+import { median } from '../analysis/latency-stats.js';
+import type { Moment } from '../analysis/moment.js';
 import {
   RATE_WINDOW_SEC,
   SearchAnalysis,
@@ -23,7 +24,7 @@ import type { CaEvent } from '../dissect/event.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
-import { formatIsoTime, safeText } from '../output/values.js';
+import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 
@@ -94,12 +95,7 @@ function withNotes(format: ReportFormat, table: string, notes: string[]): string
 
 const when = (m: Moment | undefined): string | undefined => (m ? formatIsoTime(m.sec, m.nsec) : undefined);
 
-/** ISO time of a float capture time, to the microsecond (float seconds hold no more). */
-function whenSeconds(t: number | undefined): string | undefined {
-  if (t === undefined) return undefined;
-  const us = Math.round(t * 1e6);
-  return formatIsoTime(Math.floor(us / 1e6), (us % 1e6) * 1000);
-}
+const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatSecondsIso(t));
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);

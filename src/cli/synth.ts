@@ -6,8 +6,7 @@ import { LINK_TYPES, writeSynthCapture, type LinkName, type SynthCaptureOptions 
 import type { Distribution } from '../synth/random.js';
 import { SCENARIO_DEFAULTS, type ScenarioOptions } from '../synth/scenario.js';
 import { DESCRIPTIONS } from './commands.js';
-import { UsageError, runCommand } from './common.js';
-import { parseDuration } from './latency.js';
+import { UsageError, parseDuration, runCommand } from './common.js';
 
 interface SynthCliOptions {
   seed: number;

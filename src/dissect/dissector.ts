@@ -384,7 +384,7 @@ export class Dissector implements PacketSink {
     this.ageQueue.push({ c, seen: c.lastSeen });
     if (this.ageQueue.length > 2 * this.circuits.size + 1024) {
       // Drop the entries of circuits already gone, so the queue stays within the table's size.
-      this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.inTable(e.c));
+      this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.circuits.has(e.c));
       this.ageHead = 0;
     }
     return c;
@@ -433,7 +433,7 @@ export class Dissector implements PacketSink {
     let victim: TcpCircuit | undefined;
     while (!victim && this.closedHead < q.length) {
       const c = q[this.closedHead++]!;
-      if (this.inTable(c)) victim = c;
+      if (this.circuits.has(c)) victim = c;
     }
     this.compactClosed();
     return victim;
@@ -455,7 +455,7 @@ export class Dissector implements PacketSink {
     const q = this.ageQueue;
     while (this.ageHead < q.length) {
       const e = q[this.ageHead++]!;
-      if (!this.inTable(e.c)) continue;
+      if (!this.circuits.has(e.c)) continue;
       if (e.c.lastSeen === e.seen) return e.c;
       e.seen = e.c.lastSeen;
       q.push(e);
@@ -463,16 +463,13 @@ export class Dissector implements PacketSink {
     return undefined;
   }
 
-  private inTable(c: TcpCircuit): boolean {
-    return this.circuits.has(c);
-  }
 
   /** Periodic housekeeping: retire circuits closed a while ago, expire IP fragments. */
   private maintain(): void {
     const q = this.closedQueue;
     while (this.closedHead < q.length && this.now - q[this.closedHead]!.endTime! > CLOSED_LINGER_SEC) {
       const c = q[this.closedHead++]!;
-      if (this.inTable(c)) this.retire(c);
+      if (this.circuits.has(c)) this.retire(c);
     }
     this.compactClosed();
     this.fragments.expire(this.now);

@@ -94,6 +94,12 @@ export function formatTimestamp(sec: number, nsec: number): string {
 /** Capture time as ISO 8601 UTC with nanoseconds. */
 export const formatIsoTime = unixTimeToIso;
 
+/** A float Unix time as ISO 8601, rounded to the microsecond (all a float near 2e9 s holds). */
+export function formatSecondsIso(t: number): string {
+  const us = Math.round(t * 1e6);
+  return unixTimeToIso(Math.floor(us / 1e6), (us % 1e6) * 1000);
+}
+
 /** The first `preview` of `total` values, and how many more there are. */
 function formatValues(values: readonly (number | string)[], dataType: number, preview: number, total = values.length): string {
   const isFloat32 = dbrBase(dataType) === 'FLOAT';

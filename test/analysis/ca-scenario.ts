@@ -1,6 +1,7 @@
 // The two-server capture with injected latencies that the latency tests share,
 // built in time order with the test CaptureBuilder (nanosecond pcap).
 
+import { encodeDbr } from '../../protocols/ca/dbr.js';
 import * as ca from '../../src/synth/ca-encode.js';
 import { CaptureBuilder } from '../helpers/build.js';
 
@@ -12,11 +13,7 @@ export const SERVER_B = { ip: '10.0.0.2', port: 5064 };
 export const HOST_X = '10.0.1.1';
 export const HOST_Y = '10.0.1.2';
 
-export const dbrDouble = (v: number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeDoubleBE(v);
-  return b;
-};
+export const dbrDouble = (v: number): Buffer => encodeDbr(DBR_DOUBLE, [v]);
 
 /** A search datagram as libca sends it: VERSION with a sequence number, then SEARCH. */
 export function searchDatagram(name: string, cid: number): Buffer[] {

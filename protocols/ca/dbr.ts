@@ -5,6 +5,8 @@
 // db_access.h. Field offsets and the value offset are computed from the rows,
 // and the test suite checks them against the layout table of §6.2.
 
+import { f32be, f64be, i16be, i32be, u16be, u32be } from '../bytes.js';
+
 export type DbrBase = 'STRING' | 'SHORT' | 'FLOAT' | 'ENUM' | 'CHAR' | 'LONG' | 'DOUBLE';
 
 /** Metadata of a DBR payload; only the fields the type carries are set. */
@@ -156,7 +158,7 @@ const DBR_TABLE: readonly (readonly [name: string, value: ValueFormat, metadata:
   ['DBR_CLASS_NAME', STRING, []],
 ];
 
-type PlacedField = Exclude<MetaField, { kind: 'pad' }> & { offset: number };
+type PlacedField = Exclude<MetaField, { kind: 'pad' }> & { offset: number; size: number };
 
 interface DbrLayout {
   name: string;
@@ -164,6 +166,24 @@ interface DbrLayout {
   fields: readonly PlacedField[];
   valueOffset: number;
   elementSize: number;
+  /** reads all metadata at once when it is the STS or TIME family's (the common monitor payloads) */
+  readAll?: (buf: Uint8Array, at: number) => DbrMetadata;
+}
+
+const readSts = (b: Uint8Array, at: number): DbrMetadata => ({ status: i16be(b, at), severity: i16be(b, at + 2) });
+const readTime = (b: Uint8Array, at: number): DbrMetadata => ({
+  status: i16be(b, at),
+  severity: i16be(b, at + 2),
+  secPastEpoch: u32be(b, at + 4),
+  nsec: u32be(b, at + 8),
+});
+
+/** The whole-metadata reader for a field list, if it is one of the common shapes. */
+function wholeReader(fields: readonly PlacedField[]): DbrLayout['readAll'] {
+  const shape = fields.map((f) => `${f.kind === 'units' || f.kind === 'enumStrings' ? f.kind : `${f.key}:${f.kind}`}@${f.offset}`).join(',');
+  if (shape === 'status:i16@0,severity:i16@2') return readSts;
+  if (shape === 'status:i16@0,severity:i16@2,secPastEpoch:u32@4,nsec:u32@8') return readTime;
+  return undefined;
 }
 
 function fieldSize(field: MetaField): number {
@@ -183,11 +203,11 @@ const LAYOUTS: readonly DbrLayout[] = DBR_TABLE.map(([name, value, metadata]) =>
   const fields: PlacedField[] = [];
   let offset = 0;
   for (const field of metadata) {
-    if (field.kind !== 'pad') fields.push({ ...field, offset });
+    if (field.kind !== 'pad') fields.push({ ...field, offset, size: fieldSize(field) });
     offset += fieldSize(field);
   }
   const elementSize = value.kind === 'string' ? STRING_SIZE : NUMBER_SIZE[value.kind];
-  return { name, value, fields, valueOffset: offset, elementSize };
+  return { name, value, fields, valueOffset: offset, elementSize, readAll: wholeReader(fields) };
 });
 
 export const DBR_NAMES: readonly string[] = LAYOUTS.map((layout) => layout.name);
@@ -234,14 +254,14 @@ export function paddedSize(n: number): number {
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const READ_NUMBER: Record<NumberKind, (view: DataView, at: number) => number> = {
-  i16: (view, at) => view.getInt16(at),
-  u16: (view, at) => view.getUint16(at),
-  i32: (view, at) => view.getInt32(at),
-  u32: (view, at) => view.getUint32(at),
-  u8: (view, at) => view.getUint8(at),
-  f32: (view, at) => view.getFloat32(at),
-  f64: (view, at) => view.getFloat64(at),
+const READ_NUMBER: Record<NumberKind, (b: Uint8Array, at: number) => number> = {
+  i16: i16be,
+  u16: u16be,
+  i32: i32be,
+  u32: u32be,
+  u8: (b, at) => b[at]!,
+  f32: f32be,
+  f64: f64be,
 };
 
 type MultiByteKind = Exclude<NumberKind, 'u8'>;
@@ -260,7 +280,7 @@ const HOST_ARRAY: Record<MultiByteKind, { create: (n: number) => HostArray; swap
 /** Below this many elements a DataView loop is faster than copy + byte swap. */
 const BULK_MIN_ELEMENTS = 64;
 
-function readNumbers(buf: Buffer, view: DataView, start: number, n: number, kind: NumberKind): number[] {
+function readNumbers(buf: Buffer, start: number, n: number, kind: NumberKind): number[] {
   const out = new Array<number>(n);
   if (kind === 'u8') {
     for (let i = 0; i < n; i++) out[i] = buf[start + i]!;
@@ -276,7 +296,7 @@ function readNumbers(buf: Buffer, view: DataView, start: number, n: number, kind
   } else {
     const read = READ_NUMBER[kind];
     const size = NUMBER_SIZE[kind];
-    for (let i = 0, at = start; i < n; i++, at += size) out[i] = read(view, at);
+    for (let i = 0, at = start; i < n; i++, at += size) out[i] = read(buf, at);
   }
   return out;
 }
@@ -294,16 +314,16 @@ function hasNul(buf: Buffer, start: number, end: number): boolean {
 }
 
 /** Decodes the metadata fields that fit before `end`; false if some did not. */
-function readMetadata(buf: Buffer, view: DataView, base: number, end: number, layout: DbrLayout, out: DbrMetadata): boolean {
+function readMetadata(buf: Buffer, base: number, end: number, layout: DbrLayout, out: DbrMetadata): boolean {
   for (const field of layout.fields) {
     const at = base + field.offset;
-    if (at + fieldSize(field) > end) return false;
+    if (at + field.size > end) return false;
     switch (field.kind) {
       case 'units':
         out.units = readFixedString(buf, at, at + UNITS_SIZE);
         break;
       case 'enumStrings': {
-        const stored = Math.min(Math.max(view.getInt16(at), 0), MAX_ENUM_STRINGS);
+        const stored = Math.min(Math.max(i16be(buf, at), 0), MAX_ENUM_STRINGS);
         const strings: string[] = [];
         for (let i = 0, s = at + 2; i < stored; i++, s += ENUM_STRING_SIZE) {
           strings.push(readFixedString(buf, s, s + ENUM_STRING_SIZE));
@@ -312,7 +332,7 @@ function readMetadata(buf: Buffer, view: DataView, base: number, end: number, la
         break;
       }
       default:
-        out[field.key] = READ_NUMBER[field.kind](view, at);
+        out[field.key] = READ_NUMBER[field.kind](buf, at);
     }
   }
   return true;
@@ -328,14 +348,15 @@ function readMetadata(buf: Buffer, view: DataView, base: number, end: number, la
  */
 export function decodeDbr(buf: Buffer, off: number, len: number, dataType: number, dataCount: number): DbrValue {
   const layout = layoutOf(dataType);
-  const metadata: DbrMetadata = {};
-  if (!layout) return { dataType, count: 0, values: [], metadata, truncated: false };
+  if (!layout) return { dataType, count: 0, values: [], metadata: {}, truncated: false };
 
   const begin = Math.min(Math.max(off, 0), buf.length);
   const end = Math.min(begin + Math.max(len, 0), buf.length);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (!readMetadata(buf, view, begin, end, layout, metadata)) {
-    return { dataType, count: 0, values: [], metadata, truncated: true };
+  let metadata: DbrMetadata;
+  if (layout.readAll && begin + layout.valueOffset <= end) metadata = layout.readAll(buf, begin);
+  else {
+    metadata = {};
+    if (!readMetadata(buf, begin, end, layout, metadata)) return { dataType, count: 0, values: [], metadata, truncated: true };
   }
 
   const start = begin + layout.valueOffset;
@@ -356,7 +377,7 @@ export function decodeDbr(buf: Buffer, off: number, len: number, dataType: numbe
   }
 
   const n = Math.min(wanted, Math.floor(available / size));
-  const values = readNumbers(buf, view, start, n, layout.value.kind);
+  const values = readNumbers(buf, start, n, layout.value.kind);
   return { dataType, count: n, values, metadata, truncated: n < wanted };
 }
 

@@ -1,8 +1,12 @@
-// Batched output to a stream (stdout): lines are joined and written in large
-// chunks; a closed pipe (`cawire … | head`) ends the run quietly.
+// Batched output to a stream (stdout): lines are encoded straight into a large
+// buffer that is written when full; a closed pipe (`cawire … | head`) ends the
+// run quietly.
+
+/** UTF-8 bytes a JS string can take at most per UTF-16 unit. */
+const MAX_BYTES_PER_UNIT = 3;
 
 export class LineWriter {
-  private batch: string[] = [];
+  private buf: Buffer;
   private size = 0;
   private waiting?: Promise<void>;
   private release?: () => void;
@@ -13,8 +17,9 @@ export class LineWriter {
 
   constructor(
     private readonly out: NodeJS.WritableStream = process.stdout,
-    private readonly batchBytes = 64 * 1024,
+    private readonly batchBytes = 128 * 1024,
   ) {
+    this.buf = Buffer.allocUnsafe(batchBytes);
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') this.failure ??= err;
       this.closed = true;
@@ -24,18 +29,30 @@ export class LineWriter {
 
   line(s: string): void {
     if (this.failure) throw this.failure;
-    this.batch.push(s);
-    this.size += s.length + 1;
-    if (this.size >= this.batchBytes) this.flush();
+    if (this.size + s.length * MAX_BYTES_PER_UNIT + 1 > this.buf.length) {
+      this.flush();
+      if (s.length * MAX_BYTES_PER_UNIT + 1 > this.buf.length) {
+        // A line longer than the buffer (a whole waveform in JSON) goes out on its own.
+        this.send(`${s}\n`);
+        return;
+      }
+    }
+    this.size += this.buf.write(s, this.size);
+    this.buf[this.size++] = 10;
   }
 
   flush(): void {
-    if (this.batch.length === 0) return;
-    const text = this.batch.join('\n') + '\n';
-    this.batch = [];
+    if (this.size === 0) return;
+    const chunk = this.buf.subarray(0, this.size);
+    // The stream may hold the chunk until it is written: the next lines go to a new buffer.
+    this.buf = Buffer.allocUnsafe(this.batchBytes);
     this.size = 0;
+    this.send(chunk);
+  }
+
+  private send(data: Buffer | string): void {
     if (this.closed) return;
-    if (!this.out.write(text) && !this.waiting) {
+    if (!this.out.write(data) && !this.waiting) {
       this.waiting = new Promise((resolve) => {
         this.release = () => {
           this.waiting = this.release = undefined;

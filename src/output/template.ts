@@ -26,7 +26,13 @@ const TOKENS: Record<string, (ev: CaEvent) => string> = {
   circuit: (ev) => (ev.circuit ? String(ev.circuit.id) : ''),
 };
 
-export const TEMPLATE_TOKENS: readonly string[] = [...Object.keys(TOKENS), 'command.FIELD'];
+export const TEMPLATE_TOKENS: readonly string[] = [...Object.keys(TOKENS), 'file', 'command.FIELD'];
+
+/** Token values that are the same for every event of a run. */
+export interface TemplateContext {
+  /** {file}: the capture file as given on the command line ('-' for stdin); '' when not given */
+  file?: string;
+}
 
 export const DEFAULT_TEMPLATE = '{timestamp} {src}:{sport}->{dst}:{dport} {command}';
 
@@ -35,7 +41,7 @@ export class TemplateError extends Error {
 }
 
 /** Compiles a template; throws TemplateError naming an unknown token or an unclosed brace. */
-export function compileTemplate(template: string): (ev: CaEvent) => string {
+export function compileTemplate(template: string, context: TemplateContext = {}): (ev: CaEvent) => string {
   const parts: Part[] = [];
   let lit = '';
   for (let i = 0; i < template.length; i++) {
@@ -53,16 +59,39 @@ export function compileTemplate(template: string): (ev: CaEvent) => string {
     const close = template.indexOf('}', i);
     if (close < 0) throw new TemplateError(`unclosed '{' at position ${i + 1} of the format`);
     const token = template.slice(i + 1, close).trim();
+    if (token === 'file') {
+      lit += safeText(context.file ?? ''); // the same for every line: literal text
+      i = close;
+      continue;
+    }
     if (lit) parts.push(lit);
     lit = '';
     parts.push(reader(token));
     i = close;
   }
   if (lit) parts.push(lit);
+  return render(parts);
+}
+
+/** The parts as literal-then-reader pairs, joined without a type test per part. */
+function render(parts: readonly Part[]): (ev: CaEvent) => string {
+  const lits: string[] = [];
+  const readers: ((ev: CaEvent) => string)[] = [];
+  let pending = '';
+  for (const p of parts) {
+    if (typeof p === 'string') pending += p;
+    else {
+      lits.push(pending);
+      readers.push(p);
+      pending = '';
+    }
+  }
+  const tail = pending;
+  const n = readers.length;
   return (ev) => {
     let s = '';
-    for (const p of parts) s += typeof p === 'string' ? p : p(ev);
-    return s;
+    for (let i = 0; i < n; i++) s += lits[i]! + readers[i]!(ev);
+    return s + tail;
   };
 }
 

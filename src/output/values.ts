@@ -82,7 +82,19 @@ function pyFromExponential(e: string): string {
 }
 
 /** Capture time as caproto-shark prints it: seconds with the fraction's trailing zeros dropped. */
+let lastSec = NaN;
+let lastNsec = NaN;
+let lastTimestamp = '';
+
 export function formatTimestamp(sec: number, nsec: number): string {
+  // The messages of one packet share its time.
+  if (sec === lastSec && nsec === lastNsec) return lastTimestamp;
+  lastSec = sec;
+  lastNsec = nsec;
+  return (lastTimestamp = timestampText(sec, nsec));
+}
+
+function timestampText(sec: number, nsec: number): string {
   if (nsec === 0) return `${sec}.0`;
   let frac = String(nsec).padStart(9, '0');
   let end = 9;
@@ -102,17 +114,19 @@ export function formatSecondsIso(t: number): string {
 
 /** The first `preview` of `total` values, and how many more there are. */
 function formatValues(values: readonly (number | string)[], dataType: number, preview: number, total = values.length): string {
-  const isFloat32 = dbrBase(dataType) === 'FLOAT';
-  const isInt = dbrBase(dataType) !== 'DOUBLE' && !isFloat32;
+  const base = dbrBase(dataType);
+  const isFloat32 = base === 'FLOAT';
+  const isInt = base !== 'DOUBLE' && !isFloat32;
   const n = Math.min(values.length, preview);
-  const parts: string[] = new Array(n);
+  let s = '[';
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
-    parts[i] = typeof v === 'string' ? pyString(v) : isInt ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v);
+    if (i > 0) s += ', ';
+    s += typeof v === 'string' ? pyString(v) : isInt ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v);
   }
   const rest = Math.max(total, values.length) - n;
-  if (rest > 0) parts.push(`...+${rest}`);
-  return `[${parts.join(', ')}]`;
+  if (rest > 0) s += `${n > 0 ? ', ' : ''}...+${rest}`;
+  return `${s}]`;
 }
 
 /** Limit fields of GR/CTRL metadata in print order, with caproto's names. */
@@ -129,21 +143,21 @@ const LIMITS: readonly [keyof DbrMetadata, string][] = [
 
 function formatMetadata(md: DbrMetadata, dataType: number): string {
   let s = '';
-  const add = (part: string) => (s = s ? `${s}, ${part}` : part);
-  if (md.status !== undefined) add(`status=${alarmStatusName(md.status)}`);
-  if (md.severity !== undefined) add(`severity=${alarmSeverityName(md.severity)}`);
-  if (md.secPastEpoch !== undefined) add(`timestamp=${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)}`);
-  if (md.ackt !== undefined) add(`ackt=${md.ackt}`);
-  if (md.acks !== undefined) add(`acks=${alarmSeverityName(md.acks)}`);
-  if (md.units !== undefined) add(`units=${pyString(md.units)}`);
-  if (md.precision !== undefined) add(`precision=${md.precision}`);
-  if (md.enumStrings !== undefined) add(`enum_strings=[${md.enumStrings.map(pyString).join(', ')}]`);
+  // The common TIME/STS metadata first, without a separator test per field.
+  if (md.status !== undefined) s = `status=${alarmStatusName(md.status)}`;
+  if (md.severity !== undefined) s = s ? `${s}, severity=${alarmSeverityName(md.severity)}` : `severity=${alarmSeverityName(md.severity)}`;
+  if (md.secPastEpoch !== undefined) s = `${s}${s ? ', ' : ''}timestamp=${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)}`;
+  if (md.ackt !== undefined) s = `${s}${s ? ', ' : ''}ackt=${md.ackt}`;
+  if (md.acks !== undefined) s = `${s}${s ? ', ' : ''}acks=${alarmSeverityName(md.acks)}`;
+  if (md.units !== undefined) s = `${s}${s ? ', ' : ''}units=${pyString(md.units)}`;
+  if (md.precision !== undefined) s = `${s}${s ? ', ' : ''}precision=${md.precision}`;
+  if (md.enumStrings !== undefined) s = `${s}${s ? ', ' : ''}enum_strings=[${md.enumStrings.map(pyString).join(', ')}]`;
   if (md.upperDispLimit !== undefined) {
     const base = dbrBase(dataType);
     const num = base === 'FLOAT' ? pyFloat32 : base === 'DOUBLE' ? pyFloat : String;
     for (const [key, name] of LIMITS) {
       const v = md[key] as number | undefined;
-      if (v !== undefined) add(`${name}=${num(v)}`);
+      if (v !== undefined) s = `${s}${s ? ', ' : ''}${name}=${num(v)}`;
     }
   }
   return `${dbrTypeName(dataType)}(${s})`;
@@ -182,14 +196,63 @@ export function formatField(m: CaMessage, field: string, quoted: boolean, previe
   return String(v);
 }
 
+type FieldText = (m: CaMessage) => string;
+
+/**
+ * The quoted text of one field, as formatField(m, field, true) gives it, with the
+ * property read by name (not a keyed lookup) and the value's formatting chosen once.
+ */
+function quotedFieldText(field: string): FieldText {
+  const named = (read: (m: any) => unknown, text: (v: any) => string): FieldText => (m) => {
+    const v = read(m);
+    return v === undefined ? 'None' : text(v);
+  };
+  switch (field) {
+    case 'data':
+      return (m) => formatField(m, 'data', true);
+    case 'metadata':
+      return (m) => (m instanceof DataMessage ? formatMetadata(m.metadata, m.dataTypeField) : formatField(m, field, true));
+    case 'data_type':
+      return named((m) => m.data_type, dbrTypeName);
+    case 'data_count':
+      return named((m) => m.data_count, String);
+    case 'status':
+      return named((m) => m.status, ecaName);
+    case 'cid':
+      return named((m) => m.cid, String);
+    case 'sid':
+      return named((m) => m.sid, String);
+    case 'ioid':
+      return named((m) => m.ioid, String);
+    case 'subscriptionid':
+      return named((m) => m.subscriptionid, String);
+    case 'version':
+      return named((m) => m.version, String);
+    case 'name':
+      return named((m) => m.name, (v) => (typeof v === 'string' ? pyString(v) : String(v)));
+    default:
+      return (m) => formatField(m, field, true);
+  }
+}
+
+/** One compiled formatter per field list (the lists are shared constants of the message classes). */
+const COMMAND_FORMATTERS = new Map<readonly string[], FieldText>();
+
+function commandFormatter(fields: readonly string[]): FieldText {
+  const texts = fields.map(quotedFieldText);
+  const labels = fields.map((f, i) => `${i > 0 ? ', ' : ''}${f}=`);
+  const n = fields.length;
+  return (m) => {
+    let s = `${m.type}(`;
+    for (let i = 0; i < n; i++) s += labels[i]! + texts[i]!(m);
+    return `${s})`;
+  };
+}
+
 /** caproto-shark's rendering of a command: `CreateChanRequest(name='rpi:color', cid=0, version=13)`. */
 export function formatCommand(m: CaMessage): string {
   const fields = m.fields;
-  let s = `${m.type}(`;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
-    if (i > 0) s += ', ';
-    s += `${f}=${formatField(m, f, true)}`;
-  }
-  return `${s})`;
+  let f = COMMAND_FORMATTERS.get(fields);
+  if (!f) COMMAND_FORMATTERS.set(fields, (f = commandFormatter(fields)));
+  return f(m);
 }

@@ -73,18 +73,39 @@ export class LatencyAccumulator {
   private readonly groups = new Map<PairKind, Map<string, Group>>();
   private sorted?: LatencyDistribution[];
 
+  /** An accumulator holding the union of these distributions (one capture's each, say): merged groups, same statistics as adding every value. */
+  static fromDistributions(...lists: Iterable<LatencyDistribution>[]): LatencyAccumulator {
+    const acc = new LatencyAccumulator();
+    for (const list of lists) for (const d of list) acc.addValues(d.kind, d.group, d.values);
+    return acc;
+  }
+
   add(kind: PairKind, group: string, ms: number): void {
+    const g = this.group(kind, group, 1);
+    g.values[g.n++] = ms;
+    this.sorted = undefined;
+  }
+
+  /** Adds many latencies (ms) of one group at once. */
+  addValues(kind: PairKind, group: string, ms: ArrayLike<number>): void {
+    const g = this.group(kind, group, ms.length);
+    g.values.set(ms, g.n);
+    g.n += ms.length;
+    this.sorted = undefined;
+  }
+
+  /** The group, with room for `more` values. */
+  private group(kind: PairKind, group: string, more: number): Group {
     let byGroup = this.groups.get(kind);
     if (!byGroup) this.groups.set(kind, (byGroup = new Map()));
     let g = byGroup.get(group);
-    if (!g) byGroup.set(group, (g = { kind, group, values: new Float64Array(64), n: 0 }));
-    if (g.n === g.values.length) {
-      const grown = new Float64Array(g.n * 2);
-      grown.set(g.values);
+    if (!g) byGroup.set(group, (g = { kind, group, values: new Float64Array(Math.max(64, more)), n: 0 }));
+    if (g.n + more > g.values.length) {
+      const grown = new Float64Array(Math.max(g.values.length * 2, g.n + more));
+      grown.set(g.values.subarray(0, g.n));
       g.values = grown;
     }
-    g.values[g.n++] = ms;
-    this.sorted = undefined;
+    return g;
   }
 
   /** Every group's latencies, sorted (the arrays are views of the accumulator's storage). */

@@ -12,7 +12,7 @@ import type { CaptureSource } from '../capture/source.js';
 import type { DissectOptions } from '../dissect/options.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LatencyAccumulator, danfoStats, loadDanfo, millis, type LatencyDistribution, type LatencyStats } from './latency-stats.js';
-import { Pairer, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from './pairing.js';
+import { PAIR_KINDS, Pairer, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from './pairing.js';
 
 export type GroupBy = 'server' | 'client' | 'pv' | 'circuit';
 export const GROUP_BY: readonly GroupBy[] = ['server', 'client', 'pv', 'circuit'];
@@ -156,4 +156,80 @@ export async function recordsToDataFrame(records: readonly PairRecord[]): Promis
   // danfo.js refuses empty column arrays, but takes an empty row list with column names
   if (records.length === 0) return new dfd.DataFrame([], { columns: names });
   return new dfd.DataFrame(Object.fromEntries(FRAME_COLUMNS.map(([name, value]) => [name, records.map(value)])));
+}
+
+// ---- several captures ------------------------------------------------------
+
+/**
+ * One capture's share of a report over several captures (what a worker sends
+ * back): its latency values per group, its listed records, its unanswered
+ * requests and its counts. Each capture is paired on its own: a request in one
+ * file is never answered by a reply in another.
+ */
+export interface LatencyPart {
+  distributions: LatencyDistribution[];
+  /** the records the caller listed (--raw, --slower-than), in the order their replies came */
+  records: PairRecord[];
+  unanswered: Unanswered[];
+  counts: PairCounts;
+  conflicts: SearchConflict[];
+  dissection: DissectResult;
+}
+
+/** A record, request or conflict with the capture it came from (its frames are that file's). */
+export type FromFile<T> = T & { file: string };
+
+/** The report over several captures: statistics over the union of their pairs. */
+export interface MergedLatency {
+  stats: LatencyStats[];
+  distributions: LatencyDistribution[];
+  /** by request time, then file order, then request frame */
+  records: FromFile<PairRecord>[];
+  /** by request time, then file order, then request frame */
+  unanswered: FromFile<Unanswered>[];
+  /** summed */
+  counts: PairCounts;
+  /** file order, then each file's order */
+  conflicts: FromFile<SearchConflict>[];
+}
+
+function sumCounts(parts: readonly PairCounts[]): PairCounts {
+  const zero = () => Object.fromEntries(PAIR_KINDS.map((k) => [k, 0])) as Record<PairKind, number>;
+  const sum: PairCounts = { pairs: zero(), unanswered: zero(), orphanResponses: zero(), searchConflicts: 0 };
+  for (const c of parts) {
+    for (const k of PAIR_KINDS) {
+      sum.pairs[k] += c.pairs[k];
+      sum.unanswered[k] += c.unanswered[k];
+      sum.orphanResponses[k] += c.orphanResponses[k];
+    }
+    sum.searchConflicts += c.searchConflicts;
+  }
+  return sum;
+}
+
+/** Items of every file by request time, then file order, then request frame (frames are per file). */
+function byRequestTime<T extends { requestTime: number; requestFrame: number }>(files: readonly string[], lists: readonly (readonly T[])[]): FromFile<T>[] {
+  const all: [number, T][] = [];
+  lists.forEach((list, i) => {
+    for (const item of list) all.push([i, item]);
+  });
+  all.sort(([fa, a], [fb, b]) => a.requestTime - b.requestTime || fa - fb || a.requestFrame - b.requestFrame);
+  return all.map(([i, item]) => ({ ...item, file: files[i]! }));
+}
+
+/**
+ * Merges the parts of `files` (same order): statistics from the streaming
+ * accumulator over every file's values (the same numbers as one accumulator fed
+ * every pair), counts summed, records and unanswered requests in time order.
+ */
+export function mergeLatencyParts(files: readonly string[], parts: readonly LatencyPart[]): MergedLatency {
+  const accumulator = LatencyAccumulator.fromDistributions(...parts.map((p) => p.distributions));
+  return {
+    stats: accumulator.stats(),
+    distributions: accumulator.distributions(),
+    records: byRequestTime(files, parts.map((p) => p.records)),
+    unanswered: byRequestTime(files, parts.map((p) => p.unanswered)),
+    counts: sumCounts(parts.map((p) => p.counts)),
+    conflicts: parts.flatMap((p, i) => p.conflicts.map((c) => ({ ...c, file: files[i]! }))),
+  };
 }

@@ -68,6 +68,65 @@ export function dissectOptions(o: InputOptionValues): DissectOptions {
   return { ports: o.ports, learnPorts: o.learnPorts, maxMessageBytes: o.maxMessage };
 }
 
+/** The captures named on the command line: none or '-' is stdin; '-' does not combine with files. */
+export function checkFiles(files: readonly string[]): void {
+  if (files.length > 1 && files.includes('-')) throw new UsageError("'-' (stdin) reads one capture: it does not combine with other files");
+}
+
+/** What --help says about several files. */
+export const SEVERAL_FILES_HELP = `
+Several files are read in parallel on worker threads (--jobs), each as its own capture: a circuit,
+channel or request that spans two files (tcpdump -C/-G rotation) is not joined across them. To read
+rotated files as one capture, join them first: mergecap -a -w joined.pcap a.pcap b.pcap`;
+
+/** --jobs N: worker threads for several files. */
+export function addJobsOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--jobs <n>', 'with several files, read at most N at once, each on a worker thread (default: one per file, up to the CPU count)').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`wants a whole number >= 1, not '${v}'`);
+      return n;
+    }),
+  );
+}
+
+/** Files that follow one another within this many seconds look like one capture cut in pieces. */
+export const CONTIGUOUS_SEC = 5;
+
+/** A path as a shell word, for a command line to copy. */
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+
+/**
+ * The note for files that follow one another in time (one begins at most
+ * CONTIGUOUS_SEC after another ends): pieces of one capture, which are not
+ * joined. Undefined when no two files do.
+ */
+export function contiguousNote(files: readonly string[], results: readonly DissectResult[]): string | undefined {
+  const spans = files
+    .map((file, i) => ({ file, first: results[i]!.stats.firstTime, last: results[i]!.stats.lastTime }))
+    .filter((s) => !Number.isNaN(s.first))
+    .sort((a, b) => a.first - b.first || a.last - b.last);
+  const joined = new Set<number>();
+  for (let k = 1; k < spans.length; k++) {
+    const gap = spans[k]!.first - spans[k - 1]!.last;
+    if (gap >= 0 && gap <= CONTIGUOUS_SEC) joined.add(k - 1).add(k);
+  }
+  if (joined.size === 0) return undefined;
+  const names = [...joined].sort((a, b) => a - b).map((k) => spans[k]!.file);
+  return (
+    `cawire: note: ${names.join(', ')} follow one another in time, but each file is read as its own capture: ` +
+    `requests and replies, circuits and PV names are not joined across files; ` +
+    `to read them as one capture, join them first: mergecap -a -w joined.pcap ${names.map(shellWord).join(' ')}`
+  );
+}
+
+/** The end-of-run notes of several files: each file's, labelled with its name, then the note on contiguous files. */
+export function reportEndOfFiles(files: readonly string[], results: readonly DissectResult[]): void {
+  files.forEach((file, i) => reportEnd(results[i]!, file));
+  const note = contiguousNote(files, results);
+  if (note) process.stderr.write(`${note}\n`);
+}
+
 /** The capture to read: a path, or stdin for '-' or none (refused when stdin is a terminal). */
 export function inputSource(file: string | undefined): CaptureSource {
   if (file && file !== '-') return file;

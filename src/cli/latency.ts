@@ -1,18 +1,32 @@
-// `cawire latency [FILE|-]`: pair requests with their replies and describe the
+// `cawire latency [FILE…|-]`: pair requests with their replies and describe the
 // latencies per server, as caproto's benchmark example does for CreateChan: a
 // line counting the unanswered requests, then count, mean, std, min, 25%, 50%,
 // 75%, max in milliseconds per server.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { GROUP_BY, DANFO_MAX_ROWS, latency, type GroupBy, type LatencyResult } from '../analysis/latency.js';
-import { millis, type LatencyStats } from '../analysis/latency-stats.js';
-import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairKind, type PairRecord, type Unanswered } from '../analysis/pairing.js';
+import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy } from '../analysis/latency.js';
+import { millis, type LatencyDistribution, type LatencyStats } from '../analysis/latency-stats.js';
+import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
+import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
 import { formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
-import { UsageError, addInputOptions, parseDuration, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import {
+  SEVERAL_FILES_HELP,
+  UsageError,
+  addInputOptions,
+  addJobsOption,
+  checkFiles,
+  contiguousNote,
+  dissectOptions,
+  inputSource,
+  parseDuration,
+  reportEnd,
+  runCommand,
+  type InputOptionValues,
+} from './common.js';
 
 interface LatencyCliOptions extends InputOptionValues {
   kind: PairKind | 'all';
@@ -30,6 +44,7 @@ interface LatencyCliOptions extends InputOptionValues {
   plot?: string;
   unanswered?: boolean;
   quiet?: boolean;
+  jobs?: number;
 }
 
 /** ISO 8601 (local time unless it names a zone) or Unix seconds, as Unix seconds. */
@@ -100,9 +115,17 @@ function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Col
 /** A wire string for a cell: control characters escaped in tables, exact in CSV/JSON. */
 const wireText = (format: ReportFormat) => (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
 
-function recordColumns(format: ReportFormat): Column<PairRecord>[] {
+/** With several captures, rows name theirs first: frame numbers are the file's. */
+type Filed<T> = T & { file?: string };
+
+function fileColumn<T>(several: boolean): Column<Filed<T>>[] {
+  return several ? [{ title: 'file', value: (r) => r.file ?? '' }] : [];
+}
+
+function recordColumns(format: ReportFormat, several: boolean): Column<Filed<PairRecord>>[] {
   const text = wireText(format);
   return [
+    ...fileColumn<PairRecord>(several),
     { title: 'kind', value: (r) => r.kind },
     { title: 'pv', value: (r) => text(r.pv) },
     { title: 'client', value: (r) => r.client },
@@ -116,9 +139,10 @@ function recordColumns(format: ReportFormat): Column<PairRecord>[] {
   ];
 }
 
-function unansweredColumns(format: ReportFormat): Column<Unanswered>[] {
+function unansweredColumns(format: ReportFormat, several: boolean): Column<Filed<Unanswered>>[] {
   const text = wireText(format);
   return [
+    ...fileColumn<Unanswered>(several),
     { title: 'kind', value: (u) => u.kind },
     { title: 'pv', value: (u) => text(u.pv) },
     { title: 'client', value: (u) => u.client },
@@ -137,40 +161,112 @@ function checkOptions(o: LatencyCliOptions): void {
   if (o.plot && !plotFormat(o.plot)) throw new UsageError(`--plot writes .svg or .png files, not '${o.plot}'`);
 }
 
-/** Notes on stderr: replies without their request, then what the dissector skipped. */
-function reportNotes(result: LatencyResult, kinds: readonly PairKind[]): void {
-  const orphans = kinds.filter((k) => result.counts.orphanResponses[k] > 0).map((k) => `${k} ${result.counts.orphanResponses[k]}`);
-  if (orphans.length) process.stderr.write(`cawire: replies whose request is not in the capture (or came after --timeout): ${orphans.join(', ')}\n`);
-  reportEnd(result.dissection);
+/** What the report prints, from one capture or merged from several. */
+interface Report {
+  stats: LatencyStats[];
+  distributions: LatencyDistribution[];
+  /** the pairs listed (--raw, --slower-than), in listing order */
+  listed: Filed<PairRecord>[];
+  unanswered: Filed<Unanswered>[];
+  counts: PairCounts;
+  conflicts: Filed<SearchConflict>[];
+  /** several captures: rows name their file */
+  several: boolean;
 }
 
-function conflictLines(result: LatencyResult): string[] {
-  const n = result.counts.searchConflicts;
+/** Notes on stderr: replies without their request, then what the dissector skipped. */
+function reportNotes(counts: PairCounts, dissection: DissectResult, kinds: readonly PairKind[], label = ''): void {
+  const orphans = kinds.filter((k) => counts.orphanResponses[k] > 0).map((k) => `${k} ${counts.orphanResponses[k]}`);
+  if (orphans.length) process.stderr.write(`cawire: ${label ? `${label}: ` : ''}replies whose request is not in the capture (or came after --timeout): ${orphans.join(', ')}\n`);
+  reportEnd(dissection, label);
+}
+
+function conflictLines(report: Report): string[] {
+  const n = report.counts.searchConflicts;
   if (n === 0) return [];
   return [
     `${n} ${n === 1 ? 'name was' : 'names were'} answered by more than one server:`,
-    ...result.conflicts.map((c) => `  ${safeText(c.pv)} (client ${c.client}, frame ${c.frame}): ${c.servers.join(', ')}`),
+    ...report.conflicts.map((c) => `  ${safeText(c.pv)} (client ${c.client}, ${c.file === undefined ? '' : `${c.file} `}frame ${c.frame}): ${c.servers.join(', ')}`),
   ];
 }
 
 /** What goes to stdout: the listing asked for, or the unanswered line and the statistics. */
-function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], result: LatencyResult, listed: PairRecord[]): string[] {
+function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report): string[] {
   const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
-  if (o.raw || o.slowerThan !== undefined) {
-    listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
-    return [formatReport(format, recordColumns(format), listed)];
-  }
-  if (o.unanswered) return [formatReport(format, unansweredColumns(format), result.unanswered)];
+  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed)];
+  if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered)];
   const columns = statsColumns(format, o.by, kinds.length > 1);
-  if (format !== 'table') return [formatReport(format, columns, result.stats)];
-  return [unansweredLine(kinds, result.unanswered), formatTable(columns, result.stats), ...(kinds.includes('search') ? conflictLines(result) : [])];
+  if (format !== 'table') return [formatReport(format, columns, report.stats)];
+  return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats), ...(kinds.includes('search') ? conflictLines(report) : [])];
+}
+
+/** Writes the report to stdout (and the plot); false when the reader of stdout went away. */
+async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report): Promise<boolean> {
+  const out = new LineWriter();
+  for (const text of reportTexts(o, kinds, report)) if (text) out.line(text);
+  if (o.plot) {
+    const series = report.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
+    const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;
+    await writeLatencyPlot(o.plot, series, { title: `${what} per ${o.by}` });
+  }
+  await out.end();
+  return !out.closed;
+}
+
+/** One capture, in this thread: statistics from danfo.js for modest captures (see latency()). */
+async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], file: string | undefined): Promise<void> {
+  const listing = o.raw || o.slowerThan !== undefined;
+  const bound = o.slowerThan ?? -Infinity;
+  const listed: PairRecord[] = [];
+  const result = await latency(inputSource(file), {
+    kinds,
+    by: o.by,
+    timeout: o.timeout,
+    since: o.since,
+    until: o.until,
+    dissect: dissectOptions(o),
+    // The statistics come from danfo.js only when they are printed and the capture is modest.
+    keepRecords: listing || o.unanswered ? 0 : DANFO_MAX_ROWS,
+    onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
+  });
+  listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
+  const report: Report = { ...result, listed, several: false };
+  if ((await writeReport(o, kinds, report)) && !o.quiet) reportNotes(result.counts, result.dissection, kinds);
+}
+
+/**
+ * Several captures, each paired on a worker thread (src/parallel): statistics
+ * from the streaming accumulator over the union of every file's latencies.
+ */
+async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[]): Promise<void> {
+  const { defaultJobs, pairFiles } = await import('../parallel/pool.js');
+  const listing = o.raw || o.slowerThan !== undefined;
+  const parts = await pairFiles(
+    files,
+    {
+      kinds: [...kinds],
+      by: o.by,
+      timeout: o.timeout,
+      since: o.since,
+      until: o.until,
+      dissect: dissectOptions(o),
+      listSlowerThan: listing ? (o.slowerThan ?? -Infinity) : undefined,
+    },
+    o.jobs ?? defaultJobs(files.length),
+  );
+  const merged = mergeLatencyParts(files, parts);
+  const report: Report = { ...merged, listed: merged.records, several: true };
+  if (!(await writeReport(o, kinds, report)) || o.quiet) return;
+  parts.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, files[i]));
+  const note = contiguousNote(files, parts.map((p) => p.dissection));
+  if (note) process.stderr.write(`${note}\n`);
 }
 
 export function registerLatency(program: Command): void {
   const cmd = program
     .command('latency')
     .description(DESCRIPTIONS.latency)
-    .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
+    .argument('[files...]', "pcap/pcapng captures, gzip allowed; '-' or none reads stdin; several are paired each on its own and described together")
     .addOption(new Option('--kind <kind>', 'what to pair').choices([...PAIR_KINDS, 'all']).default('create'))
     .addOption(new Option('--by <field>', 'one statistics row per').choices(GROUP_BY).default('server'))
     .option('--raw', 'list the paired records instead of statistics')
@@ -182,35 +278,15 @@ export function registerLatency(program: Command): void {
     .option('--timeout <duration>', 'a request unanswered this long (capture time; bare number = s) counts as unanswered', (v) => parseDuration(v, 's'), DEFAULT_TIMEOUT_SEC)
     .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
     .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
-    .option('-q, --quiet', 'no end-of-run notes on stderr');
-  addInputOptions(cmd).action(async (file: string | undefined, o: LatencyCliOptions) => {
+    .option('-q, --quiet', 'no end-of-run notes on stderr')
+    .addHelpText('after', SEVERAL_FILES_HELP);
+  addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {
     await runCommand(program.opts().debug === true, async () => {
       checkOptions(o);
+      checkFiles(files);
       const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
-      const listing = o.raw || o.slowerThan !== undefined;
-      const bound = o.slowerThan ?? -Infinity;
-      const listed: PairRecord[] = [];
-      const result = await latency(inputSource(file), {
-        kinds,
-        by: o.by,
-        timeout: o.timeout,
-        since: o.since,
-        until: o.until,
-        dissect: dissectOptions(o),
-        // The statistics come from danfo.js only when they are printed and the capture is modest.
-        keepRecords: listing || o.unanswered ? 0 : DANFO_MAX_ROWS,
-        onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
-      });
-
-      const out = new LineWriter();
-      for (const text of reportTexts(o, kinds, result, listed)) if (text) out.line(text);
-      if (o.plot) {
-        const series = result.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
-        const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;
-        await writeLatencyPlot(o.plot, series, { title: `${what} per ${o.by}` });
-      }
-      await out.end();
-      if (!o.quiet && !out.closed) reportNotes(result, kinds);
+      if (files.length > 1) await latencyOfSeveral(o, kinds, files);
+      else await latencyOfOne(o, kinds, files[0]);
     });
   });
 }

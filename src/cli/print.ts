@@ -1,13 +1,26 @@
-// `cawire print [FILE|-]`: one line per CA message, caproto-shark style, a user
+// `cawire print [FILE…|-]`: one line per CA message, caproto-shark style, a user
 // format, or JSON Lines.
 
 import type { Command } from 'commander';
-import { eventFilter } from '../dissect/filter.js';
+import { eventFilter, type EventFilterSpec } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
 import { eventToJson } from '../output/json.js';
 import { LineWriter } from '../output/sink.js';
 import { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, compileTemplate } from '../output/template.js';
-import { addInputOptions, collect, dissectOptions, inputSource, parsePortList, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import {
+  SEVERAL_FILES_HELP,
+  addInputOptions,
+  addJobsOption,
+  checkFiles,
+  collect,
+  dissectOptions,
+  inputSource,
+  parsePortList,
+  reportEnd,
+  reportEndOfFiles,
+  runCommand,
+  type InputOptionValues,
+} from './common.js';
 
 interface PrintOptions extends InputOptionValues {
   format?: string;
@@ -17,24 +30,34 @@ interface PrintOptions extends InputOptionValues {
   host?: string[];
   port?: number[];
   quiet?: boolean;
+  jobs?: number;
 }
 
 export function registerPrint(program: Command, isDefault: boolean): void {
   const cmd = program
     .command('print', { isDefault })
     .description('print every CA message, one line each (the default command)')
-    .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
+    .argument('[files...]', "pcap/pcapng captures, gzip allowed; '-' or none reads stdin; several are merged by capture time")
     .option('-f, --format <template>', `line template; tokens: ${TEMPLATE_TOKENS.map((t) => `{${t}}`).join(' ')}`, DEFAULT_TEMPLATE)
     .option('--json', 'one JSON object per message (JSON Lines), arrays whole')
     .option('--pv <glob>', 'only messages on PVs matching the glob (* and ?); repeatable, comma-separated', collect)
     .option('--command <names>', 'only these message types, e.g. ReadNotifyResponse,ErrorResponse', collect)
     .option('--host <addr>', 'only messages from or to this IPv4 address; repeatable', collect)
     .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
-    .option('-q, --quiet', 'no end-of-run note on stderr');
-  addInputOptions(cmd).action(async (file: string | undefined, o: PrintOptions) => {
+    .option('-q, --quiet', 'no end-of-run note on stderr')
+    .addHelpText('after', SEVERAL_FILES_HELP);
+  addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: PrintOptions) => {
     await runCommand(program.opts().debug === true, async () => {
-      const render = o.json ? eventToJson : compileTemplate(o.format ?? DEFAULT_TEMPLATE);
-      const keep = eventFilter({ pv: o.pv, command: o.command, host: o.host, port: o.port });
+      checkFiles(files);
+      const file = files[0];
+      const format = o.format ?? DEFAULT_TEMPLATE;
+      const render = o.json ? eventToJson : compileTemplate(format, { file: file ?? '-' });
+      const spec: EventFilterSpec = { pv: o.pv, command: o.command, host: o.host, port: o.port };
+      const keep = eventFilter(spec);
+      if (files.length > 1) {
+        await printSeveral(files, o, format, spec);
+        return;
+      }
       const source = inputSource(file);
       const out = new LineWriter();
       const result = await runDissection(
@@ -55,4 +78,14 @@ export function registerPrint(program: Command, isDefault: boolean): void {
       if (!o.quiet && !out.closed) reportEnd(result);
     });
   });
+}
+
+/** Several files: each rendered on a worker thread, the lines merged by capture time (src/parallel). */
+async function printSeveral(files: string[], o: PrintOptions, format: string, filter: EventFilterSpec): Promise<void> {
+  const { BATCH_LINES, defaultJobs, printFiles } = await import('../parallel/pool.js');
+  const out = new LineWriter();
+  const options = { dissect: dissectOptions(o), json: o.json === true, format, filter, batchLines: BATCH_LINES };
+  const results = await printFiles(files, options, o.jobs ?? defaultJobs(files.length), out);
+  await out.end();
+  if (!o.quiet && results && !out.closed) reportEndOfFiles(files, results);
 }

@@ -1,0 +1,98 @@
+// The messages between the main thread and the workers that read several
+// captures at once (pool.ts sends tasks and credits, worker.ts runs them).
+//
+// A worker hosts one or more tasks, one per capture file; `file` is the file's
+// index on the command line, and says which task a message is about.
+
+import type { LatencyOptions, LatencyPart } from '../analysis/latency.js';
+import type { PairKind } from '../analysis/pairing.js';
+import type { EventFilterSpec } from '../dissect/filter.js';
+import type { DissectOptions } from '../dissect/options.js';
+import type { DissectResult } from '../dissect/run.js';
+
+/** How `cawire print` renders and selects the messages of each file. */
+export interface PrintTaskOptions {
+  dissect: DissectOptions;
+  /** JSON Lines, else `format` */
+  json: boolean;
+  format: string;
+  filter: EventFilterSpec;
+  /** a batch is posted once it holds this many lines (and the main thread has asked for one) */
+  batchLines: number;
+}
+
+/** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
+export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'dissect'> {
+  kinds: PairKind[];
+  /** list the pairs slower than this many seconds (-Infinity: every pair, for --raw); none: list nothing */
+  listSlowerThan?: number;
+}
+
+// ---- main thread -> worker --------------------------------------------------
+
+/** Start printing a file: lines come back in batches, one per credit. */
+export interface PrintStart {
+  type: 'print';
+  file: number;
+  path: string;
+  options: PrintTaskOptions;
+}
+
+/** The main thread wants `n` more batches of a print task. */
+export interface MoreBatches {
+  type: 'more';
+  file: number;
+  n: number;
+}
+
+/** Pair a file's requests and replies, and send back its LatencyPart. */
+export interface LatencyStart {
+  type: 'latency';
+  file: number;
+  path: string;
+  options: LatencyTaskOptions;
+}
+
+export type ToWorker = PrintStart | MoreBatches | LatencyStart;
+
+// ---- worker -> main thread --------------------------------------------------
+
+/**
+ * Rendered lines of one file, in the file's order. Line i is
+ * `text.slice(i === 0 ? 0 : ends[i - 1], ends[i] - 1)` (each line ends in '\n',
+ * which ends[i] counts; a --format may put newlines inside a line, hence the
+ * offsets); its capture time is times[2i] seconds and times[2i + 1] nanoseconds.
+ * `ends` and `times` are transferred, not copied.
+ */
+export interface LineBatch {
+  type: 'batch';
+  file: number;
+  text: string;
+  ends: Uint32Array;
+  times: Float64Array;
+}
+
+/** A print task read its whole file: after its last batch. */
+export interface PrintDone {
+  type: 'printed';
+  file: number;
+  result: DissectResult;
+}
+
+/** A latency task's result (the distributions' buffers are transferred). */
+export interface LatencyDone {
+  type: 'paired';
+  file: number;
+  part: LatencyPart;
+}
+
+/** Why a task failed: `capture` and `usage` are the input's fault (exit 2), `internal` a bug (exit 1). */
+export interface TaskFailed {
+  type: 'failed';
+  file: number;
+  kind: 'capture' | 'usage' | 'internal';
+  message: string;
+  stack?: string;
+}
+
+export type FromWorker = LineBatch | PrintDone | LatencyDone | TaskFailed;

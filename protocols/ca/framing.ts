@@ -113,8 +113,13 @@ function plausibleExtended(h: HeaderView): boolean {
   return h.payloadSize >= dbrValueOffset(h.dataType) && h.payloadSize <= dbrPayloadSize(h.dataType, h.dataCount) + 15;
 }
 
-/** Bytes charged per piece of an incomplete message beyond its data (the Buffer copy). */
+/** Bytes charged for an incomplete message beyond its assembly buffer (the Buffer object). */
 const PART_COST = 128;
+
+/** An incomplete message is assembled in one buffer: exactly its size up to this, else grown by doubling. */
+const ASSEMBLY_STEP = 64 * 1024;
+
+const NO_BYTES = Buffer.alloc(0);
 
 export interface FramerLimits {
   /** largest message buffered whole; larger plausible messages are skipped and counted */
@@ -125,7 +130,8 @@ export interface FramerLimits {
 
 /** Framing state of one TCP direction. */
 export class StreamFramer<C> {
-  private parts: Buffer[] = [];
+  /** the incomplete message's bytes so far: partBytes of them are used */
+  private asm: Buffer = NO_BYTES;
   private partBytes = 0;
   /** total size of the message being collected, or -1 while its header is incomplete */
   private need = -1;
@@ -153,9 +159,9 @@ export class StreamFramer<C> {
     return this.partBytes;
   }
 
-  /** what the held pieces cost, charged to the shared budget: their bytes and an object each (tiny segments add up) */
+  /** what the incomplete message costs, charged to the shared budget: its buffer and the object */
   private get cost(): number {
-    return this.partBytes + this.parts.length * PART_COST;
+    return this.asm.length > 0 ? this.asm.length + PART_COST : 0;
   }
 
   push(buf: Buffer, off: number, len: number): void {
@@ -169,7 +175,7 @@ export class StreamFramer<C> {
       this.sink.malformed(this.ctx, 'oversize', this.need);
       this.skip = this.need - this.partBytes;
       budget.held -= this.cost;
-      this.parts = [];
+      this.asm = NO_BYTES;
       this.partBytes = 0;
       this.need = -1;
     }
@@ -228,8 +234,8 @@ export class StreamFramer<C> {
         this.sink.message(this.ctx, buf, off, h.headerSize, h.payloadSize);
         off += total;
       } else {
-        this.stash(buf, off, end);
         this.need = total;
+        this.stash(buf, off, end);
         return;
       }
     }
@@ -251,7 +257,7 @@ export class StreamFramer<C> {
   private dropPartial(): void {
     if (this.partBytes > 0) this.sink.malformed(this.ctx, 'incomplete', this.partBytes);
     if (this.limits.budget) this.limits.budget.held -= this.cost;
-    this.parts = [];
+    this.asm = NO_BYTES;
     this.partBytes = 0;
     this.need = -1;
   }
@@ -262,10 +268,17 @@ export class StreamFramer<C> {
     return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, u32be(buf, off + 12), false);
   }
 
+  /** Copies bytes onto the incomplete message (the segment buffer belongs to the capture reader). */
   private stash(buf: Buffer, off: number, end: number): void {
-    // Copy: the segment buffer belongs to the capture reader.
-    this.parts.push(Buffer.from(buf.subarray(off, end)));
-    this.partBytes += end - off;
+    const want = this.partBytes + end - off;
+    if (want > this.asm.length) {
+      const cap = this.need > 0 ? Math.min(this.need, Math.max(want, 2 * this.asm.length, ASSEMBLY_STEP)) : Math.max(want, EXTENDED_HEADER_SIZE);
+      const grown = Buffer.allocUnsafe(cap);
+      this.asm.copy(grown, 0, 0, this.partBytes);
+      this.asm = grown;
+    }
+    buf.copy(this.asm, this.partBytes, off, end);
+    this.partBytes = want;
   }
 
   /** Adds bytes to the held message; returns where the caller continues, or -1 if all was consumed. */
@@ -273,23 +286,16 @@ export class StreamFramer<C> {
     const h = this.h;
     if (this.need < 0) {
       // Header still incomplete: join what we have with enough new bytes to read it.
-      const want = Math.min(EXTENDED_HEADER_SIZE - this.partBytes, end - off);
-      const head = Buffer.concat([...this.parts, buf.subarray(off, off + want)]);
-      if (!readHeader(head, 0, head.length, h)) {
-        // Only possible when this segment ran out before the header did.
-        this.parts = [head];
-        this.partBytes = head.length;
-        return -1;
-      }
-      // Header complete: keep only the header bytes from `head`, the rest is still in buf.
-      const used = h.headerSize - this.partBytes;
-      const whole = head.subarray(0, h.headerSize);
-      this.parts = [Buffer.from(whole)];
+      const had = this.partBytes;
+      const want = Math.min(EXTENDED_HEADER_SIZE - had, end - off);
+      this.stash(buf, off, off + want);
+      if (!readHeader(this.asm, 0, this.partBytes, h)) return -1; // this segment ran out before the header did
+      // Header complete: keep only the header bytes, the rest is still in buf.
+      off += h.headerSize - had;
       this.partBytes = h.headerSize;
-      off += used;
-      if (!this.acceptHeader(whole, 0)) {
+      if (!this.acceptHeader(this.asm, 0)) {
         this.sink.malformed(this.ctx, 'bad-header', h.headerSize);
-        this.parts = [];
+        this.asm = NO_BYTES;
         this.partBytes = 0;
         this.resyncing = true;
         return off;
@@ -297,7 +303,7 @@ export class StreamFramer<C> {
       const total = h.headerSize + h.payloadSize;
       if (total > this.limits.maxMessageBytes) {
         this.sink.malformed(this.ctx, 'oversize', total);
-        this.parts = [];
+        this.asm = NO_BYTES;
         this.partBytes = 0;
         this.skip = h.payloadSize;
         const n = Math.min(this.skip, end - off);
@@ -309,14 +315,13 @@ export class StreamFramer<C> {
     }
     const take = Math.min(this.need - this.partBytes, end - off);
     if (take > 0) {
-      this.parts.push(Buffer.from(buf.subarray(off, off + take)));
-      this.partBytes += take;
+      this.stash(buf, off, off + take);
       off += take;
     }
     if (this.partBytes < this.need) return -1;
-    const msg = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
+    const msg = this.asm.length === this.partBytes ? this.asm : this.asm.subarray(0, this.partBytes);
     readHeader(msg, 0, msg.length, h);
-    this.parts = [];
+    this.asm = NO_BYTES;
     this.partBytes = 0;
     this.need = -1;
     this.sink.message(this.ctx, msg, 0, h.headerSize, h.payloadSize);

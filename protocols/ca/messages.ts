@@ -17,6 +17,8 @@ export function cString(buf: Buffer, off: number, len: number): string {
   return buf.toString('latin1', off, end);
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export abstract class CaMessage {
   // Class-level facts are prototype getters, not instance fields: a message is made per CA message.
   /** caproto class name, e.g. 'CreateChanRequest' */
@@ -29,18 +31,45 @@ export abstract class CaMessage {
     return this.type.endsWith('Request') ? 'request' : 'response';
   }
 
+  readonly command!: number;
+  readonly payloadSize!: number;
+  readonly dataTypeField!: number;
+  readonly dataCountField!: number;
+  readonly parameter1!: number;
+  readonly parameter2!: number;
+  /** buffer holding the payload (a view into capture data; copy to keep it past the message) */
+  readonly buf!: Buffer;
+  readonly payloadOffset!: number;
+  readonly headerSize!: number;
+
+  /**
+   * The header words and where the payload is. The frequent classes store them in
+   * their own constructors and call this with no arguments: stores here see every
+   * class's object shape (megamorphic, about 4x slower per message).
+   */
   constructor(
-    readonly command: number,
-    readonly payloadSize: number,
-    readonly dataTypeField: number,
-    readonly dataCountField: number,
-    readonly parameter1: number,
-    readonly parameter2: number,
-    /** buffer holding the payload (a view into capture data; copy to keep it past the message) */
-    readonly buf: Buffer,
-    readonly payloadOffset: number,
-    readonly headerSize: number,
-  ) {}
+    command?: number,
+    payloadSize?: number,
+    dataTypeField?: number,
+    dataCountField?: number,
+    parameter1?: number,
+    parameter2?: number,
+    buf?: Buffer,
+    payloadOffset?: number,
+    headerSize?: number,
+  ) {
+    if (command === undefined) return;
+    const w = this as Mutable<CaMessage>;
+    w.command = command;
+    w.payloadSize = payloadSize!;
+    w.dataTypeField = dataTypeField!;
+    w.dataCountField = dataCountField!;
+    w.parameter1 = parameter1!;
+    w.parameter2 = parameter2!;
+    w.buf = buf!;
+    w.payloadOffset = payloadOffset!;
+    w.headerSize = headerSize!;
+  }
 
   get payload(): Buffer {
     return this.buf.subarray(this.payloadOffset, this.payloadOffset + this.payloadSize);
@@ -127,6 +156,20 @@ const F_VERSION_UDP: readonly string[] = ['version', 'sequence'];
 const F_VERSION_RESP: readonly string[] = ['version'];
 
 export class VersionRequest extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'VersionRequest';
   }
@@ -147,6 +190,20 @@ export class VersionRequest extends CaMessage {
 }
 
 export class VersionResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'VersionResponse';
   }
@@ -163,6 +220,20 @@ export class VersionResponse extends CaMessage {
 }
 
 export class SearchRequest extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'SearchRequest';
   }
@@ -185,6 +256,20 @@ export class SearchRequest extends CaMessage {
 }
 
 export class SearchResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'SearchResponse';
   }
@@ -212,6 +297,20 @@ export class SearchResponse extends CaMessage {
 }
 
 export class NotFoundResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'NotFoundResponse';
   }
@@ -230,6 +329,20 @@ export class NotFoundResponse extends CaMessage {
 }
 
 export class EventAddRequest extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'EventAddRequest';
   }
@@ -255,6 +368,20 @@ export class EventAddRequest extends CaMessage {
 }
 
 export class EventAddResponse extends DataMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'EventAddResponse';
   }
@@ -272,6 +399,20 @@ export class EventAddResponse extends DataMessage {
 
 /** The server's final, empty EVENT_ADD reply confirming an EVENT_CANCEL (RSRV echoes type, count and SID). */
 export class EventCancelResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'EventCancelResponse';
   }
@@ -293,6 +434,20 @@ export class EventCancelResponse extends CaMessage {
 }
 
 export class EventCancelRequest extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'EventCancelRequest';
   }
@@ -338,6 +493,20 @@ export class ReadRequest extends IoRequest {
 }
 
 export class ReadNotifyRequest extends IoRequest {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'ReadNotifyRequest';
   }
@@ -360,6 +529,20 @@ export class ReadResponse extends DataMessage {
 }
 
 export class ReadNotifyResponse extends DataMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'ReadNotifyResponse';
   }
@@ -392,6 +575,20 @@ export class WriteRequest extends DataMessage {
 }
 
 export class WriteNotifyRequest extends DataMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'WriteNotifyRequest';
   }
@@ -407,6 +604,20 @@ export class WriteNotifyRequest extends DataMessage {
 }
 
 export class WriteNotifyResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'WriteNotifyResponse';
   }
@@ -454,11 +665,39 @@ export class ReadSyncResponse extends HeaderOnly {
   }
 }
 export class EchoRequest extends HeaderOnly {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'EchoRequest';
   }
 }
 export class EchoResponse extends HeaderOnly {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'EchoResponse';
   }
@@ -525,6 +764,20 @@ export class ErrorResponse extends CaMessage {
 }
 
 export class ClearChannelRequest extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'ClearChannelRequest';
   }
@@ -540,6 +793,20 @@ export class ClearChannelRequest extends CaMessage {
 }
 
 export class ClearChannelResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'ClearChannelResponse';
   }
@@ -556,6 +823,20 @@ export class ClearChannelResponse extends CaMessage {
 
 /** RSRV_IS_UP. The address is 0 from current RSRV; the caRepeater fills in the source. */
 export class Beacon extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'Beacon';
   }
@@ -607,6 +888,20 @@ export class RepeaterRegisterRequest extends CaMessage {
 }
 
 export class CreateChanRequest extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'CreateChanRequest';
   }
@@ -626,6 +921,20 @@ export class CreateChanRequest extends CaMessage {
 }
 
 export class CreateChanResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'CreateChanResponse';
   }
@@ -672,6 +981,20 @@ export class HostNameRequest extends CaMessage {
 }
 
 export class AccessRightsResponse extends CaMessage {
+  // Own constructor: monomorphic stores (see CaMessage).
+  constructor(c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) {
+    super();
+    const w = this as Mutable<CaMessage>;
+    w.command = c;
+    w.payloadSize = ps;
+    w.dataTypeField = dt;
+    w.dataCountField = dc;
+    w.parameter1 = p1;
+    w.parameter2 = p2;
+    w.buf = buf;
+    w.payloadOffset = po;
+    w.headerSize = hs;
+  }
   get type() {
     return 'AccessRightsResponse';
   }
@@ -737,7 +1060,7 @@ const OBSOLETE: Record<number, string> = {
   [CMD.SIGNAL]: 'Signal',
 };
 
-type MessageClass = new (...args: ConstructorParameters<typeof CaMessage>) => CaMessage;
+type MessageClass = new (c: number, ps: number, dt: number, dc: number, p1: number, p2: number, buf: Buffer, po: number, hs: number) => CaMessage;
 
 /** The class for each command: [sent by a client, sent by a server]; one-way commands name one class twice. */
 const CLASSES: (readonly [MessageClass, MessageClass] | undefined)[] = [];
@@ -767,6 +1090,12 @@ both(CMD.ECHO, EchoRequest, EchoResponse);
 oneWay(CMD.REPEATER_REGISTER, RepeaterRegisterRequest);
 oneWay(CMD.CREATE_CH_FAIL, CreateChFailResponse);
 oneWay(CMD.SERVER_DISCONN, ServerDisconnResponse);
+
+// Each class's direction is a fact of the class: a prototype value, not a string test per message.
+for (const cls of new Set([...CLASSES.flatMap((pair) => pair ?? []), EventCancelResponse])) {
+  const type = Object.getOwnPropertyDescriptor(cls.prototype, 'type')!.get!.call(undefined) as string;
+  Object.defineProperty(cls.prototype, 'direction', { value: type.endsWith('Request') ? 'request' : 'response' });
+}
 
 /**
  * Builds the message object for a framed header. `fromClient` is the sender's

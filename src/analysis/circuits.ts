@@ -105,14 +105,27 @@ export class CircuitAnalysis {
   private readonly tallies = new Map<TcpCircuit, CircuitTally>();
   private readonly done: CircuitSummary[] = [];
 
+  private lastCircuit?: TcpCircuit;
+  private lastTally?: CircuitTally;
+
   event(ev: CaEvent): void {
     const c = ev.circuit;
     if (!c) return;
-    const at = momentOf(ev);
-    let t = this.tallies.get(c);
+    let t = c === this.lastCircuit ? this.lastTally : this.tallies.get(c);
     if (!t) this.tallies.set(c, (t = emptyTally()));
-    t.firstMessage ??= at;
-    t.lastMessage = at;
+    this.lastCircuit = c;
+    this.lastTally = t;
+    if (!t.firstMessage) {
+      t.firstMessage = momentOf(ev);
+      t.lastMessage = momentOf(ev);
+    } else {
+      // The tally's own object, updated in place: no allocation per message.
+      const last = t.lastMessage!;
+      last.sec = ev.tsSec;
+      last.nsec = ev.tsNsec;
+      last.time = ev.timestamp;
+      last.frame = ev.frame;
+    }
     const pv = ev.pv ?? UNKNOWN_PV;
     switch (ev.type) {
       case 'CreateChanRequest':
@@ -155,6 +168,7 @@ export class CircuitAnalysis {
   circuitEnded(c: TcpCircuit): void {
     const t = this.tallies.get(c) ?? emptyTally();
     this.tallies.delete(c);
+    if (this.lastCircuit === c) this.lastCircuit = this.lastTally = undefined;
     const up = c.toServer.stream.stats;
     const down = c.toClient.stream.stats;
     this.done.push({

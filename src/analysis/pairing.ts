@@ -186,6 +186,8 @@ export class Pairer {
   private readonly timeout: number;
   private readonly kinds: ReadonlySet<PairKind>;
   private readonly circuits = new Map<number, CircuitPairs>();
+  private lastCircuit?: TcpCircuit;
+  private lastPairs?: CircuitPairs;
   /** by `${client endpoint key}/${search id}` */
   private readonly searches = new Map<string, PendingSearch>();
   private readonly answeredSearches = new Map<string, AnsweredSearch>();
@@ -219,6 +221,7 @@ export class Pairer {
   circuitEnded(c: TcpCircuit): void {
     const state = this.circuits.get(c.id);
     this.circuits.delete(c.id);
+    if (this.lastCircuit === c) this.lastCircuit = this.lastPairs = undefined;
     if (!state?.handshakeDone) this.handshake(c, true);
     if (!state) return;
     for (const kind of CIRCUIT_KINDS) {
@@ -311,12 +314,16 @@ export class Pairer {
   // ---- circuits ------------------------------------------------------------
 
   private circuitPairs(c: TcpCircuit): CircuitPairs {
+    // Consecutive messages are mostly of one circuit.
+    if (c === this.lastCircuit) return this.lastPairs!;
     let state = this.circuits.get(c.id);
     if (!state) {
       state = new CircuitPairs(c);
       this.circuits.set(c.id, state);
       state.handshakeDone = this.handshake(c, false);
     }
+    this.lastCircuit = c;
+    this.lastPairs = state;
     return state;
   }
 
@@ -357,7 +364,12 @@ export class Pairer {
 
   private circuitMessage(ev: CaEvent, state: CircuitPairs): void {
     const m = ev.command;
-    if (m instanceof CreateChanRequest) this.request(state, 'create', m.cid, ev);
+    // Monitor updates are most of the traffic: tested first.
+    if (m instanceof EventAddResponse) {
+      if (!this.kinds.has('subscribe') || state.subscribed.has(m.subscriptionid)) return; // a later update
+      state.subscribed.add(m.subscriptionid);
+      this.response(state, 'subscribe', m.subscriptionid, ev, ecaName(m.status));
+    } else if (m instanceof CreateChanRequest) this.request(state, 'create', m.cid, ev);
     else if (m instanceof CreateChanResponse) {
       this.response(state, 'create', m.cid, ev, 'ok');
       if (this.kinds.has('connect')) this.connected(ev, state);
@@ -369,10 +381,6 @@ export class Pairer {
     else if (m instanceof EventAddRequest) {
       state.subscribed.delete(m.subscriptionid);
       this.request(state, 'subscribe', m.subscriptionid, ev);
-    } else if (m instanceof EventAddResponse) {
-      if (!this.kinds.has('subscribe') || state.subscribed.has(m.subscriptionid)) return; // a later update
-      state.subscribed.add(m.subscriptionid);
-      this.response(state, 'subscribe', m.subscriptionid, ev, ecaName(m.status));
     } else if (m instanceof EventCancelRequest || m instanceof EventCancelResponse) state.subscribed.delete(m.subscriptionid);
     else if (m instanceof ErrorResponse) {
       const req = m.request;

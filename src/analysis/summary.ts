@@ -75,7 +75,12 @@ export class SummaryAnalysis {
   private readonly circuitAnalysis = new CircuitAnalysis();
   private readonly pairer: Pairer;
   private readonly slowSec: number;
-  private readonly commands = new Map<string, number>();
+  /** message count by class name (a counter object each, so a repeat of the last type costs no lookup) */
+  private readonly commands = new Map<string, { n: number }>();
+  private lastType = '';
+  private lastCount = { n: 0 };
+  private lastPv?: string;
+  private lastClient = -1;
   private readonly clientHosts = new Set<number>();
   private readonly pvs = new Set<string>();
   private readonly createFailures = new Occurrences();
@@ -97,12 +102,26 @@ export class SummaryAnalysis {
     this.beacons.event(ev);
     this.circuitAnalysis.event(ev);
     this.pairer.event(ev);
-    const at = momentOf(ev);
-    this.first ??= at;
-    this.last = at;
-    this.commands.set(ev.type, (this.commands.get(ev.type) ?? 0) + 1);
-    if (ev.direction === 'request') this.clientHosts.add(ev.srcIp);
-    if (ev.pv !== undefined) this.pvs.add(ev.pv);
+    if (!this.first) {
+      this.first = momentOf(ev);
+      this.last = momentOf(ev);
+    } else {
+      const last = this.last!;
+      last.sec = ev.tsSec;
+      last.nsec = ev.tsNsec;
+      last.time = ev.timestamp;
+      last.frame = ev.frame;
+    }
+    const type = ev.type;
+    if (type !== this.lastType) {
+      let count = this.commands.get(type);
+      if (!count) this.commands.set(type, (count = { n: 0 }));
+      this.lastType = type;
+      this.lastCount = count;
+    }
+    this.lastCount.n++;
+    if (ev.direction === 'request' && ev.srcIp !== this.lastClient) this.clientHosts.add((this.lastClient = ev.srcIp));
+    if (ev.pv !== undefined && ev.pv !== this.lastPv) this.pvs.add((this.lastPv = ev.pv));
     const m = ev.command;
     if (m instanceof CreateChFailResponse) this.createFailures.add(ev);
     else if (m instanceof ErrorResponse) this.ecaError(m.status, ev);
@@ -143,7 +162,7 @@ export class SummaryAnalysis {
       last: this.last,
       packets: result.stats.packets,
       caMessages: result.stats.caMessages,
-      commands: [...this.commands].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
+      commands: [...this.commands].map(([type, c]): [string, number] => [type, c.n]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
       servers: [...servers].sort(),
       clientHosts: this.clientHosts.size,
       pvs: this.pvs.size,

@@ -16,6 +16,10 @@ export interface BenchCase {
   readsCapture: boolean;
   /** the bar the issue sets, checked against the row */
   bar?: Bar;
+  /** how many times the command reads the capture (several files at once); default 1 */
+  reads?: number;
+  /** run on every core instead of pinned to one (worker threads) */
+  allCores?: boolean;
 }
 
 export type Bar =
@@ -58,8 +62,9 @@ export function rows(cases: readonly { c: BenchCase; t: Timing }[], bytes: numbe
     const row: Row = { name: c.name, command: c.command, medianSec, verdict: '' };
     if (rss.length > 0) row.peakRssMb = Math.max(...rss) / 2 ** 20;
     if (c.readsCapture) {
-      row.mbPerSec = bytes / 1e6 / medianSec;
-      row.messagesPerSec = messages / medianSec;
+      const reads = c.reads ?? 1;
+      row.mbPerSec = (reads * bytes) / 1e6 / medianSec;
+      row.messagesPerSec = (reads * messages) / medianSec;
       row.vsFloor = medianSec / floorSec;
     }
     row.verdict = verdict(c.bar, row, bytes / 1e6 / floorSec);

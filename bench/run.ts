@@ -33,6 +33,9 @@ const CASES: readonly BenchCase[] = [
   { name: 'summary', command: 'cawire summary FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   { name: 'stdin', command: 'cat FILE | cawire print > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: '--help', command: 'cawire --help > /dev/null', readsCapture: false, bar: { kind: 'seconds', max: 0.15 } },
+  // Several captures at once: the same file given twice, on one thread and then on a thread per file (every core).
+  { name: 'latency ×2 --jobs 1', command: 'cawire latency --jobs 1 FILE FILE > /dev/null', readsCapture: true, reads: 2 },
+  { name: 'latency ×2 --jobs 2', command: 'cawire latency --jobs 2 FILE FILE > /dev/null', readsCapture: true, reads: 2, allCores: true },
 ];
 
 interface BenchOptions {
@@ -65,7 +68,7 @@ function shellCommand(c: BenchCase, file: string, rssFile: string): string {
   const measure = has('/usr/bin/time') ? `/usr/bin/time -f %M -o ${rssFile} node bin/cawire.js` : `node dist/bench/max-rss.js ${rssFile}`;
   return c.command
     .replace('PIN ', PIN)
-    .replace('cawire', `${PIN}${measure}`)
+    .replace('cawire', `${c.allCores ? '' : PIN}${measure}`)
     .replaceAll('FILE', file);
 }
 
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
       '',
       `Reproduce: \`npm run bench -- ${sizeArgs}\` (the capture is kept in bench/out/ and reused).`,
       '',
-      `Machine: ${machine()}. Each cawire process (and cat as the floor) runs pinned to one core (\`taskset -c 0\`); ` +
+      `Machine: ${machine()}. Each cawire process (and cat as the floor) runs pinned to one core (\`taskset -c 0\`), but the \`--jobs 2\` row, which may use every core; ` +
         `peak RSS from \`/usr/bin/time -f %M\`; median of ${o.reps} runs; page cache warm.`,
       '',
       `Capture: ${(bytes / 1e6).toFixed(0)} MB pcap, ${truth.capture.packets} packets, ${messages} CA messages ` +

@@ -48,6 +48,14 @@ describe('rows', () => {
   });
 });
 
+describe('rows of several captures at once', () => {
+  it('counts every read of the capture in MB/s and messages/s', () => {
+    const twice: BenchCase = { name: 'latency ×2', command: 'cawire latency --jobs 2 FILE FILE > /dev/null', readsCapture: true, reads: 2, allCores: true };
+    const [row] = rows([{ c: twice, t: { seconds: [4], rssBytes: [150 * 2 ** 20] } }], 1e9, 5e6, 0.2);
+    expect([row!.mbPerSec, row!.messagesPerSec, row!.vsFloor, row!.verdict]).toEqual([500, 2.5e6, 20, 'ok RSS < 200 MB']);
+  });
+});
+
 describe('markdownTable', () => {
   it('writes one row per command, without the pinning token and with pipes escaped', () => {
     const table = rows([{ c: stdin, t: { seconds: [4], rssBytes: [64 * 2 ** 20] } }, { c: floor, t: { seconds: [0.25], rssBytes: [undefined] } }], 1e9, 8e5, 0.25);

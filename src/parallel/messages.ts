@@ -38,11 +38,12 @@ export interface PrintStart {
   options: PrintTaskOptions;
 }
 
-/** The main thread wants `n` more batches of a print task. */
+/** The main thread wants `n` more batches of a print task; `spare` is a written batch's byte buffer, given back for reuse. */
 export interface MoreBatches {
   type: 'more';
   file: number;
   n: number;
+  spare?: ArrayBuffer;
 }
 
 /** Pair a file's requests and replies, and send back its LatencyPart. */
@@ -58,16 +59,16 @@ export type ToWorker = PrintStart | MoreBatches | LatencyStart;
 // ---- worker -> main thread --------------------------------------------------
 
 /**
- * Rendered lines of one file, in the file's order. Line i is
- * `text.slice(i === 0 ? 0 : ends[i - 1], ends[i] - 1)` (each line ends in '\n',
- * which ends[i] counts; a --format may put newlines inside a line, hence the
- * offsets); its capture time is times[2i] seconds and times[2i + 1] nanoseconds.
- * `ends` and `times` are transferred, not copied.
+ * Rendered lines of one file, in the file's order, UTF-8 encoded. Line i is
+ * bytes [i === 0 ? 0 : ends[i - 1], ends[i] - 1) (each line ends in '\n', which
+ * ends[i] counts; a --format may put newlines inside a line, hence the
+ * offsets); its capture time is times[2i] seconds and times[2i + 1]
+ * nanoseconds. The three arrays are transferred, not copied.
  */
 export interface LineBatch {
   type: 'batch';
   file: number;
-  text: string;
+  bytes: Uint8Array;
   ends: Uint32Array;
   times: Float64Array;
 }

@@ -64,8 +64,8 @@ class Pool {
     });
   }
 
-  static send(w: Worker, m: ToWorker): void {
-    w.postMessage(m);
+  static send(w: Worker, m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    w.postMessage(m, transfer);
   }
 
   /** Stops every thread, whatever it is doing. */
@@ -75,11 +75,16 @@ class Pool {
   }
 }
 
+/** A batch waiting to be merged, its bytes as a Buffer. */
+interface Queued extends LineBatch {
+  text: Buffer;
+}
+
 /** One file's place in the merge: its queued batches and the next line to write. */
 interface Stream {
   file: number;
   worker: Worker;
-  queue: LineBatch[];
+  queue: Queued[];
   /** next line of queue[0] */
   line: number;
   /** set after the file's last batch */
@@ -122,7 +127,7 @@ export async function printFiles(
     (m) => {
       const s = streams[m.file]!;
       if (m.type === 'batch') {
-        s.queue.push(m);
+        s.queue.push({ ...m, text: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.length) });
         watch?.(m.file, s.queue.length, m.ends.length);
       }
       else if (m.type === 'printed') s.result = m.result;
@@ -173,11 +178,13 @@ export async function printFiles(
         const nsec = nb.times[2 * next.line + 1]!;
         while (to < n && before(batch, to, best.file, sec, nsec, next.file)) to++;
       }
-      out.line(batch.text.slice(from === 0 ? 0 : batch.ends[from - 1], batch.ends[to - 1]! - 1));
+      out.line(batch.text.toString('utf8', from === 0 ? 0 : batch.ends[from - 1], batch.ends[to - 1]! - 1));
       if (to === n) {
         best.queue.shift();
         best.line = 0;
-        if (!best.result) Pool.send(best.worker, { type: 'more', file: best.file, n: 1 });
+        // The next batch, in the bytes of this one (no new buffer per batch on either side).
+        const spare = batch.bytes.buffer as ArrayBuffer;
+        if (!best.result) Pool.send(best.worker, { type: 'more', file: best.file, n: 1, spare }, [spare]);
       } else best.line = to;
 
       if (out.closed) return undefined;

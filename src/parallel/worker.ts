@@ -31,26 +31,27 @@ function failed(file: number, err: unknown): TaskFailed {
   return { type: 'failed', file, kind: 'internal', message: String(err) };
 }
 
-/** Lines are joined in runs of this many while they are young (cheap to flatten, and garbage soon). */
-const JOIN_EVERY = 256;
+/** UTF-8 bytes a JS string can take at most per UTF-16 unit. */
+const MAX_BYTES_PER_UNIT = 3;
 
 class PrintTask {
-  /** the batch so far: joined runs of lines, each line ending in '\n' */
-  private runs: string[] = [];
-  /** lines not yet joined into a run */
-  private fresh: string[] = [];
+  /** the batch so far: each line UTF-8 encoded as it is rendered (as LineWriter does), ending in '\n' */
+  private bytes = Buffer.allocUnsafeSlow(256 * 1024);
+  private size = 0;
   private count = 0;
-  /** where each line of the batch ends in the joined text */
+  /** where each line of the batch ends in `bytes` */
   private ends = new Uint32Array(1024);
-  private chars = 0;
   /** seconds, nanoseconds of each line */
   private times = new Float64Array(2048);
+  /** byte buffers of written batches, given back by the main thread */
+  private readonly spares: ArrayBuffer[] = [];
   private credits = 0;
   private wake?: () => void;
 
   constructor(private readonly start: PrintStart) {}
 
-  grant(n: number): void {
+  grant(n: number, spare?: ArrayBuffer): void {
+    if (spare) this.spares.push(spare);
     this.credits += n;
     this.wake?.();
   }
@@ -83,16 +84,17 @@ class PrintTask {
       times.set(this.times);
       this.times = times;
     }
-    this.ends[i] = this.chars += line.length + 1;
+    const most = this.size + line.length * MAX_BYTES_PER_UNIT + 1;
+    if (most > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, most));
+      this.bytes.copy(grown, 0, 0, this.size);
+      this.bytes = grown;
+    }
+    this.size += this.bytes.write(line, this.size);
+    this.bytes[this.size++] = 10;
+    this.ends[i] = this.size;
     this.times[2 * i] = sec;
     this.times[2 * i + 1] = nsec;
-    this.fresh.push(line);
-    if (this.fresh.length === JOIN_EVERY) this.join();
-  }
-
-  private join(): void {
-    this.runs.push(`${this.fresh.join('\n')}\n`);
-    this.fresh = [];
   }
 
   private async sendWhenAsked(): Promise<void> {
@@ -102,16 +104,17 @@ class PrintTask {
   }
 
   private send(): void {
-    if (this.fresh.length > 0) this.join();
     const n = this.count;
     const ends = this.ends.slice(0, n);
     const times = this.times.slice(0, 2 * n);
-    const text = this.runs.length === 1 ? this.runs[0]! : this.runs.join('');
-    this.runs = [];
+    // The whole buffer is handed over (transferred, not copied); the next batch gets a new one.
+    const bytes = new Uint8Array(this.bytes.buffer, 0, this.size);
+    const spare = this.spares.pop();
+    this.bytes = spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(this.bytes.length);
+    this.size = 0;
     this.count = 0;
-    this.chars = 0;
     this.credits--;
-    post({ type: 'batch', file: this.start.file, text, ends, times }, [ends.buffer, times.buffer]);
+    post({ type: 'batch', file: this.start.file, bytes, ends, times }, [bytes.buffer as ArrayBuffer, ends.buffer, times.buffer]);
   }
 }
 
@@ -142,7 +145,7 @@ port.on('message', (m: ToWorker) => {
       return;
     }
     case 'more':
-      printing.get(m.file)?.grant(m.n);
+      printing.get(m.file)?.grant(m.n, m.spare);
       return;
     case 'latency':
       pair(m).catch((err: unknown) => post(failed(m.file, err)));

@@ -4,7 +4,7 @@
 // back-pressure, early stop, failures, and the latency parts.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -119,6 +119,18 @@ describe('printFiles', SLOW, () => {
     expect((await print(FILES.slice(0, 2), o, 2)).text).toBe((await expectedMerge(FILES.slice(0, 2), o)).text);
   });
 
+  it('keeps lines whole whatever their characters (batches are UTF-8 bytes)', async () => {
+    const named = ['ünïcode-ł.pcap', 'ascii.pcap'].map((name, i) => {
+      const path = join(dir, name);
+      copyFileSync(FILES[i]!, path);
+      return path;
+    });
+    const o = options({ format: '{file} ✓ {frame} {type}', batchLines: 9 });
+    const r = await print(named, o, 2);
+    expect(r.text).toBe((await expectedMerge(named, o)).text);
+    expect(r.text).toContain('ünïcode-ł.pcap ✓ 1 ');
+  });
+
   it('applies the filter in every file', async () => {
     const o = options({ filter: { command: ['ReadNotifyResponse'] }, format: '{file} {type} {pv}' });
     const r = await print(FILES, o, 2);
@@ -153,7 +165,10 @@ describe('printFiles', SLOW, () => {
     const err = await printFiles(FILES.slice(0, 2), broken, 2, out).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(CaptureError);
-    expect(err.message).toMatch(new RegExp(`^${FILES[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*undefined`));
+    // both files fail; whichever worker tells first is reported, naming its file
+    const [file, why] = [err.message.slice(0, err.message.indexOf(': ')), err.message.slice(err.message.indexOf(': ') + 2)];
+    expect(FILES.slice(0, 2)).toContain(file);
+    expect(why).toMatch(/undefined/);
     expect(err.stack).toMatch(/worker\.js/);
   });
 });

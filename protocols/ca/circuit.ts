@@ -79,6 +79,13 @@ export class CircuitState {
     p2 = m.parameter2,
     payloadSize = m.payloadSize,
   ): string | undefined {
+    // Monitor updates are most of the traffic: their lookup before the switch.
+    if (command === CMD.EVENT_ADD && !fromClient) {
+      const sub = this.subscriptions.get(p2);
+      if (sub === undefined) return undefined;
+      if (payloadSize === 0) this.subscriptions.delete(p2); // cancel confirmed
+      return sub.channel?.name;
+    }
     const max = this.limits.maxIdsPerCircuit;
     const req = fromClient;
     switch (command) {

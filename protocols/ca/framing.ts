@@ -167,6 +167,8 @@ export class StreamFramer<C> {
   push(buf: Buffer, off: number, len: number): void {
     const before = this.cost;
     this.consume(buf, off, len);
+    // Most segments hold whole messages: nothing was held before or after.
+    if (before === 0 && this.asm.length === 0) return;
     const budget = this.limits.budget;
     if (!budget) return;
     budget.held += this.cost - before;

@@ -112,17 +112,18 @@ export function formatSecondsIso(t: number): string {
   return unixTimeToIso(Math.floor(us / 1e6), (us % 1e6) * 1000);
 }
 
+/** How a DBR type's numbers print: 0 integer, 1 binary32 (FLOAT), 2 binary64 (DOUBLE); by type code. */
+const NUMBER_STYLE: readonly number[] = Array.from({ length: 64 }, (_, t) => (dbrBase(t) === 'FLOAT' ? 1 : dbrBase(t) === 'DOUBLE' ? 2 : 0));
+
 /** The first `preview` of `total` values, and how many more there are. */
 function formatValues(values: readonly (number | string)[], dataType: number, preview: number, total = values.length): string {
-  const base = dbrBase(dataType);
-  const isFloat32 = base === 'FLOAT';
-  const isInt = base !== 'DOUBLE' && !isFloat32;
+  const style = NUMBER_STYLE[dataType] ?? 0;
   const n = Math.min(values.length, preview);
   let s = '[';
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if (i > 0) s += ', ';
-    s += typeof v === 'string' ? pyString(v) : isInt ? String(v) : isFloat32 ? pyFloat32(v) : pyFloat(v);
+    s += typeof v === 'string' ? pyString(v) : style === 0 ? String(v) : style === 1 ? pyFloat32(v) : pyFloat(v);
   }
   const rest = Math.max(total, values.length) - n;
   if (rest > 0) s += `${n > 0 ? ', ' : ''}...+${rest}`;
@@ -141,7 +142,20 @@ const LIMITS: readonly [keyof DbrMetadata, string][] = [
   ['lowerCtrlLimit', 'lower_ctrl_limit'],
 ];
 
+/** 'DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=' by type, status and severity (few combinations occur). */
+const TIME_PREFIXES = new Map<number, string>();
+
 function formatMetadata(md: DbrMetadata, dataType: number): string {
+  // TIME metadata (status, severity, stamp and nothing else): its text up to the stamp is cached.
+  if (md.secPastEpoch !== undefined && md.units === undefined && md.ackt === undefined && md.status !== undefined && md.severity !== undefined) {
+    const key = (dataType * 65536 + (md.status & 0xffff)) * 65536 + (md.severity & 0xffff);
+    let prefix = TIME_PREFIXES.get(key);
+    if (prefix === undefined) {
+      prefix = `${dbrTypeName(dataType)}(status=${alarmStatusName(md.status)}, severity=${alarmSeverityName(md.severity)}, timestamp=`;
+      if (TIME_PREFIXES.size < 4096) TIME_PREFIXES.set(key, prefix);
+    }
+    return `${prefix}${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)})`;
+  }
   let s = '';
   // The common TIME/STS metadata first, without a separator test per field.
   if (md.status !== undefined) s = `status=${alarmStatusName(md.status)}`;

@@ -33,6 +33,23 @@ export interface Subscription {
   cancelled: boolean;
 }
 
+/** Whether CircuitState.observe reads the message itself (names, versions, access rights, a new subscription) rather than only its header words. */
+export function observeNeedsMessage(command: number, fromClient: boolean): boolean {
+  switch (command) {
+    case CMD.VERSION:
+    case CMD.CLIENT_NAME:
+    case CMD.HOST_NAME:
+    case CMD.CREATE_CHAN:
+    case CMD.ACCESS_RIGHTS:
+    case CMD.CLEAR_CHANNEL:
+      return true;
+    case CMD.EVENT_ADD:
+      return fromClient;
+    default:
+      return false;
+  }
+}
+
 /** Bounded map: the oldest entry goes when full (Map keeps insertion order). */
 function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   if (map.size >= max && !map.has(key)) {
@@ -70,14 +87,16 @@ export class CircuitState {
    * any. `fromClient` is the sender's role. The header words are passed by a
    * caller that has them (the dissector reads them from the frame): read back
    * from the message they are a polymorphic property access per message.
+   * `m` may be undefined when observeNeedsMessage(command, fromClient) is false:
+   * then the header words carry all the state needs.
    */
   observe(
-    m: CaMessage,
-    fromClient = m.direction === 'request',
-    command = m.command,
-    p1 = m.parameter1,
-    p2 = m.parameter2,
-    payloadSize = m.payloadSize,
+    m: CaMessage | undefined,
+    fromClient = m!.direction === 'request',
+    command = m!.command,
+    p1 = m!.parameter1,
+    p2 = m!.parameter2,
+    payloadSize = m!.payloadSize,
   ): string | undefined {
     // Monitor updates are most of the traffic: their lookup before the switch.
     if (command === CMD.EVENT_ADD && !fromClient) {
@@ -91,9 +110,9 @@ export class CircuitState {
     switch (command) {
       case CMD.VERSION:
         if (req) {
-          this.clientVersion = m.dataCountField;
-          this.priority = m.dataTypeField;
-        } else this.serverVersion = m.dataCountField;
+          this.clientVersion = m!.dataCountField;
+          this.priority = m!.dataTypeField;
+        } else this.serverVersion = m!.dataCountField;
         return undefined;
       case CMD.CLIENT_NAME:
         this.userName = (m as CreateChanRequest).name;

@@ -207,6 +207,38 @@ export class Pairer {
     this.kinds = opts.kinds ?? new Set(PAIR_KINDS);
   }
 
+  /**
+   * Whether the pairer reads TCP messages of this command (for DissectOptions.wants):
+   * monitor updates, say, only when subscriptions are paired. VERSION and ERROR
+   * always are (a circuit's first message settles its handshake; an error may
+   * answer any request).
+   */
+  wants(command: number, _fromClient: boolean): boolean {
+    const k = this.kinds;
+    switch (command) {
+      case CMD.CREATE_CHAN:
+      case CMD.CREATE_CH_FAIL:
+        return k.has('create') || k.has('connect');
+      case CMD.READ_NOTIFY:
+        return k.has('read');
+      case CMD.WRITE_NOTIFY:
+        return k.has('write');
+      case CMD.EVENT_ADD:
+      case CMD.EVENT_CANCEL:
+        return k.has('subscribe');
+      case CMD.ECHO:
+      case CMD.READ_SYNC:
+        return k.has('echo');
+      case CMD.VERSION:
+      case CMD.ERROR:
+      case CMD.SEARCH:
+      case CMD.NOT_FOUND:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   event(ev: CaEvent): void {
     const t = ev.timestamp;
     if (t > this.now) this.now = t;

@@ -23,7 +23,7 @@ import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
-import { resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
+import { WANTED_CODES, resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
 import { u16be, u32be } from '../../protocols/bytes.js';
 
 const TCP_FIN = 0x01;
@@ -392,12 +392,21 @@ export class Dissector implements PacketSink {
 
   private tcpMessage(half: Half, buf: Buffer, off: number, hs: number, ps: number): void {
     const c = half.circuit;
-    const m = decodeMessage(buf, off, hs, ps, half.fromClient, false);
-    const before = c.ca.evicted;
-    const pv = c.ca.observe(m, half.fromClient, u16be(buf, off), u32be(buf, off + 8), u32be(buf, off + 12), ps);
-    this.stats.idsEvicted += c.ca.evicted - before;
+    const command = u16be(buf, off);
+    const fromClient = half.fromClient;
     half.caMessages++;
     this.stats.caMessages++;
+    if (command < WANTED_CODES && this.options.wanted[command * 2 + (fromClient ? 1 : 0)] === 0) {
+      // Not wanted by the consumer: the circuit's state from the header words alone, no objects.
+      const before = c.ca.evicted;
+      c.ca.observe(undefined, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
+      this.stats.idsEvicted += c.ca.evicted - before;
+      return;
+    }
+    const m = decodeMessage(buf, off, hs, ps, fromClient, false);
+    const before = c.ca.evicted;
+    const pv = c.ca.observe(m, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
+    this.stats.idsEvicted += c.ca.evicted - before;
     const ev = half.fromClient
       ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
       : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);

@@ -1,5 +1,6 @@
 // Which traffic is CA, and the limits that keep memory bounded on any input.
 
+import { observeNeedsMessage } from '../../protocols/ca/circuit.js';
 import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 
 export interface DissectOptions {
@@ -28,6 +29,13 @@ export interface DissectOptions {
   maxLearned?: number;
   /** environment to read EPICS_CA_* from (default process.env) */
   env?: Record<string, string | undefined>;
+  /**
+   * Which TCP messages the consumer wants as events, by command code and sender
+   * (default: all). The others still update the circuit's state and the counts,
+   * but no message object or event is made for them: an analysis that ignores
+   * monitor updates says so and skips most of a busy capture's objects.
+   */
+  wants?: (command: number, fromClient: boolean) => boolean;
 }
 
 export interface ResolvedOptions {
@@ -44,6 +52,19 @@ export interface ResolvedOptions {
   maxIdsPerCircuit: number;
   maxSearchIds: number;
   maxLearned: number;
+  /** by command code * 2 + (1 if sent by the client): 1 when the message is made and delivered; codes past the table always are */
+  wanted: Uint8Array;
+}
+
+/** Command codes the `wanted` table covers (CA defines 0..27). */
+export const WANTED_CODES = 64;
+
+function wantedTable(wants: DissectOptions['wants'], needsMessage: (command: number, fromClient: boolean) => boolean): Uint8Array {
+  const t = new Uint8Array(WANTED_CODES * 2);
+  for (let c = 0; c < WANTED_CODES; c++) {
+    for (const fromClient of [false, true]) t[c * 2 + (fromClient ? 1 : 0)] = !wants || wants(c, fromClient) || needsMessage(c, fromClient) ? 1 : 0;
+  }
+  return t;
 }
 
 function envPort(v: string | undefined, fallback: number): number {
@@ -68,5 +89,6 @@ export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
     maxIdsPerCircuit: o.maxIdsPerCircuit ?? 100_000,
     maxSearchIds: o.maxSearchIds ?? 1_000_000,
     maxLearned: o.maxLearned ?? 100_000,
+    wanted: wantedTable(o.wants, observeNeedsMessage),
   };
 }

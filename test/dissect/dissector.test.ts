@@ -130,3 +130,46 @@ describe('Dissector', () => {
     expect(result.stats.otherPorts).toBe(1);
   });
 });
+
+describe('DissectOptions.wants', () => {
+  // fixtures/demo.pcap: monitors, reads, writes, creates and clears over several circuits (made by `cawire synth`)
+  const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+  const label = (e: CaEvent) => `${e.frame} ${e.type} ${e.pv ?? '-'}`;
+
+  it('drops only the unwanted TCP messages, with the same PVs on the rest and the same counts', async () => {
+    const all = await collectEvents(demo);
+    const noUpdates = await collectEvents(demo, { wants: (command, fromClient) => !(command === 1 && !fromClient) });
+    // EVENT_ADD sent by the server: updates, and the empty one confirming a cancel (EventCancelResponse)
+    const updates = all.events.filter((e) => e.transport === 'tcp' && e.command.command === 1 && e.direction === 'response');
+    expect(updates.length).toBeGreaterThan(100);
+    expect(noUpdates.events.map(label)).toEqual(all.events.filter((e) => !updates.includes(e)).map(label));
+    expect(noUpdates.result.stats.caMessages).toBe(all.result.stats.caMessages);
+  });
+
+  it('keeps the circuit state the skipped messages carry: a cancel confirmed by an empty update still ends the subscription', async () => {
+    const b = new CaptureBuilder();
+    const s = b.tcp(CLIENT_TCP, IOC);
+    s.handshake(0.1);
+    s.send('client', 0.2, Buffer.concat([enc.versionRequest({ version: 13, priority: 0 }), enc.createChanRequest({ name: 'M:1', cid: 1, version: 13 })]));
+    s.send('server', 0.3, Buffer.concat([enc.versionResponse({ version: 13 }), enc.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 9 })]));
+    s.send('client', 0.4, enc.eventAddRequest({ data_type: 6, data_count: 1, sid: 9, subscriptionid: 5, mask: 1 }));
+    s.send('server', 0.5, enc.eventAddResponse({ data_type: 6, data_count: 1, status: 1, subscriptionid: 5, payload: encodeDbr(6, [1]) }));
+    s.send('client', 0.6, enc.eventCancelRequest({ data_type: 6, data_count: 1, sid: 9, subscriptionid: 5 }));
+    s.send('server', 0.7, enc.eventAddResponse({ data_type: 6, data_count: 1, status: 1, subscriptionid: 5, payload: Buffer.alloc(0) }));
+    s.send('client', 0.8, enc.eventCancelRequest({ data_type: 6, data_count: 1, sid: 9, subscriptionid: 5 }));
+    const { events } = await collectEvents(b.bytes(), { wants: (command, fromClient) => !(command === 1 && !fromClient) });
+    expect(events.map((e) => `${e.type} ${e.pv ?? '-'}`)).toEqual([
+      'VersionRequest -',
+      'CreateChanRequest M:1',
+      'VersionResponse -',
+      'CreateChanResponse M:1',
+      'EventAddRequest M:1',
+      'EventCancelRequest M:1',
+      'EventCancelRequest M:1',
+    ]);
+    // the skipped empty update confirmed the cancel: the circuit no longer holds the subscription (a cancel request alone only marks it)
+    const ca = events.at(-1)!.circuit!.ca;
+    expect(ca.subscription(5)).toBeUndefined();
+    expect(ca.channels.get(1)?.name).toBe('M:1');
+  });
+});

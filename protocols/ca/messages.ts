@@ -1091,9 +1091,33 @@ oneWay(CMD.REPEATER_REGISTER, RepeaterRegisterRequest);
 oneWay(CMD.CREATE_CH_FAIL, CreateChFailResponse);
 oneWay(CMD.SERVER_DISCONN, ServerDisconnResponse);
 
+/**
+ * Each class name with the command code it is decoded from and the sender it is
+ * decoded for: true a client, false a server, undefined either (a one-way
+ * command's class is used whichever side the transport says sent it).
+ */
+type TypeCode = readonly [type: string, code: { command: number; fromClient: boolean | undefined }];
+
+export const TYPE_CODES: ReadonlyMap<string, TypeCode[1]> = new Map<string, TypeCode[1]>([
+  ...CLASSES.flatMap((pair, command): TypeCode[] => {
+    if (!pair) return [];
+    if (pair[0] === pair[1]) return [[typeOfClass(pair[0]), { command, fromClient: undefined }] as const];
+    return pair.map((cls, i) => [typeOfClass(cls), { command, fromClient: i === 0 }] as const);
+  }),
+  ['EventCancelResponse', { command: CMD.EVENT_ADD, fromClient: false }] as const,
+  ...Object.entries(OBSOLETE).flatMap(([code, name]) => [
+    [`${name}Request`, { command: Number(code), fromClient: true }] as const,
+    [`${name}Response`, { command: Number(code), fromClient: false }] as const,
+  ]),
+]);
+
+function typeOfClass(cls: MessageClass): string {
+  return Object.getOwnPropertyDescriptor(cls.prototype, 'type')!.get!.call(undefined) as string;
+}
+
 // Each class's direction is a fact of the class: a prototype value, not a string test per message.
 for (const cls of new Set([...CLASSES.flatMap((pair) => pair ?? []), EventCancelResponse])) {
-  const type = Object.getOwnPropertyDescriptor(cls.prototype, 'type')!.get!.call(undefined) as string;
+  const type = typeOfClass(cls);
   Object.defineProperty(cls.prototype, 'direction', { value: type.endsWith('Request') ? 'request' : 'response' });
 }
 

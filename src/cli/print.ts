@@ -2,7 +2,7 @@
 // format, or JSON Lines.
 
 import type { Command } from 'commander';
-import { eventFilter, type EventFilterSpec } from '../dissect/filter.js';
+import { commandWants, eventFilter, type EventFilterSpec } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
 import { eventToJson } from '../output/json.js';
 import { LineWriter } from '../output/sink.js';
@@ -62,7 +62,7 @@ export function registerPrint(program: Command, isDefault: boolean): void {
       const out = new LineWriter();
       const result = await runDissection(
         source,
-        dissectOptions(o),
+        { ...dissectOptions(o), wants: commandWants(spec) },
         keep ? (ev) => keep(ev) && out.line(render(ev)) : (ev) => out.line(render(ev)),
         {
           // Live input: push lines out as each chunk is decoded, and wait if the reader is slow.

@@ -1,6 +1,7 @@
 // Selecting events: --pv GLOB, --command NAME[,NAME], --host ADDR, --port N.
 
-import { MESSAGE_TYPES } from '../../protocols/ca/messages.js';
+import { MESSAGE_TYPES, TYPE_CODES } from '../../protocols/ca/messages.js';
+import type { DissectOptions } from './options.js';
 import { parseIp } from '../../protocols/ca/ip.js';
 import type { CaEvent } from './event.js';
 
@@ -59,4 +60,16 @@ export function eventFilter(spec: EventFilterSpec): ((ev: CaEvent) => boolean) |
   if (tests.length === 0) return undefined;
   if (tests.length === 1) return tests[0];
   return (ev) => tests.every((t) => t(ev));
+}
+
+/**
+ * The TCP messages a --command filter can keep, as DissectOptions.wants (undefined
+ * when it keeps any): the others are never made into objects. Names are checked
+ * by eventFilter.
+ */
+export function commandWants(spec: EventFilterSpec): DissectOptions['wants'] {
+  if (!spec.command?.length) return undefined;
+  const byName = new Map([...TYPE_CODES].map(([type, code]) => [type.toLowerCase(), code]));
+  const codes = spec.command.map((c) => byName.get(c.toLowerCase())).filter((c) => c !== undefined);
+  return (command, fromClient) => codes.some((c) => c.command === command && (c.fromClient === undefined || c.fromClient === fromClient));
 }

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { latency, type LatencyPart } from '../analysis/latency.js';
 import type { PairRecord } from '../analysis/pairing.js';
 import type { CaEvent } from '../dissect/event.js';
-import { eventFilter } from '../dissect/filter.js';
+import { commandWants, eventFilter } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
 import { eventToJson } from '../output/json.js';
 import { compileTemplate } from '../output/template.js';
@@ -67,7 +67,7 @@ class PrintTask {
       // Mid-chunk: send a full batch only when asked for one; otherwise it grows until afterChunk waits.
       if (this.count >= full && this.credits > 0) this.send();
     };
-    const result = await runDissection(path, options.dissect, onEvent, {
+    const result = await runDissection(path, { ...options.dissect, wants: commandWants(options.filter) }, onEvent, {
       afterChunk: () => (this.count >= full ? this.sendWhenAsked() : undefined),
     });
     if (this.count > 0) await this.sendWhenAsked();

@@ -4,6 +4,9 @@ import * as enc from '../../src/synth/ca-encode.js';
 import { IP_PROTO_UDP, fragmentIpv4, ipv4Packet, udpDatagram } from '../../src/synth/frames.js';
 import type { CaEvent } from '../../src/dissect/event.js';
 import { skippedSummary } from '../../src/dissect/stats.js';
+import { commandWants, eventFilter } from '../../src/dissect/filter.js';
+import { MESSAGE_TYPES, TYPE_CODES } from '../../protocols/ca/messages.js';
+import { formatCommand } from '../../src/output/values.js';
 import { CaptureBuilder } from '../helpers/build.js';
 import { collectEvents } from '../helpers/shared.js';
 
@@ -172,4 +175,31 @@ describe('DissectOptions.wants', () => {
     expect(ca.subscription(5)).toBeUndefined();
     expect(ca.channels.get(1)?.name).toBe('M:1');
   });
+});
+
+describe('commandWants (print --command)', () => {
+  const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+
+  it('names every class by the code and sender it is decoded from', () => {
+    expect(TYPE_CODES.size).toBe(MESSAGE_TYPES.length);
+    expect(TYPE_CODES.get('EventAddResponse')).toEqual({ command: 1, fromClient: false });
+    expect(TYPE_CODES.get('EventCancelResponse')).toEqual({ command: 1, fromClient: false });
+    expect(TYPE_CODES.get('ErrorResponse')).toEqual({ command: 11, fromClient: undefined }); // one-way: whichever side sent it
+    expect(TYPE_CODES.get('SnapshotRequest')).toEqual({ command: 5, fromClient: true });
+  });
+
+  it.each([['CreateChanResponse'], ['eventaddresponse,ReadNotifyRequest'], ['EventCancelResponse'], ['WriteNotifyResponse,AccessRightsResponse']])(
+    '%s: the filtered events are those of a full run, fewer messages made',
+    async (names) => {
+      const spec = { command: names.split(',') };
+      const keep = eventFilter(spec)!;
+      const all = await collectEvents(demo);
+      const only = await collectEvents(demo, { wants: commandWants(spec) });
+      const label = (e: CaEvent) => `${e.frame} ${e.type} ${e.pv ?? '-'} ${formatCommand(e.command)}`;
+      const expected = all.events.filter(keep).map(label);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(only.events.filter(keep).map(label)).toEqual(expected);
+      expect(only.events.length).toBeLessThan(all.events.length);
+    },
+  );
 });

@@ -4,13 +4,12 @@
 
 import type { Closer, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { momentOf, type Moment } from './moment.js';
+import { extendSpan, type Moment, type Span } from './moment.js';
 
 /** What the messages of one circuit said, counted while it runs. */
 interface CircuitTally {
-  /** first and last CA message (undefined when none was seen, e.g. a connection refused) */
-  firstMessage?: Moment;
-  lastMessage?: Moment;
+  /** first and last CA message */
+  messages: Span;
   /** PV names ('?' when the channel was created before the capture started) */
   created: string[];
   cleared: string[];
@@ -30,6 +29,7 @@ const UNKNOWN_PV = '?';
 
 function emptyTally(): CircuitTally {
   return {
+    messages: {},
     created: [],
     cleared: [],
     createFailed: [],
@@ -44,7 +44,10 @@ function emptyTally(): CircuitTally {
   };
 }
 
-export interface CircuitSummary extends CircuitTally {
+export interface CircuitSummary extends Omit<CircuitTally, 'messages'> {
+  /** first and last CA message (undefined when none was seen, e.g. a connection refused) */
+  firstMessage?: Moment;
+  lastMessage?: Moment;
   id: number;
   client: string;
   server: string;
@@ -115,17 +118,7 @@ export class CircuitAnalysis {
     if (!t) this.tallies.set(c, (t = emptyTally()));
     this.lastCircuit = c;
     this.lastTally = t;
-    if (!t.firstMessage) {
-      t.firstMessage = momentOf(ev);
-      t.lastMessage = momentOf(ev);
-    } else {
-      // The tally's own object, updated in place: no allocation per message.
-      const last = t.lastMessage!;
-      last.sec = ev.tsSec;
-      last.nsec = ev.tsNsec;
-      last.time = ev.timestamp;
-      last.frame = ev.frame;
-    }
+    extendSpan(t.messages, ev);
     const pv = ev.pv ?? UNKNOWN_PV;
     switch (ev.type) {
       case 'CreateChanRequest':
@@ -171,8 +164,11 @@ export class CircuitAnalysis {
     if (this.lastCircuit === c) this.lastCircuit = this.lastTally = undefined;
     const up = c.toServer.stream.stats;
     const down = c.toClient.stream.stats;
+    const { messages, ...counts } = t;
     this.done.push({
-      ...t,
+      ...counts,
+      firstMessage: messages.first,
+      lastMessage: messages.last,
       id: c.id,
       client: c.client,
       server: c.server,
@@ -183,7 +179,7 @@ export class CircuitAnalysis {
       serverVersion: c.ca.serverVersion,
       priority: c.ca.priority,
       start: c.synTime ?? c.firstSeen,
-      startFrame: c.synFrame ?? t.firstMessage?.frame,
+      startFrame: c.synFrame ?? messages.first?.frame,
       end: c.endTime,
       endFrame: c.endFrame,
       lastSeen: c.lastSeen,

@@ -18,3 +18,22 @@ export function momentOf(ev: CaEvent): Moment {
   return { sec: ev.tsSec, nsec: ev.tsNsec, time: ev.timestamp, frame: ev.frame };
 }
 
+
+/** The first and last message of a span: `last` is the span's own object, moved on in place (no allocation per message). */
+export interface Span {
+  first?: Moment;
+  last?: Moment;
+}
+
+export function extendSpan(span: Span, ev: CaEvent): void {
+  const last = span.last;
+  if (!last) {
+    span.first = momentOf(ev);
+    span.last = momentOf(ev);
+    return;
+  }
+  last.sec = ev.tsSec;
+  last.nsec = ev.tsNsec;
+  last.time = ev.timestamp;
+  last.frame = ev.frame;
+}

@@ -15,7 +15,7 @@ import type { DissectResult } from '../dissect/run.js';
 import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { CircuitAnalysis, resetCircuits, type CircuitSummary } from './circuits.js';
-import { momentOf, type Moment } from './moment.js';
+import { extendSpan, type Moment, type Span } from './moment.js';
 import { Pairer, type PairRecord } from './pairing.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
 
@@ -89,8 +89,8 @@ export class SummaryAnalysis {
   private slowCount = 0;
   /** the slowest responses, slowest first */
   private readonly slowest: PairRecord[] = [];
-  private first?: Moment;
-  private last?: Moment;
+  /** first and last CA message */
+  private readonly span: Span = {};
 
   constructor(opts: SummaryOptions = {}) {
     this.slowSec = opts.slowSec ?? DEFAULT_SLOW_SEC;
@@ -102,16 +102,7 @@ export class SummaryAnalysis {
     this.beacons.event(ev);
     this.circuitAnalysis.event(ev);
     this.pairer.event(ev);
-    if (!this.first) {
-      this.first = momentOf(ev);
-      this.last = momentOf(ev);
-    } else {
-      const last = this.last!;
-      last.sec = ev.tsSec;
-      last.nsec = ev.tsNsec;
-      last.time = ev.timestamp;
-      last.frame = ev.frame;
-    }
+    extendSpan(this.span, ev);
     const type = ev.type;
     if (type !== this.lastType) {
       let count = this.commands.get(type);
@@ -158,8 +149,8 @@ export class SummaryAnalysis {
     const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
     for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
     return {
-      first: this.first,
-      last: this.last,
+      first: this.span.first,
+      last: this.span.last,
       packets: result.stats.packets,
       caMessages: result.stats.caMessages,
       commands: [...this.commands].map(([type, c]): [string, number] => [type, c.n]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),

@@ -4,8 +4,8 @@
 // 75%, max in milliseconds per server.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy } from '../analysis/latency.js';
-import { millis, type LatencyDistribution, type LatencyStats } from '../analysis/latency-stats.js';
+import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency } from '../analysis/latency.js';
+import { millis, type LatencyStats } from '../analysis/latency-stats.js';
 import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
 import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
@@ -161,14 +161,11 @@ function checkOptions(o: LatencyCliOptions): void {
   if (o.plot && !plotFormat(o.plot)) throw new UsageError(`--plot writes .svg or .png files, not '${o.plot}'`);
 }
 
-/** What the report prints, from one capture or merged from several. */
-interface Report {
-  stats: LatencyStats[];
-  distributions: LatencyDistribution[];
+/** What the report prints, from one capture or merged from several (MergedLatency's parts, the file optional). */
+interface Report extends Pick<MergedLatency, 'stats' | 'distributions' | 'counts'> {
   /** the pairs listed (--raw, --slower-than), in listing order */
   listed: Filed<PairRecord>[];
   unanswered: Filed<Unanswered>[];
-  counts: PairCounts;
   conflicts: Filed<SearchConflict>[];
   /** several captures: rows name their file */
   several: boolean;

@@ -6,7 +6,7 @@
 
 import { ipv4Offset } from '../capture/link.js';
 import type { PacketSink } from '../capture/types.js';
-import { CircuitState, DEFAULT_CIRCUIT_LIMITS, SearchNames } from '../../protocols/ca/circuit.js';
+import { CircuitState, SearchNames } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD } from '../../protocols/ca/constants.js';
 import { StreamFramer, frameDatagram, type FrameSink, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {

@@ -59,10 +59,11 @@ export interface ResolvedOptions {
 /** Command codes the `wanted` table covers (CA defines 0..27). */
 export const WANTED_CODES = 64;
 
-function wantedTable(wants: DissectOptions['wants'], needsMessage: (command: number, fromClient: boolean) => boolean): Uint8Array {
+/** The delivered messages: those wanted, and those whose state CircuitState.observe reads from the message itself. */
+function wantedTable(wants: DissectOptions['wants']): Uint8Array {
   const t = new Uint8Array(WANTED_CODES * 2);
   for (let c = 0; c < WANTED_CODES; c++) {
-    for (const fromClient of [false, true]) t[c * 2 + (fromClient ? 1 : 0)] = !wants || wants(c, fromClient) || needsMessage(c, fromClient) ? 1 : 0;
+    for (const fromClient of [false, true]) t[c * 2 + (fromClient ? 1 : 0)] = !wants || wants(c, fromClient) || observeNeedsMessage(c, fromClient) ? 1 : 0;
   }
   return t;
 }
@@ -89,6 +90,6 @@ export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
     maxIdsPerCircuit: o.maxIdsPerCircuit ?? 100_000,
     maxSearchIds: o.maxSearchIds ?? 1_000_000,
     maxLearned: o.maxLearned ?? 100_000,
-    wanted: wantedTable(o.wants, observeNeedsMessage),
+    wanted: wantedTable(o.wants),
   };
 }

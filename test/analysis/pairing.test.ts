@@ -6,6 +6,7 @@ import { runDissection } from '../../src/dissect/run.js';
 import * as ca from '../../src/synth/ca-encode.js';
 import { IP_PROTO_TCP, TCP, ipv4Packet, tcpSegment } from '../../src/synth/frames.js';
 import { CaptureBuilder, EPOCH } from '../helpers/build.js';
+import { CAPUT_WRITE_OUTCOMES } from '../helpers/shared.js';
 import { HOST_X, SERVER_A, SERVER_B, dbrDouble, searchDatagram, twoServerScenario } from './ca-scenario.js';
 
 const corpus = new URL('../../../shared/corpus/real/', import.meta.url);
@@ -264,14 +265,7 @@ describe.skipIf(!existsSync(corpus))('Pairer on the real captures', () => {
 
   it('caput: 6 WriteNotify pairs, two of them ECA_PUTFAIL; TEST:nonexistent never found', async () => {
     const { pairer, records, unanswered } = await pair(real('caput.pcap'));
-    expect(of(records, 'write').map((r) => `${r.pv} ${r.outcome}`)).toEqual([
-      'TEST:ao ECA_NORMAL',
-      'TEST:longout ECA_NORMAL',
-      'TEST:mbbo ECA_NORMAL',
-      'TEST:disabled ECA_PUTFAIL',
-      'TEST:ao ECA_PUTFAIL',
-      'TEST:mbbo ECA_NORMAL',
-    ]);
+    expect(of(records, 'write').map((r) => `${r.pv} ${r.outcome}`)).toEqual(CAPUT_WRITE_OUTCOMES);
     expect(pairer.counts.pairs.create).toBe(18);
     expect(pairer.counts.pairs.read).toBe(37);
     expect(unanswered.map((u) => `${u.kind} ${u.pv}`)).toEqual(['search TEST:nonexistent', 'connect TEST:nonexistent']);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { twoServerScenario } from '../analysis/ca-scenario.js';
+import { CAPUT_WRITE_OUTCOMES } from '../helpers/shared.js';
 
 const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
 const corpus = new URL('../../../shared/corpus/real/', import.meta.url);
@@ -171,14 +172,7 @@ describe.skipIf(!existsSync(corpus))('cawire latency on the real captures', SLOW
   it('caput: 2 of 6 WriteNotify replies are ECA_PUTFAIL', () => {
     const r = latency('--kind', 'write', '--raw', '--csv', real('caput.pcap'));
     const rows = r.out.trim().split('\n').slice(1).map((l) => l.split(','));
-    expect(rows.map((f) => `${f[1]} ${f[9]}`)).toEqual([
-      'TEST:ao ECA_NORMAL',
-      'TEST:longout ECA_NORMAL',
-      'TEST:mbbo ECA_NORMAL',
-      'TEST:disabled ECA_PUTFAIL',
-      'TEST:ao ECA_PUTFAIL',
-      'TEST:mbbo ECA_NORMAL',
-    ]);
+    expect(rows.map((f) => `${f[1]} ${f[9]}`)).toEqual(CAPUT_WRITE_OUTCOMES);
   });
 
   it('multi_ioc: one row per server, 40 channels each', () => {

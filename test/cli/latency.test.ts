@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cawire-latency-'));
 const FILE = join(dir, 'two-servers.pcap');
 writeFileSync(FILE, twoServerScenario());
 
-/** Each run that prints statistics loads danfo.js (about 1 s of CPU): allow for a busy machine. */
+/** Node start-ups (and danfo.js with --danfo, about 1 s of CPU) on a busy machine. */
 const SLOW = { timeout: 60_000 };
 
 function latency(...args: string[]) {
@@ -71,6 +71,16 @@ describe('cawire latency', SLOW, () => {
       max_ms: 4,
     });
     expect(lines.filter((l) => l.kind === 'echo')).toEqual([{ kind: 'echo', pv: '', count: 6, mean_ms: 0.5, std_ms: 0, min_ms: 0.5, p25_ms: 0.5, p50_ms: 0.5, p75_ms: 0.5, max_ms: 0.5 }]);
+  });
+
+  it('--danfo computes the statistics through danfo.js: the same table, CSV and JSON as the default', () => {
+    for (const args of [['--kind', 'all'], ['--kind', 'all', '--by', 'pv', '--csv'], ['--kind', 'connect', '--json']]) {
+      const plain = latency(...args, FILE);
+      const viaDanfo = latency(...args, '--danfo', FILE);
+      expect(plain.out.split('\n').length).toBeGreaterThan(2);
+      expect(viaDanfo.code).toBe(0);
+      expect(viaDanfo.out).toBe(plain.out);
+    }
   });
 
   it('--slower-than lists each slower pair with its frame numbers', () => {

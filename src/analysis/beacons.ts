@@ -173,10 +173,14 @@ export class BeaconAnalysis {
 
   /** Every event of the capture: the first and last give the capture's span. */
   event(ev: CaEvent): void {
-    const t = ev.timestamp;
+    this.seen(ev.timestamp);
+    if (ev.command instanceof Beacon) this.beacon(ev, ev.command);
+  }
+
+  /** A CA message at capture time t (Unix seconds): the capture's span, which bounds when beacons were due. */
+  seen(t: number): void {
     this.captureStart ??= t;
     if (t > this.captureEnd) this.captureEnd = t;
-    if (ev.command instanceof Beacon) this.beacon(ev, ev.command);
   }
 
   private beacon(ev: CaEvent, m: Beacon): void {

@@ -4,7 +4,9 @@
 
 import type { Closer, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { extendSpan, type Moment, type Span } from './moment.js';
+import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
+import { CMD } from '../../protocols/ca/constants.js';
+import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 
 /** What the messages of one circuit said, counted while it runs. */
 interface CircuitTally {
@@ -114,10 +116,7 @@ export class CircuitAnalysis {
   event(ev: CaEvent): void {
     const c = ev.circuit;
     if (!c) return;
-    let t = c === this.lastCircuit ? this.lastTally : this.tallies.get(c);
-    if (!t) this.tallies.set(c, (t = emptyTally()));
-    this.lastCircuit = c;
-    this.lastTally = t;
+    const t = this.tallyOf(c);
     extendSpan(t.messages, ev);
     const pv = ev.pv ?? UNKNOWN_PV;
     switch (ev.type) {
@@ -155,6 +154,34 @@ export class CircuitAnalysis {
         t.echoResponses++;
         break;
     }
+  }
+
+  /** What the report reads, as dissection options: monitor updates are counted from their header words. */
+  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+    return {
+      wants: (command, fromClient) => command !== CMD.EVENT_ADD || fromClient,
+      // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
+      declined: (m) => {
+        if (m.command !== CMD.EVENT_ADD || m.fromClient || m.payloadSize === 0) return true;
+        this.update(m);
+        return false;
+      },
+    };
+  }
+
+  /** A monitor update known by its header words (DissectOptions.declined): counted as its event would be. */
+  update(m: DeclinedMessage): void {
+    const t = this.tallyOf(m.circuit);
+    extendSpanAt(t.messages, m.sec, m.nsec, m.frame);
+    t.updates++;
+  }
+
+  private tallyOf(c: TcpCircuit): CircuitTally {
+    let t = c === this.lastCircuit ? this.lastTally : this.tallies.get(c);
+    if (!t) this.tallies.set(c, (t = emptyTally()));
+    this.lastCircuit = c;
+    this.lastTally = t;
+    return t;
   }
 
   /** The engine's circuitEnded hook: the circuit's counters are final now. */

@@ -110,9 +110,8 @@ export async function latency(source: CaptureSource, options: LatencyOptions = {
       if (inWindow(u.requestTime)) unanswered.push(u);
     },
   );
-  // Only the messages the pairer reads become events (monitor updates are skipped unless subscriptions are paired).
-  const wants = (command: number, fromClient: boolean): boolean => pairer.wants(command, fromClient);
-  const dissection = await runDissection(source, { wants, ...options.dissect }, (ev) => pairer.event(ev), { listener: pairer });
+  // Only the messages the pairer reads become events: of the monitor updates, the first of each subscription.
+  const dissection = await runDissection(source, { ...pairer.selection(), ...options.dissect }, (ev) => pairer.event(ev), { listener: pairer });
   pairer.finish();
 
   const engine = options.statsEngine ?? 'auto';

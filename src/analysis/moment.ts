@@ -26,14 +26,20 @@ export interface Span {
 }
 
 export function extendSpan(span: Span, ev: CaEvent): void {
+  extendSpanAt(span, ev.tsSec, ev.tsNsec, ev.frame);
+}
+
+/** extendSpan for a message known by its capture time and frame (DissectOptions.declined). */
+export function extendSpanAt(span: Span, sec: number, nsec: number, frame: number): void {
+  const time = sec + nsec / 1e9;
   const last = span.last;
   if (!last) {
-    span.first = momentOf(ev);
-    span.last = momentOf(ev);
+    span.first = { sec, nsec, time, frame };
+    span.last = { sec, nsec, time, frame };
     return;
   }
-  last.sec = ev.tsSec;
-  last.nsec = ev.tsNsec;
-  last.time = ev.timestamp;
-  last.frame = ev.frame;
+  last.sec = sec;
+  last.nsec = nsec;
+  last.time = time;
+  last.frame = frame;
 }

@@ -34,6 +34,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { endpointKey, type TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
+import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 
 export type PairKind = 'search' | 'handshake' | 'create' | 'read' | 'write' | 'subscribe' | 'echo' | 'connect';
 
@@ -213,7 +214,7 @@ export class Pairer {
    * always are (a circuit's first message settles its handshake; an error may
    * answer any request).
    */
-  wants(command: number, _fromClient: boolean): boolean {
+  wants(command: number, fromClient: boolean): boolean {
     const k = this.kinds;
     switch (command) {
       case CMD.CREATE_CHAN:
@@ -224,6 +225,8 @@ export class Pairer {
       case CMD.WRITE_NOTIFY:
         return k.has('write');
       case CMD.EVENT_ADD:
+        // The server's EVENT_ADD messages (monitor updates) are offered to declined(): it takes the few it pairs.
+        return fromClient && k.has('subscribe');
       case CMD.EVENT_CANCEL:
         return k.has('subscribe');
       case CMD.ECHO:
@@ -239,10 +242,29 @@ export class Pairer {
     }
   }
 
+  /**
+   * A TCP message wants() declined (DissectOptions.declined). True for the
+   * server's EVENT_ADD messages it must see whole: the first update of a
+   * subscription (the reply to its EVENT_ADD) and the empty one confirming a
+   * cancel. Any other only moves the pairer's clock, as an event would.
+   */
+  declined(m: DeclinedMessage): boolean {
+    if (m.command === CMD.EVENT_ADD && !m.fromClient && this.kinds.has('subscribe')) {
+      if (m.payloadSize === 0) return true;
+      const state = m.circuit === this.lastCircuit ? this.lastPairs : this.circuits.get(m.circuit.id);
+      if (state === undefined || !state.subscribed.has(m.parameter2)) return true;
+    }
+    this.tick(m.sec + m.nsec / 1e9);
+    return false;
+  }
+
+  /** What the pairer reads, as dissection options: wants() and declined() go together. */
+  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+    return { wants: (command, fromClient) => this.wants(command, fromClient), declined: (m) => this.declined(m) };
+  }
+
   event(ev: CaEvent): void {
-    const t = ev.timestamp;
-    if (t > this.now) this.now = t;
-    if (this.now >= this.nextSweep) this.sweep();
+    this.tick(ev.timestamp);
     const m = ev.command;
     if (m instanceof SearchRequest) this.searchRequest(ev, m);
     else if (m instanceof SearchResponse || m instanceof NotFoundResponse) this.searchResponse(ev, m);
@@ -485,6 +507,12 @@ export class Pairer {
    * timeout of capture time; maps are in request order, so each scan stops at
    * the first request still young.
    */
+  /** The latest capture time seen moves on; requests waiting past the timeout are swept out now and then. */
+  private tick(t: number): void {
+    if (t > this.now) this.now = t;
+    if (this.now >= this.nextSweep) this.sweep();
+  }
+
   private sweep(): void {
     const cutoff = this.now - this.timeout;
     this.nextSweep = this.now + this.timeout / 4;

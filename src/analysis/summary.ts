@@ -1,6 +1,7 @@
 // One screen for a capture someone just sent: what is in it, and the problems
 // the other reports find, each with the command that shows the detail.
 
+import { CMD } from '../../protocols/ca/constants.js';
 import { ecaIsSuccess, ecaName } from '../../protocols/ca/eca.js';
 import {
   CreateChFailResponse,
@@ -11,11 +12,12 @@ import {
 } from '../../protocols/ca/messages.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
+import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { CircuitAnalysis, resetCircuits, type CircuitSummary } from './circuits.js';
-import { extendSpan, type Moment, type Span } from './moment.js';
+import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { Pairer, type PairRecord } from './pairing.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
 
@@ -103,14 +105,7 @@ export class SummaryAnalysis {
     this.circuitAnalysis.event(ev);
     this.pairer.event(ev);
     extendSpan(this.span, ev);
-    const type = ev.type;
-    if (type !== this.lastType) {
-      let count = this.commands.get(type);
-      if (!count) this.commands.set(type, (count = { n: 0 }));
-      this.lastType = type;
-      this.lastCount = count;
-    }
-    this.lastCount.n++;
+    this.count(ev.type);
     if (ev.direction === 'request' && ev.srcIp !== this.lastClient) this.clientHosts.add((this.lastClient = ev.srcIp));
     if (ev.pv !== undefined && ev.pv !== this.lastPv) this.pvs.add((this.lastPv = ev.pv));
     const m = ev.command;
@@ -119,6 +114,43 @@ export class SummaryAnalysis {
     else if ((m instanceof ReadNotifyResponse || m instanceof WriteNotifyResponse || m instanceof EventAddResponse) && !ecaIsSuccess(m.status)) {
       this.ecaError(m.status, ev);
     }
+  }
+
+  /**
+   * What the summary reads, as dissection options: every message whole but the
+   * monitor updates, most of a busy capture, which are offered to declined().
+   */
+  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+    return {
+      wants: (command, fromClient) => command !== CMD.EVENT_ADD || fromClient,
+      declined: (m) => this.declined(m),
+    };
+  }
+
+  /**
+   * A successful monitor update the pairer need not see is counted from its
+   * header words exactly as its event would be; anything else is taken whole
+   * (true). Its PV needs no adding: the circuit knows it from the CreateChan
+   * and EventAdd messages, which came as events with the same name.
+   */
+  declined(m: DeclinedMessage): boolean {
+    if (m.command !== CMD.EVENT_ADD || m.fromClient || m.payloadSize === 0 || !ecaIsSuccess(m.parameter1)) return true;
+    if (this.pairer.declined(m)) return true;
+    this.beacons.seen(m.sec + m.nsec / 1e9);
+    this.circuitAnalysis.update(m);
+    extendSpanAt(this.span, m.sec, m.nsec, m.frame);
+    this.count('EventAddResponse');
+    return false;
+  }
+
+  private count(type: string): void {
+    if (type !== this.lastType) {
+      let count = this.commands.get(type);
+      if (!count) this.commands.set(type, (count = { n: 0 }));
+      this.lastType = type;
+      this.lastCount = count;
+    }
+    this.lastCount.n++;
   }
 
   circuitEnded(c: TcpCircuit): void {

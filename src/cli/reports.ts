@@ -21,6 +21,7 @@ import {
 import { DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
+import type { DissectOptions } from '../dissect/options.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
@@ -38,6 +39,8 @@ interface ReportOptions extends InputOptionValues {
 interface Analysis {
   event(ev: CaEvent): void;
   circuitEnded?(c: TcpCircuit): void;
+  /** the messages it reads (default: all) */
+  selection?(): Pick<DissectOptions, 'wants' | 'declined'>;
 }
 
 /** Names listed in one table cell before the rest is counted. */
@@ -75,7 +78,7 @@ function formatOf(o: ReportOptions): ReportFormat {
 
 /** Decodes the whole capture into `analysis`. */
 async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis): Promise<DissectResult> {
-  return runDissection(inputSource(file), dissectOptions(o), (ev) => analysis.event(ev), { listener: analysis });
+  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis });
 }
 
 /** Writes the report, then the end-of-run note unless --quiet. */

@@ -7,7 +7,7 @@
 import { ipv4Offset } from '../capture/link.js';
 import type { PacketSink } from '../capture/types.js';
 import { CircuitState, SearchNames } from '../../protocols/ca/circuit.js';
-import { ANY_ADDRESS, CMD } from '../../protocols/ca/constants.js';
+import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { StreamFramer, frameDatagram, type FrameSink, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
   Beacon,
@@ -23,7 +23,7 @@ import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
-import { WANTED_CODES, resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
+import { WANTED_CODES, resolveOptions, type DeclinedMessage, type DissectOptions, type ResolvedOptions } from './options.js';
 import { u16be, u32be } from '../../protocols/bytes.js';
 
 const TCP_FIN = 0x01;
@@ -75,6 +75,7 @@ export class Dissector implements PacketSink {
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
+  private declinedView?: DeclinedMessage;
 
   // The packet being decoded: events take their time and frame from it.
   private sec = 0;
@@ -396,7 +397,7 @@ export class Dissector implements PacketSink {
     const fromClient = half.fromClient;
     half.caMessages++;
     this.stats.caMessages++;
-    if (command < WANTED_CODES && this.options.wanted[command * 2 + (fromClient ? 1 : 0)] === 0) {
+    if (command < WANTED_CODES && this.options.wanted[command * 2 + (fromClient ? 1 : 0)] === 0 && !this.takenBack(half, buf, off, hs, command, ps)) {
       // Not wanted by the consumer: the circuit's state from the header words alone, no objects.
       const before = c.ca.evicted;
       c.ca.observe(undefined, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
@@ -411,6 +412,38 @@ export class Dissector implements PacketSink {
       ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
       : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);
     this.onEvent(ev);
+  }
+
+  /** Offers a declined message to options.declined; true when the consumer wants it whole after all. */
+  private takenBack(half: Half, buf: Buffer, off: number, hs: number, command: number, ps: number): boolean {
+    const declined = this.options.declined;
+    if (declined === undefined) return false;
+    const d = (this.declinedView ??= {
+      command: 0,
+      fromClient: false,
+      payloadSize: 0,
+      dataType: 0,
+      dataCount: 0,
+      parameter1: 0,
+      parameter2: 0,
+      circuit: half.circuit,
+      sec: 0,
+      nsec: 0,
+      frame: 0,
+    });
+    d.command = command;
+    d.fromClient = half.fromClient;
+    d.payloadSize = ps;
+    d.dataType = u16be(buf, off + 4);
+    // An extended header (24 bytes) carries data_count in its last word.
+    d.dataCount = hs === EXTENDED_HEADER_SIZE ? u32be(buf, off + 20) : u16be(buf, off + 6);
+    d.parameter1 = u32be(buf, off + 8);
+    d.parameter2 = u32be(buf, off + 12);
+    d.circuit = half.circuit;
+    d.sec = this.sec;
+    d.nsec = this.nsec;
+    d.frame = this.frame;
+    return declined(d);
   }
 
   private malformed(reason: MalformedReason, bytes: number): void {

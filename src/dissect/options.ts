@@ -2,6 +2,23 @@
 
 import { observeNeedsMessage } from '../../protocols/ca/circuit.js';
 import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
+import type { TcpCircuit } from './circuits.js';
+
+/** A TCP message `wants` declined, as its header words (one view, reused for every message). */
+export interface DeclinedMessage {
+  command: number;
+  fromClient: boolean;
+  payloadSize: number;
+  dataType: number;
+  dataCount: number;
+  parameter1: number;
+  parameter2: number;
+  circuit: TcpCircuit;
+  /** capture time of the packet that completed the message, and its frame number */
+  sec: number;
+  nsec: number;
+  frame: number;
+}
 
 export interface DissectOptions {
   /** CA server port (UDP search and TCP); default EPICS_CA_SERVER_PORT or 5064 */
@@ -36,6 +53,14 @@ export interface DissectOptions {
    * monitor updates says so and skips most of a busy capture's objects.
    */
   wants?: (command: number, fromClient: boolean) => boolean;
+  /**
+   * Told of each TCP message `wants` declined, with its header words, before the
+   * circuit's state takes it: a consumer can tally the common case (a monitor
+   * update) from the words and return true for a message it wants whole after
+   * all, which is then decoded and delivered as an event. The view is reused:
+   * copy what you keep.
+   */
+  declined?: (m: DeclinedMessage) => boolean;
 }
 
 export interface ResolvedOptions {
@@ -54,6 +79,7 @@ export interface ResolvedOptions {
   maxLearned: number;
   /** by command code * 2 + (1 if sent by the client): 1 when the message is made and delivered; codes past the table always are */
   wanted: Uint8Array;
+  declined: DissectOptions['declined'];
 }
 
 /** Command codes the `wanted` table covers (CA defines 0..27). */
@@ -91,5 +117,6 @@ export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
     maxSearchIds: o.maxSearchIds ?? 1_000_000,
     maxLearned: o.maxLearned ?? 100_000,
     wanted: wantedTable(o.wants),
+    declined: o.declined,
   };
 }

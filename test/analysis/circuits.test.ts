@@ -6,13 +6,24 @@ import { runDissection } from '../../src/dissect/run.js';
 import { HAVE_SHARED, REAL } from '../helpers/shared.js';
 import { circuitCapture } from './report-captures.js';
 
-async function circuits(source: CaptureSource): Promise<CircuitSummary[]> {
+/** The rows as the CLI makes them (monitor updates counted from their header words), or with `everyEvent` from an event each. */
+async function circuits(source: CaptureSource, everyEvent = false): Promise<CircuitSummary[]> {
   const analysis = new CircuitAnalysis();
-  await runDissection(source, {}, (ev) => analysis.event(ev), { listener: analysis });
+  await runDissection(source, everyEvent ? {} : analysis.selection(), (ev) => analysis.event(ev), { listener: analysis });
   return analysis.finish();
 }
 
 describe('circuit analysis', () => {
+  it('counts monitor updates from their header words exactly as from their events', async () => {
+    const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+    expect(new CircuitAnalysis().selection().wants!(1, false)).toBe(false);
+    for (const source of [demo, circuitCapture()]) {
+      const rows = await circuits(source);
+      expect(rows).toEqual(await circuits(source, true));
+      expect(rows.reduce((n, c) => n + c.updates, 0)).toBeGreaterThan(0);
+    }
+  });
+
   it('gives each circuit its ends, names, versions, timing and bytes', async () => {
     const rows = await circuits(circuitCapture());
     expect(

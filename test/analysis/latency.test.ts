@@ -134,6 +134,21 @@ describe('latency() on a capture with injected latencies', async () => {
     ]);
   });
 
+  it('pairs subscriptions from the first update of each, the others declined: the same as from every update', async () => {
+    const kinds = ['search', 'handshake', 'create', 'read', 'write', 'subscribe', 'echo', 'connect'] as const;
+    const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+    for (const source of [capture, demo]) {
+      const declined = await latency(source, { kinds });
+      // wants everything: every update is an event and declined() is never asked
+      const everyEvent = await latency(source, { kinds, dissect: { wants: () => true } });
+      expect(declined.records.length).toBeGreaterThan(0);
+      expect(declined.records).toEqual(everyEvent.records);
+      expect(declined.stats).toEqual(everyEvent.stats);
+      expect(declined.unanswered).toEqual(everyEvent.unanswered);
+      expect(declined.counts).toEqual(everyEvent.counts);
+    }
+  });
+
   it('keeps only the requests sent in [since, until)', async () => {
     const window = await latency(capture, { since: EPOCH + 1, until: EPOCH + 3.2 });
     // A clients start at 1, 2, 3 (CreateChan at +0.1 s), B clients at 1.5, 2.5

@@ -3,13 +3,36 @@ import { describe, expect, it } from 'vitest';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from '../../src/analysis/summary.js';
 import type { CaptureSource } from '../../src/capture/source.js';
 import { runDissection } from '../../src/dissect/run.js';
+import { encodeDbr } from '../../protocols/ca/dbr.js';
+import { ECA_GETFAIL, ECA_NORMAL } from '../../protocols/ca/eca.js';
+import * as enc from '../../src/synth/ca-encode.js';
+import { CaptureBuilder } from '../helpers/build.js';
 import { HAVE_SHARED, REAL } from '../helpers/shared.js';
 import { circuitCapture, putFailCapture, restartCapture, searchCapture } from './report-captures.js';
 
-async function summary(source: CaptureSource, opts?: SummaryOptions): Promise<CaptureSummary> {
+/** The summary as the CLI makes it: monitor updates tallied from their header words (selection()), or with `everyEvent` from an event each. */
+async function summary(source: CaptureSource, opts?: SummaryOptions, everyEvent = false): Promise<CaptureSummary> {
   const analysis = new SummaryAnalysis(opts);
-  const result = await runDissection(source, {}, (ev) => analysis.event(ev), { listener: analysis });
+  const result = await runDissection(source, everyEvent ? {} : analysis.selection(), (ev) => analysis.event(ev), { listener: analysis });
   return analysis.finish(result);
+}
+
+/** A subscription's updates (the fourth fails with ECA_GETFAIL; each packet is followed by its ACK), an update of a subscription never seen, and the cancel. */
+function updatesCapture(): Buffer {
+  const b = new CaptureBuilder();
+  const s = b.tcp({ ip: '10.0.0.9', port: 40001 }, { ip: '10.0.0.1', port: 5064 });
+  s.handshake(0.1);
+  s.send('client', 0.2, Buffer.concat([enc.versionRequest({ version: 13, priority: 0 }), enc.createChanRequest({ name: 'M:1', cid: 1, version: 13 })]));
+  s.send('server', 0.3, Buffer.concat([enc.versionResponse({ version: 13 }), enc.createChanResponse({ data_type: 6, data_count: 1, cid: 1, sid: 9 })]));
+  s.send('client', 0.4, enc.eventAddRequest({ data_type: 6, data_count: 1, sid: 9, subscriptionid: 5, mask: 1 }));
+  for (let i = 0; i < 6; i++) {
+    const status = i === 3 ? ECA_GETFAIL : ECA_NORMAL;
+    s.send('server', 0.5 + i, enc.eventAddResponse({ data_type: 6, data_count: 1, status, subscriptionid: 5, payload: encodeDbr(6, [i]) }));
+  }
+  s.send('server', 7, enc.eventAddResponse({ data_type: 6, data_count: 1, status: ECA_NORMAL, subscriptionid: 77, payload: encodeDbr(6, [7]) }));
+  s.send('client', 8, enc.eventCancelRequest({ data_type: 6, data_count: 1, sid: 9, subscriptionid: 5 }));
+  s.send('server', 8.5, enc.eventAddResponse({ data_type: 6, data_count: 1, status: ECA_NORMAL, subscriptionid: 5, payload: Buffer.alloc(0) }));
+  return b.bytes();
 }
 
 /** problem -> [count, detail] for the problems found. */
@@ -18,6 +41,17 @@ function found(s: CaptureSummary): Record<string, [number, string]> {
 }
 
 describe('capture summary', () => {
+  it('tallies monitor updates from their header words exactly as from their events', async () => {
+    const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+    for (const source of [demo, updatesCapture(), putFailCapture(), restartCapture(), circuitCapture(), searchCapture()]) {
+      expect(await summary(source)).toEqual(await summary(source, undefined, true));
+    }
+    expect(new SummaryAnalysis().selection().wants!(1, false)).toBe(false); // the server's EVENT_ADD messages go through declined()
+    const s = await summary(updatesCapture());
+    expect(s.commands).toEqual([['EventAddResponse', 7], ['CreateChanRequest', 1], ['CreateChanResponse', 1], ['EventAddRequest', 1], ['EventCancelRequest', 1], ['EventCancelResponse', 1], ['VersionRequest', 1], ['VersionResponse', 1]]);
+    expect(found(s)).toEqual({ 'ECA errors': [1, 'ECA_GETFAIL x1 (M:1 frame 16)'] });
+  });
+
   it('always checks every problem, each with the command that shows it', async () => {
     const s = await summary(putFailCapture());
     expect(s.problems.map((p) => [p.problem, p.command])).toEqual([
@@ -70,6 +104,10 @@ describe('capture summary', () => {
   });
 
   describe.skipIf(!HAVE_SHARED)('real captures', () => {
+    it.each([['camonitor_fast.pcap'], ['monitor_cancel.pcap'], ['multi_ioc.pcap'], ['big_waveform.pcap']])('%s: the same summary from header words as from events', async (name) => {
+      expect(await summary(join(REAL, name))).toEqual(await summary(join(REAL, name), undefined, true));
+    });
+
     it('caput: the failed puts appear with ECA_PUTFAIL, and TEST:nonexistent was never answered', async () => {
       const s = await summary(join(REAL, 'caput.pcap'));
       expect(found(s)).toEqual({

@@ -177,6 +177,44 @@ describe('DissectOptions.wants', () => {
   });
 });
 
+describe('DissectOptions.declined', () => {
+  const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+  const noUpdates = (command: number, fromClient: boolean) => !(command === 1 && !fromClient);
+  const label = (e: CaEvent) => `${e.frame} ${e.type} ${e.pv ?? '-'} ${formatCommand(e.command)}`;
+
+  it('is offered each declined message with its header words, circuit, time and frame', async () => {
+    const all = await collectEvents(demo);
+    const updates = all.events.filter((e) => e.transport === 'tcp' && e.command.command === 1 && e.direction === 'response');
+    const offered: unknown[] = [];
+    const { events } = await collectEvents(demo, {
+      wants: noUpdates,
+      declined: (m) => {
+        offered.push([m.frame, m.sec, m.nsec, m.command, m.fromClient, m.payloadSize, m.dataType, m.dataCount, m.parameter1, m.parameter2, m.circuit.id]);
+        return false;
+      },
+    });
+    expect(updates.length).toBeGreaterThan(100);
+    expect(offered).toEqual(
+      updates.map((e) => {
+        const m = e.command;
+        return [e.frame, e.tsSec, e.tsNsec, 1, false, m.payloadSize, m.dataTypeField, m.dataCountField, m.parameter1, m.parameter2, e.circuit!.id];
+      }),
+    );
+    expect(events.length).toBe(all.events.length - updates.length);
+  });
+
+  it('returning true has the message decoded and delivered after all, in its place', async () => {
+    const all = await collectEvents(demo);
+    let n = 0;
+    const some = await collectEvents(demo, { wants: noUpdates, declined: () => n++ % 3 === 0 });
+    const updates = all.events.filter((e) => e.transport === 'tcp' && e.command.command === 1 && e.direction === 'response');
+    const dropped = new Set(updates.filter((_, i) => i % 3 !== 0));
+    expect(n).toBe(updates.length);
+    expect(some.events.map(label)).toEqual(all.events.filter((e) => !dropped.has(e)).map(label));
+    expect(some.result.stats).toEqual(all.result.stats);
+  });
+});
+
 describe('commandWants (print --command)', () => {
   const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
 

@@ -251,8 +251,15 @@ export class Pairer {
   declined(m: DeclinedMessage): boolean {
     if (m.command === CMD.EVENT_ADD && !m.fromClient && this.kinds.has('subscribe')) {
       if (m.payloadSize === 0) return true;
-      const state = m.circuit === this.lastCircuit ? this.lastPairs : this.circuits.get(m.circuit.id);
-      if (state === undefined || !state.subscribed.has(m.parameter2)) return true;
+      const c = m.circuit;
+      let state = this.lastPairs;
+      if (c !== this.lastCircuit) {
+        state = this.circuits.get(c.id);
+        if (state === undefined) return true;
+        this.lastCircuit = c;
+        this.lastPairs = state;
+      }
+      if (!state!.subscribed.has(m.parameter2)) return true;
     }
     this.tick(m.sec + m.nsec / 1e9);
     return false;

@@ -67,7 +67,7 @@ export function registerPrint(program: Command, isDefault: boolean): void {
         {
           // Live input: push lines out as each chunk is decoded, and wait if the reader is slow.
           afterChunk: () => {
-            if (source === '-') out.flush();
+            if (source === '-') out.flushSoon();
             return out.ready();
           },
           // `cawire print big.pcap | head`: nobody reads any more, so stop decoding.

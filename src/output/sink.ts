@@ -5,9 +5,16 @@
 /** UTF-8 bytes a JS string can take at most per UTF-16 unit. */
 const MAX_BYTES_PER_UNIT = 3;
 
+/** Written buffers kept for reuse: more are in flight only while the reader is slow. */
+const SPARE_BUFFERS = 4;
+
 export class LineWriter {
   private buf: Buffer;
   private size = 0;
+  /** written buffers, for reuse: only for process.stdout (a file, pipe or terminal), whose write is done with the bytes once it calls back; other streams may keep chunks (a PassThrough does) */
+  private readonly spare: Buffer[] = [];
+  private readonly reuse: boolean;
+  private flushTimer?: NodeJS.Immediate;
   private waiting?: Promise<void>;
   private release?: () => void;
   /** set once the reader went away (EPIPE): further output is dropped */
@@ -20,6 +27,7 @@ export class LineWriter {
     private readonly batchBytes = 128 * 1024,
   ) {
     this.buf = Buffer.allocUnsafe(batchBytes);
+    this.reuse = out === process.stdout;
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') this.failure ??= err;
       this.closed = true;
@@ -43,16 +51,36 @@ export class LineWriter {
 
   flush(): void {
     if (this.size === 0) return;
-    const chunk = this.buf.subarray(0, this.size);
-    // The stream may hold the chunk until it is written: the next lines go to a new buffer.
-    this.buf = Buffer.allocUnsafe(this.batchBytes);
+    const whole = this.buf;
+    const chunk = whole.subarray(0, this.size);
+    // The stream holds the chunk until it is written: the next lines go to another
+    // buffer, and this one is reused once the write is done (fresh memory costs page faults).
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes);
     this.size = 0;
-    this.send(chunk);
+    this.send(
+      chunk,
+      this.reuse
+        ? () => {
+            if (this.spare.length < SPARE_BUFFERS) this.spare.push(whole);
+          }
+        : undefined,
+    );
   }
 
-  private send(data: Buffer | string): void {
+  /**
+   * Live output: flushes once the input has nothing more ready (on the event
+   * loop's next turn), so the lines of chunks that arrive together go out in one write.
+   */
+  flushSoon(): void {
+    this.flushTimer ??= setImmediate(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    });
+  }
+
+  private send(data: Buffer | string, written?: () => void): void {
     if (this.closed) return;
-    if (!this.out.write(data) && !this.waiting) {
+    if (!this.out.write(data, written) && !this.waiting) {
       this.waiting = new Promise((resolve) => {
         this.release = () => {
           this.waiting = this.release = undefined;
@@ -69,6 +97,8 @@ export class LineWriter {
   }
 
   async end(): Promise<void> {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
     this.flush();
     if (this.waiting) await this.waiting;
     // A failed write is reported by an 'error' event on a later tick.

@@ -30,6 +30,8 @@ const CASES: readonly BenchCase[] = [
   { name: 'print', command: 'cawire print FILE > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: 'print --json', command: 'cawire print --json FILE > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: 'latency', command: 'cawire latency FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
+  // The same statistics through a danfo.js DataFrame: what loading danfo.js costs.
+  { name: 'latency --danfo', command: 'cawire latency --danfo FILE > /dev/null', readsCapture: true },
   { name: 'summary', command: 'cawire summary FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   { name: 'stdin', command: 'cat FILE | cawire print > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: '--help', command: 'cawire --help > /dev/null', readsCapture: false, bar: { kind: 'seconds', max: 0.15 } },

@@ -1,7 +1,8 @@
 // Where capture bytes come from: a file ('-' = stdin), a Buffer or a stream,
 // gunzipped on the fly when they start with the gzip magic (1f 8b).
 
-import { open } from 'node:fs/promises';
+import { readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import { CaptureParser } from './reader.js';
@@ -61,6 +62,38 @@ async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Buff
   const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw fileError(path, err);
   });
+  try {
+    const regular = (await handle.stat()).isFile();
+    yield* regular ? regularFileChunks(handle, path, chunkSize) : readAheadChunks(handle, path, chunkSize);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A regular file is read synchronously: its bytes are in the page cache or a
+ * disk read away, and a synchronous read costs a third less than a thread-pool
+ * read (no hand-off, no promise per chunk). Every chunk is a fresh buffer
+ * (events keep views of it). The event loop gets a turn after each chunk, as
+ * it did with asynchronous reads.
+ */
+async function* regularFileChunks(handle: FileHandle, path: string, chunkSize: number): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(chunkSize);
+    let bytesRead: number;
+    try {
+      bytesRead = readSync(handle.fd, buf, 0, chunkSize, null);
+    } catch (err) {
+      throw fileError(path, err as NodeJS.ErrnoException);
+    }
+    if (bytesRead === 0) return;
+    yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+    await new Promise(setImmediate);
+  }
+}
+
+/** Pipes, FIFOs and devices: the next chunk is read (on the thread pool) while the consumer decodes this one. */
+async function* readAheadChunks(handle: FileHandle, path: string, chunkSize: number): AsyncGenerator<Buffer> {
   const readNext = () => {
     const buf = Buffer.allocUnsafe(chunkSize);
     return handle.read(buf, 0, chunkSize, null).then(
@@ -70,7 +103,6 @@ async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Buff
       },
     );
   };
-  // Read ahead: the next chunk is being read while the consumer decodes this one.
   let next = readNext();
   try {
     for (;;) {
@@ -81,7 +113,6 @@ async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Buff
     }
   } finally {
     await next.catch(() => undefined);
-    await handle.close();
   }
 }
 

@@ -34,7 +34,7 @@ export class CaptureParser {
     skippedBlocks: 0,
     unsupportedLink: new Map(),
   };
-  private format: RecordFormat | undefined;
+  private format: RecordFormat | undefined = undefined;
   /** set once a corrupt record was met: the rest of the input is ignored */
   private stopped = false;
   /** the partial record carried between chunks: carry[0, carryLength) */

@@ -38,21 +38,24 @@ export class TcpCircuit {
   /** capture times (Unix seconds, float) */
   firstSeen: number;
   lastSeen: number;
-  synTime?: number;
-  synAckTime?: number;
-  synFrame?: number;
-  synAckFrame?: number;
-  endTime?: number;
+  // The optional fields start as undefined in the constructor, so that every
+  // circuit keeps one shape (hidden class) whatever it has seen: the per-packet
+  // code then reads circuits through monomorphic property accesses.
+  synTime?: number = undefined;
+  synAckTime?: number = undefined;
+  synFrame?: number = undefined;
+  synAckFrame?: number = undefined;
+  endTime?: number = undefined;
   /** frame of the RST, or of the FIN that completed the close */
-  endFrame?: number;
+  endFrame?: number = undefined;
   /** how the circuit ended; undefined while open */
-  endedBy?: 'fin' | 'rst';
-  closer?: Closer;
-  rstBy?: Closer;
+  endedBy?: 'fin' | 'rst' = undefined;
+  closer?: Closer = undefined;
+  rstBy?: Closer = undefined;
   /** how the client/server roles were decided */
   roleEvidence: 'syn' | 'server-port' | 'content' | 'port-order';
   /** next circuit in the same CircuitTable bucket */
-  bucketNext?: TcpCircuit;
+  bucketNext?: TcpCircuit = undefined;
 
   constructor(
     readonly id: number,

@@ -67,11 +67,12 @@ export interface CircuitLimits {
 export const DEFAULT_CIRCUIT_LIMITS: CircuitLimits = { maxIdsPerCircuit: 100_000 };
 
 export class CircuitState {
-  clientVersion?: number;
-  serverVersion?: number;
-  priority?: number;
-  hostName?: string;
-  userName?: string;
+  // Set as the messages arrive; undefined from the start so every state has one shape.
+  clientVersion?: number = undefined;
+  serverVersion?: number = undefined;
+  priority?: number = undefined;
+  hostName?: string = undefined;
+  userName?: string = undefined;
   readonly channels = new Map<number, Channel>(); // by CID
   readonly bySid = new Map<number, Channel>();
   readonly subscriptions = new Map<number, Subscription>();

@@ -7,7 +7,7 @@
 // next plausible header instead of giving up on the stream.
 
 import { CMD, EXTENDED_HEADER_SIZE, EXTENDED_MARKER, HEADER_SIZE, MAX_COMMAND, carriesDbr } from './constants.js';
-import { dbrPayloadSize, dbrValueOffset, isDbrType } from './dbr.js';
+import { DBR_NAMES, dbrPayloadSize, dbrValueOffset, isDbrType } from './dbr.js';
 import { u16be, u32be } from '../bytes.js';
 
 /** Receives framed messages. `buf[off..]` holds the header, then the payload. */
@@ -27,6 +27,16 @@ export interface HeaderView {
   headerSize: number;
 }
 
+/** Per command code: 1 when its data_type must be a DBR type (the commands carrying DBR data, and EVENT_CANCEL). */
+const TYPED_COMMAND = Uint8Array.from({ length: MAX_COMMAND + 1 }, (_, c) => (carriesDbr(c) || c === CMD.EVENT_CANCEL ? 1 : 0));
+
+/**
+ * Per DBR type: the bytes of metadata before the value (dbrValueOffset). Read at
+ * a data_type that is not a DBR type (too large, say), a typed array yields
+ * undefined: the one lookup is also the isDbrType check.
+ */
+const VALUE_OFFSET = Int32Array.from(DBR_NAMES, (_, t) => dbrValueOffset(t));
+
 /**
  * Whether a header could have been sent by a CA peer. `strict` is used while
  * resynchronising, where a false positive inside array data is costly: it also
@@ -41,11 +51,12 @@ export function plausibleHeader(
   strict: boolean,
 ): boolean {
   if (command > MAX_COMMAND || (payloadSize & 7) !== 0) return false;
-  if (carriesDbr(command) || command === CMD.EVENT_CANCEL) {
-    if (!isDbrType(dataType)) return false;
+  if (TYPED_COMMAND[command] === 1) {
+    const valueOffset = VALUE_OFFSET[dataType];
+    if (valueOffset === undefined) return false; // not a DBR type
     // EVENT_ADD requests carry a 16-byte mask block whatever the type; data messages at least the metadata.
     const subscribeBlock = command === CMD.EVENT_ADD && payloadSize === 16;
-    if (payloadSize > 0 && !subscribeBlock && payloadSize < dbrValueOffset(dataType)) return false;
+    if (payloadSize > 0 && !subscribeBlock && payloadSize < valueOffset) return false;
   }
   if (!strict) return true;
   switch (command) {

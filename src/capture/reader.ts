@@ -34,7 +34,7 @@ export class CaptureParser {
     skippedBlocks: 0,
     unsupportedLink: new Map(),
   };
-  private format: RecordFormat | undefined;
+  private format: RecordFormat | undefined = undefined;
   /** set once a corrupt record was met: the rest of the input is ignored */
   private stopped = false;
   /** the partial record carried between chunks: carry[0, carryLength) */
@@ -62,22 +62,35 @@ export class CaptureParser {
       pos = this.completeCarry(chunk, pos);
       if (pos < 0) return;
     }
-    const format = this.format;
+    pos = this.records(chunk, pos);
+    if (pos < 0) return this.stop(base - pos - 1, this.format.problem);
+    if (pos < chunk.length) {
+      this.carryStart = base + pos;
+      this.fillCarry(chunk, pos, chunk.length - pos);
+    }
+  }
+
+  /**
+   * Handles the whole records of chunk[pos..]; returns where the first incomplete
+   * one starts (its length in carryNeed when known), or -1 - offset of a corrupt
+   * one. The hot loop has a method of its own: inlined into push(), V8 optimised
+   * it on stack and threw that code away at every chunk's end (push's rarely run
+   * tail had no type feedback).
+   */
+  private records(chunk: Buffer, pos: number): number {
+    const format = this.format!;
     const end = chunk.length;
     while (end - pos >= format.prefixLength) {
       const len = format.recordLength(chunk, pos);
-      if (len < 0) return this.stop(base + pos, format.problem);
+      if (len < 0) return -1 - pos;
       if (end - pos < len) {
         this.carryNeed = len;
         break;
       }
-      if (!format.record(chunk, pos, len)) return this.stop(base + pos, format.problem);
+      if (!format.record(chunk, pos, len)) return -1 - pos;
       pos += len;
     }
-    if (pos < end) {
-      this.carryStart = base + pos;
-      this.fillCarry(chunk, pos, end - pos);
-    }
+    return pos;
   }
 
   /** Finishes the input: records a trailing partial record as truncation. */

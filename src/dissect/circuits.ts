@@ -38,21 +38,24 @@ export class TcpCircuit {
   /** capture times (Unix seconds, float) */
   firstSeen: number;
   lastSeen: number;
-  synTime?: number;
-  synAckTime?: number;
-  synFrame?: number;
-  synAckFrame?: number;
-  endTime?: number;
+  // The optional fields start as undefined in the constructor, so that every
+  // circuit keeps one shape (hidden class) whatever it has seen: the per-packet
+  // code then reads circuits through monomorphic property accesses.
+  synTime?: number = undefined;
+  synAckTime?: number = undefined;
+  synFrame?: number = undefined;
+  synAckFrame?: number = undefined;
+  endTime?: number = undefined;
   /** frame of the RST, or of the FIN that completed the close */
-  endFrame?: number;
+  endFrame?: number = undefined;
   /** how the circuit ended; undefined while open */
-  endedBy?: 'fin' | 'rst';
-  closer?: Closer;
-  rstBy?: Closer;
+  endedBy?: 'fin' | 'rst' = undefined;
+  closer?: Closer = undefined;
+  rstBy?: Closer = undefined;
   /** how the client/server roles were decided */
   roleEvidence: 'syn' | 'server-port' | 'content' | 'port-order';
   /** next circuit in the same CircuitTable bucket */
-  bucketNext?: TcpCircuit;
+  bucketNext?: TcpCircuit = undefined;
 
   constructor(
     readonly id: number,
@@ -100,13 +103,19 @@ export function endpointKey(ip: number, port: number): number {
   return ip * 65536 + port;
 }
 
+/** Slots of CircuitTable's lookup cache (a power of two). */
+const CACHE_SLOTS = 4096;
+
 /**
  * The open circuits by 4-tuple, either direction. Keys are a 30-bit hash (a small
  * integer for V8, so a lookup allocates nothing); circuits whose tuples share a
- * hash are chained through `bucketNext`.
+ * hash are chained through `bucketNext`. In front of the Map, a direct-mapped
+ * cache by the hash's low bits answers most lookups with one array read (the
+ * Map keeps the insertion order values() iterates in).
  */
 export class CircuitTable {
   private readonly buckets = new Map<number, TcpCircuit>();
+  private readonly cache: (TcpCircuit | undefined)[] = new Array<TcpCircuit | undefined>(CACHE_SLOTS).fill(undefined);
   size = 0;
 
   private static hash(ipA: number, portA: number, ipB: number, portB: number): number {
@@ -115,8 +124,13 @@ export class CircuitTable {
   }
 
   get(srcIp: number, sport: number, dstIp: number, dport: number): TcpCircuit | undefined {
-    let c = this.buckets.get(CircuitTable.hash(srcIp, sport, dstIp, dport));
+    const h = CircuitTable.hash(srcIp, sport, dstIp, dport);
+    const slot = h & (CACHE_SLOTS - 1);
+    let c = this.cache[slot];
+    if (c !== undefined && c.joins(srcIp, sport, dstIp, dport)) return c;
+    c = this.buckets.get(h);
     while (c && !c.joins(srcIp, sport, dstIp, dport)) c = c.bucketNext;
+    if (c) this.cache[slot] = c;
     return c;
   }
 
@@ -133,6 +147,8 @@ export class CircuitTable {
 
   delete(c: TcpCircuit): boolean {
     const h = CircuitTable.hash(c.clientIp, c.clientPort, c.serverIp, c.serverPort);
+    const slot = h & (CACHE_SLOTS - 1);
+    if (this.cache[slot] === c) this.cache[slot] = undefined;
     let prev: TcpCircuit | undefined;
     for (let x = this.buckets.get(h); x; prev = x, x = x.bucketNext) {
       if (x !== c) continue;

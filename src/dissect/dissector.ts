@@ -62,7 +62,7 @@ export class Dissector implements PacketSink {
   /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
   private ageQueue: { c: TcpCircuit; seen: number }[] = [];
   private ageHead = 0;
-  private lastCircuit?: TcpCircuit;
+  private lastCircuit?: TcpCircuit = undefined;
   /** server TCP endpoints learned from search replies and beacons */
   private readonly learnedServers = new Set<number>();
   /** client UDP sockets learned from searches and repeater registrations */

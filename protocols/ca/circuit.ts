@@ -183,9 +183,7 @@ export class CircuitState {
           this.track(this.subscriptions, r.subscriptionid, sub, max);
           return sub.channel?.name;
         }
-        const sub = this.subscriptions.get(p2);
-        if (sub && payloadSize === 0) this.subscriptions.delete(p2); // cancel confirmed
-        return sub?.channel?.name;
+        return undefined; // the server's EVENT_ADD messages are handled before the switch
       }
       case CMD.EVENT_CANCEL: {
         const sub = this.subscriptions.get(p2);

@@ -7,6 +7,7 @@ import type { CaEvent } from '../dissect/event.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 import { CMD } from '../../protocols/ca/constants.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
+import { PerCircuit } from './per-circuit.js';
 
 /** What the messages of one circuit said, counted while it runs. */
 interface CircuitTally {
@@ -107,11 +108,9 @@ export function openChannels(c: CircuitSummary): number {
 
 /** Counts each circuit's messages; told by the engine when a circuit ends; `finish()` gives one row per circuit. */
 export class CircuitAnalysis {
-  private readonly tallies = new Map<TcpCircuit, CircuitTally>();
+  private readonly tallies = new PerCircuit<CircuitTally>();
   private readonly done: CircuitSummary[] = [];
 
-  private lastCircuit?: TcpCircuit;
-  private lastTally?: CircuitTally;
 
   event(ev: CaEvent): void {
     const c = ev.circuit;
@@ -177,10 +176,8 @@ export class CircuitAnalysis {
   }
 
   private tallyOf(c: TcpCircuit): CircuitTally {
-    let t = c === this.lastCircuit ? this.lastTally : this.tallies.get(c);
+    let t = this.tallies.get(c);
     if (!t) this.tallies.set(c, (t = emptyTally()));
-    this.lastCircuit = c;
-    this.lastTally = t;
     return t;
   }
 
@@ -188,7 +185,6 @@ export class CircuitAnalysis {
   circuitEnded(c: TcpCircuit): void {
     const t = this.tallies.get(c) ?? emptyTally();
     this.tallies.delete(c);
-    if (this.lastCircuit === c) this.lastCircuit = this.lastTally = undefined;
     const up = c.toServer.stream.stats;
     const down = c.toClient.stream.stats;
     const { messages, ...counts } = t;

@@ -35,6 +35,7 @@ import {
 import { endpointKey, type TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
+import { PerCircuit } from './per-circuit.js';
 
 export type PairKind = 'search' | 'handshake' | 'create' | 'read' | 'write' | 'subscribe' | 'echo' | 'connect';
 
@@ -186,9 +187,7 @@ export class Pairer {
 
   private readonly timeout: number;
   private readonly kinds: ReadonlySet<PairKind>;
-  private readonly circuits = new Map<number, CircuitPairs>();
-  private lastCircuit?: TcpCircuit;
-  private lastPairs?: CircuitPairs;
+  private readonly circuits = new PerCircuit<CircuitPairs>();
   /** by `${client endpoint key}/${search id}` */
   private readonly searches = new Map<string, PendingSearch>();
   private readonly answeredSearches = new Map<string, AnsweredSearch>();
@@ -251,15 +250,8 @@ export class Pairer {
   declined(m: DeclinedMessage): boolean {
     if (m.command === CMD.EVENT_ADD && !m.fromClient && this.kinds.has('subscribe')) {
       if (m.payloadSize === 0) return true;
-      const c = m.circuit;
-      let state = this.lastPairs;
-      if (c !== this.lastCircuit) {
-        state = this.circuits.get(c.id);
-        if (state === undefined) return true;
-        this.lastCircuit = c;
-        this.lastPairs = state;
-      }
-      if (!state!.subscribed.has(m.parameter2)) return true;
+      const state = this.circuits.get(m.circuit);
+      if (state === undefined || !state.subscribed.has(m.parameter2)) return true;
     }
     this.tick(m.sec + m.nsec / 1e9);
     return false;
@@ -280,9 +272,8 @@ export class Pairer {
 
   /** The dissector retired a circuit: its handshake is settled and what is still pending is unanswered. */
   circuitEnded(c: TcpCircuit): void {
-    const state = this.circuits.get(c.id);
-    this.circuits.delete(c.id);
-    if (this.lastCircuit === c) this.lastCircuit = this.lastPairs = undefined;
+    const state = this.circuits.get(c);
+    this.circuits.delete(c);
     if (!state?.handshakeDone) this.handshake(c, true);
     if (!state) return;
     for (const kind of CIRCUIT_KINDS) {
@@ -375,16 +366,12 @@ export class Pairer {
   // ---- circuits ------------------------------------------------------------
 
   private circuitPairs(c: TcpCircuit): CircuitPairs {
-    // Consecutive messages are mostly of one circuit.
-    if (c === this.lastCircuit) return this.lastPairs!;
-    let state = this.circuits.get(c.id);
+    let state = this.circuits.get(c);
     if (!state) {
       state = new CircuitPairs(c);
-      this.circuits.set(c.id, state);
+      this.circuits.set(c, state);
       state.handshakeDone = this.handshake(c, false);
     }
-    this.lastCircuit = c;
-    this.lastPairs = state;
     return state;
   }
 

@@ -5,6 +5,7 @@
 import { DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import { Beacon } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
+import type { DissectOptions } from '../dissect/options.js';
 import { momentOf, type Moment } from './moment.js';
 
 /**
@@ -175,6 +176,17 @@ export class BeaconAnalysis {
   event(ev: CaEvent): void {
     this.seen(ev.timestamp);
     if (ev.command instanceof Beacon) this.beacon(ev, ev.command);
+  }
+
+  /** What the report reads, as dissection options: no TCP message whole, only each one's time (declined). */
+  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+    return {
+      wants: () => false,
+      declined: (m) => {
+        this.seen(m.sec + m.nsec / 1e9);
+        return false;
+      },
+    };
   }
 
   /** A CA message at capture time t (Unix seconds): the capture's span, which bounds when beacons were due. */

@@ -8,15 +8,25 @@ import { CaptureBuilder } from '../helpers/build.js';
 import { HAVE_SHARED, PUBLIC, REAL } from '../helpers/shared.js';
 import { restartCapture } from './report-captures.js';
 
-async function beacons(source: CaptureSource, silence?: number): Promise<BeaconReport> {
+/** The report as the CLI makes it (TCP messages declined, only their times read), or with `everyEvent` from an event each. */
+async function beacons(source: CaptureSource, silence?: number, everyEvent = false): Promise<BeaconReport> {
   const analysis = new BeaconAnalysis(silence);
-  await runDissection(source, {}, (ev) => analysis.event(ev));
+  await runDissection(source, everyEvent ? {} : analysis.selection(), (ev) => analysis.event(ev));
   return analysis.finish();
 }
 
 const BROADCAST = { ip: '10.0.0.255', port: 5065 };
 
 describe('beacon analysis', () => {
+  it('reads the capture span from declined TCP messages exactly as from their events', async () => {
+    const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+    for (const source of [demo, restartCapture()]) {
+      const report = await beacons(source, 1);
+      expect(report).toEqual(await beacons(source, 1, true));
+      expect(report.servers.length).toBeGreaterThan(0);
+    }
+  });
+
   it('finds the missed beacons, the restart, the silences and the anomalies where they were put', async () => {
     const r = await beacons(restartCapture());
     expect(r.servers).toHaveLength(1);

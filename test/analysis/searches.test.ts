@@ -6,15 +6,25 @@ import { runDissection } from '../../src/dissect/run.js';
 import { HAVE_SHARED, REAL } from '../helpers/shared.js';
 import { searchCapture } from './report-captures.js';
 
-async function searches(source: CaptureSource): Promise<SearchReport> {
+/** The report as the CLI makes it (no TCP message whole), or with `everyEvent` from an event each. */
+async function searches(source: CaptureSource, everyEvent = false): Promise<SearchReport> {
   const analysis = new SearchAnalysis();
-  await runDissection(source, {}, (ev) => analysis.event(ev));
+  await runDissection(source, everyEvent ? {} : analysis.selection(), (ev) => analysis.event(ev));
   return analysis.finish();
 }
 
 const ms = (seconds: readonly number[]) => seconds.map((s) => Number((s * 1000).toFixed(3)));
 
 describe('search analysis', () => {
+  it('gives the same report without the TCP messages made into objects', async () => {
+    const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+    for (const source of [demo, searchCapture()]) {
+      const report = await searches(source);
+      expect(report).toEqual(await searches(source, true));
+      expect(report.names.length).toBeGreaterThan(0);
+    }
+  });
+
   it('counts searches per name, with the servers that answered and how fast', async () => {
     const r = await searches(searchCapture());
     expect(r.names).toHaveLength(33);

@@ -183,7 +183,7 @@ export class BeaconAnalysis {
     return {
       wants: () => false,
       declined: (m) => {
-        this.seen(m.sec + m.nsec / 1e9);
+        this.seen(m.time);
         return false;
       },
     };

@@ -4,8 +4,7 @@
 
 import type { Closer, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
-import { CMD } from '../../protocols/ca/constants.js';
+import { allButMonitorUpdates, isMonitorUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
 
@@ -111,7 +110,6 @@ export class CircuitAnalysis {
   private readonly tallies = new PerCircuit<CircuitTally>();
   private readonly done: CircuitSummary[] = [];
 
-
   event(ev: CaEvent): void {
     const c = ev.circuit;
     if (!c) return;
@@ -158,10 +156,10 @@ export class CircuitAnalysis {
   /** What the report reads, as dissection options: monitor updates are counted from their header words. */
   selection(): Pick<DissectOptions, 'wants' | 'declined'> {
     return {
-      wants: (command, fromClient) => command !== CMD.EVENT_ADD || fromClient,
+      wants: allButMonitorUpdates,
       // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
       declined: (m) => {
-        if (m.command !== CMD.EVENT_ADD || m.fromClient || m.payloadSize === 0) return true;
+        if (!isMonitorUpdate(m)) return true;
         this.update(m);
         return false;
       },
@@ -171,7 +169,7 @@ export class CircuitAnalysis {
   /** A monitor update known by its header words (DissectOptions.declined): counted as its event would be. */
   update(m: DeclinedMessage): void {
     const t = this.tallyOf(m.circuit);
-    extendSpanAt(t.messages, m.sec, m.nsec, m.frame);
+    extendSpanAt(t.messages, m.sec, m.nsec, m.time, m.frame);
     t.updates++;
   }
 

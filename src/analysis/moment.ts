@@ -26,12 +26,11 @@ export interface Span {
 }
 
 export function extendSpan(span: Span, ev: CaEvent): void {
-  extendSpanAt(span, ev.tsSec, ev.tsNsec, ev.frame);
+  extendSpanAt(span, ev.tsSec, ev.tsNsec, ev.timestamp, ev.frame);
 }
 
 /** extendSpan for a message known by its capture time and frame (DissectOptions.declined). */
-export function extendSpanAt(span: Span, sec: number, nsec: number, frame: number): void {
-  const time = sec + nsec / 1e9;
+export function extendSpanAt(span: Span, sec: number, nsec: number, time: number, frame: number): void {
   const last = span.last;
   if (!last) {
     span.first = { sec, nsec, time, frame };

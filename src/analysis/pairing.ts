@@ -253,7 +253,7 @@ export class Pairer {
       const state = this.circuits.get(m.circuit);
       if (state === undefined || !state.subscribed.has(m.parameter2)) return true;
     }
-    this.tick(m.sec + m.nsec / 1e9);
+    this.tick(m.time);
     return false;
   }
 
@@ -496,17 +496,17 @@ export class Pairer {
     this.onUnanswered({ kind, pv: p.pv, client, server, requestTime: p.time, requestFrame: p.frame, reason });
   }
 
-  /**
-   * Drops requests outstanding longer than the timeout. Runs every quarter
-   * timeout of capture time; maps are in request order, so each scan stops at
-   * the first request still young.
-   */
   /** The latest capture time seen moves on; requests waiting past the timeout are swept out now and then. */
   private tick(t: number): void {
     if (t > this.now) this.now = t;
     if (this.now >= this.nextSweep) this.sweep();
   }
 
+  /**
+   * Drops requests outstanding longer than the timeout. Runs every quarter
+   * timeout of capture time; maps are in request order, so each scan stops at
+   * the first request still young.
+   */
   private sweep(): void {
     const cutoff = this.now - this.timeout;
     this.nextSweep = this.now + this.timeout / 4;

@@ -1,7 +1,6 @@
 // One screen for a capture someone just sent: what is in it, and the problems
 // the other reports find, each with the command that shows the detail.
 
-import { CMD } from '../../protocols/ca/constants.js';
 import { ecaIsSuccess, ecaName } from '../../protocols/ca/eca.js';
 import {
   CreateChFailResponse,
@@ -12,7 +11,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
+import { allButMonitorUpdates, isMonitorUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
@@ -122,7 +121,7 @@ export class SummaryAnalysis {
    */
   selection(): Pick<DissectOptions, 'wants' | 'declined'> {
     return {
-      wants: (command, fromClient) => command !== CMD.EVENT_ADD || fromClient,
+      wants: allButMonitorUpdates,
       declined: (m) => this.declined(m),
     };
   }
@@ -134,11 +133,11 @@ export class SummaryAnalysis {
    * and EventAdd messages, which came as events with the same name.
    */
   declined(m: DeclinedMessage): boolean {
-    if (m.command !== CMD.EVENT_ADD || m.fromClient || m.payloadSize === 0 || !ecaIsSuccess(m.parameter1)) return true;
+    if (!isMonitorUpdate(m) || !ecaIsSuccess(m.parameter1)) return true;
     if (this.pairer.declined(m)) return true;
-    this.beacons.seen(m.sec + m.nsec / 1e9);
+    this.beacons.seen(m.time);
     this.circuitAnalysis.update(m);
-    extendSpanAt(this.span, m.sec, m.nsec, m.frame);
+    extendSpanAt(this.span, m.sec, m.nsec, m.time, m.frame);
     this.count('EventAddResponse');
     return false;
   }

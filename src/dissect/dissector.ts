@@ -429,6 +429,7 @@ export class Dissector implements PacketSink {
       circuit: half.circuit,
       sec: 0,
       nsec: 0,
+      time: 0,
       frame: 0,
     });
     d.command = command;
@@ -442,6 +443,7 @@ export class Dissector implements PacketSink {
     d.circuit = half.circuit;
     d.sec = this.sec;
     d.nsec = this.nsec;
+    d.time = this.now;
     d.frame = this.frame;
     return declined(d);
   }

@@ -1,7 +1,7 @@
 // Which traffic is CA, and the limits that keep memory bounded on any input.
 
 import { observeNeedsMessage } from '../../protocols/ca/circuit.js';
-import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
+import { CMD, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import type { TcpCircuit } from './circuits.js';
 
 /** A TCP message `wants` declined, as its header words (one view, reused for every message). */
@@ -14,10 +14,21 @@ export interface DeclinedMessage {
   parameter1: number;
   parameter2: number;
   circuit: TcpCircuit;
-  /** capture time of the packet that completed the message, and its frame number */
+  /** capture time of the packet that completed the message (Unix seconds and nanoseconds, and as a float), and its frame number */
   sec: number;
   nsec: number;
+  time: number;
   frame: number;
+}
+
+/** A successful or failed monitor update: the server's EVENT_ADD with data (an empty one confirms a cancel). */
+export function isMonitorUpdate(m: DeclinedMessage): boolean {
+  return m.command === CMD.EVENT_ADD && !m.fromClient && m.payloadSize > 0;
+}
+
+/** `wants` of a consumer that takes every TCP message whole but the server's EVENT_ADD messages (offered to `declined`). */
+export function allButMonitorUpdates(command: number, fromClient: boolean): boolean {
+  return command !== CMD.EVENT_ADD || fromClient;
 }
 
 export interface DissectOptions {

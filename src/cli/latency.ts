@@ -277,7 +277,7 @@ export function registerLatency(program: Command): void {
     .option('--timeout <duration>', 'a request unanswered this long (capture time; bare number = s) counts as unanswered', (v) => parseDuration(v, 's'), DEFAULT_TIMEOUT_SEC)
     .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
     .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
-    .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; same numbers as the default streaming accumulator)')
+    .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
   addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {

@@ -19,12 +19,19 @@ export function cString(buf: Buffer, off: number, len: number): string {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Sets a fact of a message class (its caproto name, its field list) on its prototype. */
+function classFact(c: { prototype: CaMessage }, key: 'type' | 'fields', value: string | readonly string[]): void {
+  Object.defineProperty(c.prototype, key, { value, writable: false, enumerable: false, configurable: false });
+}
+
 export abstract class CaMessage {
-  // Class-level facts are prototype getters, not instance fields: a message is made per CA message.
+  // Class-level facts live on each class's prototype (classFact), not on every message:
+  // a message is made per CA message. Data properties, not getters: a getter read at a
+  // call site that sees many classes (the printer's) is a call that cannot be inlined.
   /** caproto class name, e.g. 'CreateChanRequest' */
-  abstract get type(): string;
-  /** field names in print order */
-  abstract get fields(): readonly string[];
+  declare readonly type: string;
+  /** field names in print order (VersionRequest and VersionResponse: a getter, by form) */
+  declare readonly fields: readonly string[];
 
   /** who sent it: every class name ends in Request or Response (sent by a client or a server), but Beacon */
   get direction(): Direction {
@@ -171,12 +178,14 @@ export class VersionRequest extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'VersionRequest';
-  }
-  /** UDP form (CA >= 4.11): data_type 1 flags p1 as the datagram sequence number */
-  get fields() {
-    return this.dataTypeField === 1 && this.parameter1 !== 0 && this.udp ? F_VERSION_UDP : F_VERSION_REQ;
+  static {
+    classFact(this, 'type', 'VersionRequest');
+    // UDP form (CA >= 4.11): data_type 1 flags p1 as the datagram sequence number
+    Object.defineProperty(this.prototype, 'fields', {
+      get(this: VersionRequest) {
+        return this.dataTypeField === 1 && this.parameter1 !== 0 && this.udp ? F_VERSION_UDP : F_VERSION_REQ;
+      },
+    });
   }
   udp = false;
   get priority() {
@@ -205,12 +214,14 @@ export class VersionResponse extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'VersionResponse';
-  }
   udp = false;
-  get fields() {
-    return this.dataTypeField === 1 && this.udp ? F_VERSION_UDP : F_VERSION_RESP;
+  static {
+    classFact(this, 'type', 'VersionResponse');
+    Object.defineProperty(this.prototype, 'fields', {
+      get(this: VersionResponse) {
+        return this.dataTypeField === 1 && this.udp ? F_VERSION_UDP : F_VERSION_RESP;
+      },
+    });
   }
   get version() {
     return this.dataCountField;
@@ -235,11 +246,9 @@ export class SearchRequest extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'SearchRequest';
-  }
-  get fields() {
-    return F_SEARCH_REQ;
+  static {
+    classFact(this, 'type', 'SearchRequest');
+    classFact(this, 'fields', F_SEARCH_REQ);
   }
   get name() {
     return this.payloadString();
@@ -271,11 +280,9 @@ export class SearchResponse extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'SearchResponse';
-  }
-  get fields() {
-    return F_SEARCH_RESP;
+  static {
+    classFact(this, 'type', 'SearchResponse');
+    classFact(this, 'fields', F_SEARCH_RESP);
   }
   get port() {
     return this.dataTypeField;
@@ -298,11 +305,9 @@ export class SearchResponse extends CaMessage {
 }
 
 export class NotFoundResponse extends CaMessage {
-  get type() {
-    return 'NotFoundResponse';
-  }
-  get fields() {
-    return F_NOT_FOUND;
+  static {
+    classFact(this, 'type', 'NotFoundResponse');
+    classFact(this, 'fields', F_NOT_FOUND);
   }
   get reply() {
     return this.dataTypeField;
@@ -330,11 +335,9 @@ export class EventAddRequest extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'EventAddRequest';
-  }
-  get fields() {
-    return F_EVENT_ADD_REQ;
+  static {
+    classFact(this, 'type', 'EventAddRequest');
+    classFact(this, 'fields', F_EVENT_ADD_REQ);
   }
   get data_type() {
     return this.dataTypeField;
@@ -369,11 +372,9 @@ export class EventAddResponse extends DataMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'EventAddResponse';
-  }
-  get fields() {
-    return F_EVENT_ADD_RESP;
+  static {
+    classFact(this, 'type', 'EventAddResponse');
+    classFact(this, 'fields', F_EVENT_ADD_RESP);
   }
   /** ECA status (p1) */
   get status() {
@@ -386,11 +387,9 @@ export class EventAddResponse extends DataMessage {
 
 /** The server's final, empty EVENT_ADD reply confirming an EVENT_CANCEL (RSRV echoes type, count and SID). */
 export class EventCancelResponse extends CaMessage {
-  get type() {
-    return 'EventCancelResponse';
-  }
-  get fields() {
-    return F_SUBSCRIPTION;
+  static {
+    classFact(this, 'type', 'EventCancelResponse');
+    classFact(this, 'fields', F_SUBSCRIPTION);
   }
   get data_type() {
     return this.dataTypeField;
@@ -407,11 +406,9 @@ export class EventCancelResponse extends CaMessage {
 }
 
 export class EventCancelRequest extends CaMessage {
-  get type() {
-    return 'EventCancelRequest';
-  }
-  get fields() {
-    return F_SUBSCRIPTION;
+  static {
+    classFact(this, 'type', 'EventCancelRequest');
+    classFact(this, 'fields', F_SUBSCRIPTION);
   }
   get data_type() {
     return this.dataTypeField;
@@ -428,8 +425,8 @@ export class EventCancelRequest extends CaMessage {
 }
 
 abstract class IoRequest extends CaMessage {
-  get fields() {
-    return F_IO_REQ;
+  static {
+    classFact(this, 'fields', F_IO_REQ);
   }
   get data_type() {
     return this.dataTypeField;
@@ -446,8 +443,8 @@ abstract class IoRequest extends CaMessage {
 }
 
 export class ReadRequest extends IoRequest {
-  get type() {
-    return 'ReadRequest';
+  static {
+    classFact(this, 'type', 'ReadRequest');
   }
 }
 
@@ -466,18 +463,16 @@ export class ReadNotifyRequest extends IoRequest {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'ReadNotifyRequest';
+  static {
+    classFact(this, 'type', 'ReadNotifyRequest');
   }
 }
 
 /** Legacy READ reply: RSRV puts the CID in p1. */
 export class ReadResponse extends DataMessage {
-  get type() {
-    return 'ReadResponse';
-  }
-  get fields() {
-    return F_READ_RESP;
+  static {
+    classFact(this, 'type', 'ReadResponse');
+    classFact(this, 'fields', F_READ_RESP);
   }
   get cid() {
     return this.parameter1;
@@ -502,11 +497,9 @@ export class ReadNotifyResponse extends DataMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'ReadNotifyResponse';
-  }
-  get fields() {
-    return F_READ_NOTIFY_RESP;
+  static {
+    classFact(this, 'type', 'ReadNotifyResponse');
+    classFact(this, 'fields', F_READ_NOTIFY_RESP);
   }
   /** ECA status (p1; the community document calls it SID) */
   get status() {
@@ -519,11 +512,9 @@ export class ReadNotifyResponse extends DataMessage {
 
 /** Plain put. libca puts the channel's CID in p2 (the document says IOID). */
 export class WriteRequest extends DataMessage {
-  get type() {
-    return 'WriteRequest';
-  }
-  get fields() {
-    return F_WRITE_REQ;
+  static {
+    classFact(this, 'type', 'WriteRequest');
+    classFact(this, 'fields', F_WRITE_REQ);
   }
   get sid() {
     return this.parameter1;
@@ -548,11 +539,9 @@ export class WriteNotifyRequest extends DataMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'WriteNotifyRequest';
-  }
-  get fields() {
-    return F_WRITE_NOTIFY_REQ;
+  static {
+    classFact(this, 'type', 'WriteNotifyRequest');
+    classFact(this, 'fields', F_WRITE_NOTIFY_REQ);
   }
   get sid() {
     return this.parameter1;
@@ -577,11 +566,9 @@ export class WriteNotifyResponse extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'WriteNotifyResponse';
-  }
-  get fields() {
-    return F_WRITE_NOTIFY_RESP;
+  static {
+    classFact(this, 'type', 'WriteNotifyResponse');
+    classFact(this, 'fields', F_WRITE_NOTIFY_RESP);
   }
   get data_type() {
     return this.dataTypeField;
@@ -598,29 +585,29 @@ export class WriteNotifyResponse extends CaMessage {
 }
 
 abstract class HeaderOnly extends CaMessage {
-  get fields(): readonly string[] {
-    return NO_FIELDS;
+  static {
+    classFact(this, 'fields', NO_FIELDS);
   }
 }
 
 export class EventsOffRequest extends HeaderOnly {
-  get type() {
-    return 'EventsOffRequest';
+  static {
+    classFact(this, 'type', 'EventsOffRequest');
   }
 }
 export class EventsOnRequest extends HeaderOnly {
-  get type() {
-    return 'EventsOnRequest';
+  static {
+    classFact(this, 'type', 'EventsOnRequest');
   }
 }
 export class ReadSyncRequest extends HeaderOnly {
-  get type() {
-    return 'ReadSyncRequest';
+  static {
+    classFact(this, 'type', 'ReadSyncRequest');
   }
 }
 export class ReadSyncResponse extends HeaderOnly {
-  get type() {
-    return 'ReadSyncResponse';
+  static {
+    classFact(this, 'type', 'ReadSyncResponse');
   }
 }
 export class EchoRequest extends HeaderOnly {
@@ -638,8 +625,8 @@ export class EchoRequest extends HeaderOnly {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'EchoRequest';
+  static {
+    classFact(this, 'type', 'EchoRequest');
   }
 }
 export class EchoResponse extends HeaderOnly {
@@ -657,8 +644,8 @@ export class EchoResponse extends HeaderOnly {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'EchoResponse';
+  static {
+    classFact(this, 'type', 'EchoResponse');
   }
 }
 
@@ -674,11 +661,9 @@ export interface EmbeddedHeader {
 }
 
 export class ErrorResponse extends CaMessage {
-  get type() {
-    return 'ErrorResponse';
-  }
-  get fields() {
-    return F_ERROR_RESP;
+  static {
+    classFact(this, 'type', 'ErrorResponse');
+    classFact(this, 'fields', F_ERROR_RESP);
   }
   /** the channel's CID, the search id, or 0xFFFFFFFF */
   get cid() {
@@ -723,11 +708,9 @@ export class ErrorResponse extends CaMessage {
 }
 
 export class ClearChannelRequest extends CaMessage {
-  get type() {
-    return 'ClearChannelRequest';
-  }
-  get fields() {
-    return F_CLEAR;
+  static {
+    classFact(this, 'type', 'ClearChannelRequest');
+    classFact(this, 'fields', F_CLEAR);
   }
   get sid() {
     return this.parameter1;
@@ -738,11 +721,9 @@ export class ClearChannelRequest extends CaMessage {
 }
 
 export class ClearChannelResponse extends CaMessage {
-  get type() {
-    return 'ClearChannelResponse';
-  }
-  get fields() {
-    return F_CLEAR;
+  static {
+    classFact(this, 'type', 'ClearChannelResponse');
+    classFact(this, 'fields', F_CLEAR);
   }
   get sid() {
     return this.parameter1;
@@ -768,11 +749,9 @@ export class Beacon extends CaMessage {
     w.payloadOffset = po;
     w.headerSize = hs;
   }
-  get type() {
-    return 'Beacon';
-  }
-  get fields() {
-    return F_BEACON;
+  static {
+    classFact(this, 'type', 'Beacon');
+    classFact(this, 'fields', F_BEACON);
   }
   get version() {
     return this.dataTypeField;
@@ -790,11 +769,9 @@ export class Beacon extends CaMessage {
 }
 
 export class RepeaterConfirmResponse extends CaMessage {
-  get type() {
-    return 'RepeaterConfirmResponse';
-  }
-  get fields() {
-    return F_REPEATER_CONFIRM;
+  static {
+    classFact(this, 'type', 'RepeaterConfirmResponse');
+    classFact(this, 'fields', F_REPEATER_CONFIRM);
   }
   get repeater_address() {
     return ipToString(this.parameter2);
@@ -803,11 +780,9 @@ export class RepeaterConfirmResponse extends CaMessage {
 
 /** Registration with the caRepeater; libca on Linux sends it as an empty datagram (then every field is 0). */
 export class RepeaterRegisterRequest extends CaMessage {
-  get type() {
-    return 'RepeaterRegisterRequest';
-  }
-  get fields() {
-    return F_REPEATER_REGISTER;
+  static {
+    classFact(this, 'type', 'RepeaterRegisterRequest');
+    classFact(this, 'fields', F_REPEATER_REGISTER);
   }
   get client_address() {
     return ipToString(this.parameter2);
@@ -819,11 +794,9 @@ export class RepeaterRegisterRequest extends CaMessage {
 }
 
 export class CreateChanRequest extends CaMessage {
-  get type() {
-    return 'CreateChanRequest';
-  }
-  get fields() {
-    return F_CREATE_REQ;
+  static {
+    classFact(this, 'type', 'CreateChanRequest');
+    classFact(this, 'fields', F_CREATE_REQ);
   }
   get name() {
     return this.payloadString();
@@ -838,11 +811,9 @@ export class CreateChanRequest extends CaMessage {
 }
 
 export class CreateChanResponse extends CaMessage {
-  get type() {
-    return 'CreateChanResponse';
-  }
-  get fields() {
-    return F_CREATE_RESP;
+  static {
+    classFact(this, 'type', 'CreateChanResponse');
+    classFact(this, 'fields', F_CREATE_RESP);
   }
   /** native DBR type and element count of the channel */
   get data_type() {
@@ -860,11 +831,9 @@ export class CreateChanResponse extends CaMessage {
 }
 
 export class ClientNameRequest extends CaMessage {
-  get type() {
-    return 'ClientNameRequest';
-  }
-  get fields() {
-    return F_NAME_ONLY;
+  static {
+    classFact(this, 'type', 'ClientNameRequest');
+    classFact(this, 'fields', F_NAME_ONLY);
   }
   get name() {
     return this.payloadString();
@@ -872,11 +841,9 @@ export class ClientNameRequest extends CaMessage {
 }
 
 export class HostNameRequest extends CaMessage {
-  get type() {
-    return 'HostNameRequest';
-  }
-  get fields() {
-    return F_NAME_ONLY;
+  static {
+    classFact(this, 'type', 'HostNameRequest');
+    classFact(this, 'fields', F_NAME_ONLY);
   }
   get name() {
     return this.payloadString();
@@ -884,11 +851,9 @@ export class HostNameRequest extends CaMessage {
 }
 
 export class AccessRightsResponse extends CaMessage {
-  get type() {
-    return 'AccessRightsResponse';
-  }
-  get fields() {
-    return F_ACCESS_RIGHTS;
+  static {
+    classFact(this, 'type', 'AccessRightsResponse');
+    classFact(this, 'fields', F_ACCESS_RIGHTS);
   }
   get cid() {
     return this.parameter1;
@@ -900,11 +865,9 @@ export class AccessRightsResponse extends CaMessage {
 }
 
 export class CreateChFailResponse extends CaMessage {
-  get type() {
-    return 'CreateChFailResponse';
-  }
-  get fields() {
-    return F_CID_ONLY;
+  static {
+    classFact(this, 'type', 'CreateChFailResponse');
+    classFact(this, 'fields', F_CID_ONLY);
   }
   get cid() {
     return this.parameter1;
@@ -912,11 +875,9 @@ export class CreateChFailResponse extends CaMessage {
 }
 
 export class ServerDisconnResponse extends CaMessage {
-  get type() {
-    return 'ServerDisconnResponse';
-  }
-  get fields() {
-    return F_CID_ONLY;
+  static {
+    classFact(this, 'type', 'ServerDisconnResponse');
+    classFact(this, 'fields', F_CID_ONLY);
   }
   get cid() {
     return this.parameter1;
@@ -925,11 +886,11 @@ export class ServerDisconnResponse extends CaMessage {
 
 /** Obsolete commands (SNAPSHOT 5, BUILD 7, READ_BUILD 16, SIGNAL 25): named, shown raw. */
 export class ObsoleteMessage extends CaMessage {
-  get fields() {
-    return F_RAW;
+  static {
+    classFact(this, 'fields', F_RAW);
   }
   constructor(
-    readonly type: string,
+    override readonly type: string,
     ...rest: ConstructorParameters<typeof CaMessage>
   ) {
     super(...rest);
@@ -1001,7 +962,7 @@ export const TYPE_CODES: ReadonlyMap<string, TypeCode[1]> = new Map<string, Type
 ]);
 
 function typeOfClass(cls: MessageClass): string {
-  return Object.getOwnPropertyDescriptor(cls.prototype, 'type')!.get!.call(undefined) as string;
+  return (cls.prototype as CaMessage).type;
 }
 
 // Each class's direction is a fact of the class: a prototype value, not a string test per message.

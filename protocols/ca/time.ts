@@ -28,7 +28,7 @@ export function unixTimeToIso(sec: number, nsec: number): string {
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
 
 /** YYYY-MM-DDTHH:MM:SS of Unix seconds, by the days-to-civil algorithm (H. Hinnant); no Date object. */
-function isoSecond(sec: number): string {
+export function isoSecond(sec: number): string {
   const days = Math.floor(sec / 86400);
   const rest = sec - days * 86400;
   const z = days + 719468;

@@ -2,11 +2,12 @@
 // format, or JSON Lines.
 
 import type { Command } from 'commander';
+import type { CaEvent } from '../dissect/event.js';
 import { commandWants, eventFilter, type EventFilterSpec } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
 import { eventToJson } from '../output/json.js';
 import { LineWriter } from '../output/sink.js';
-import { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, compileTemplate } from '../output/template.js';
+import { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, compileTemplateWriter } from '../output/template.js';
 import {
   SEVERAL_FILES_HELP,
   addInputOptions,
@@ -51,7 +52,7 @@ export function registerPrint(program: Command, isDefault: boolean): void {
       checkFiles(files);
       const file = files[0];
       const format = o.format ?? DEFAULT_TEMPLATE;
-      const render = o.json ? eventToJson : compileTemplate(format, { file: file ?? '-' });
+      const write = o.json ? undefined : compileTemplateWriter(format, { file: file ?? '-' });
       const spec: EventFilterSpec = { pv: o.pv, command: o.command, host: o.host, port: o.port };
       const keep = eventFilter(spec);
       if (files.length > 1) {
@@ -60,10 +61,19 @@ export function registerPrint(program: Command, isDefault: boolean): void {
       }
       const source = inputSource(file);
       const out = new LineWriter();
+      const text = out.text;
+      // Template lines are written as bytes straight into the output buffer; JSON (whole arrays, any length) as strings.
+      const line = write
+        ? (ev: CaEvent): void => {
+            write(text, ev);
+            text.char(10);
+            out.endLine();
+          }
+        : (ev: CaEvent): void => out.line(eventToJson(ev));
       const result = await runDissection(
         source,
         { ...dissectOptions(o), wants: commandWants(spec) },
-        keep ? (ev) => keep(ev) && out.line(render(ev)) : (ev) => out.line(render(ev)),
+        keep ? (ev) => keep(ev) && line(ev) : line,
         {
           // Live input: push lines out as each chunk is decoded, and wait if the reader is slow.
           afterChunk: () => {

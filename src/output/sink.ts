@@ -2,15 +2,19 @@
 // buffer that is written when full; a closed pipe (`cawire … | head`) ends the
 // run quietly.
 
-/** UTF-8 bytes a JS string can take at most per UTF-16 unit. */
-const MAX_BYTES_PER_UNIT = 3;
+import { MAX_BYTES_PER_UNIT, TextOut } from './text-out.js';
 
 /** Written buffers kept for reuse: more are in flight only while the reader is slow. */
 const SPARE_BUFFERS = 4;
 
 export class LineWriter {
-  private buf: Buffer;
-  private size = 0;
+  /**
+   * Where a line is written (`render(writer.text, ev)`, then endLine()). Once a
+   * buffer is full, its complete lines are sent and a line under way moves to the next.
+   */
+  readonly text: TextOut;
+  /** where the line under way starts in text.buf */
+  private lineStart = 0;
   /** written buffers, for reuse: only for process.stdout (a file, pipe or terminal), whose write is done with the bytes once it calls back; other streams may keep chunks (a PassThrough does) */
   private readonly spare: Buffer[] = [];
   private readonly reuse: boolean;
@@ -26,7 +30,7 @@ export class LineWriter {
     private readonly out: NodeJS.WritableStream = process.stdout,
     private readonly batchBytes = 128 * 1024,
   ) {
-    this.buf = Buffer.allocUnsafe(batchBytes);
+    this.text = new TextOut(batchBytes, (_text, need) => this.full(need));
     this.reuse = out === process.stdout;
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') this.failure ??= err;
@@ -36,30 +40,59 @@ export class LineWriter {
   }
 
   line(s: string): void {
-    if (this.failure) throw this.failure;
-    if (this.size + s.length * MAX_BYTES_PER_UNIT + 1 > this.buf.length) {
+    if (s.length * MAX_BYTES_PER_UNIT + 1 > this.batchBytes) {
+      // A line longer than the buffer (a whole waveform in JSON) goes out on its own.
       this.flush();
-      if (s.length * MAX_BYTES_PER_UNIT + 1 > this.buf.length) {
-        // A line longer than the buffer (a whole waveform in JSON) goes out on its own.
-        this.send(`${s}\n`);
-        return;
-      }
+      this.send(`${s}\n`);
+      this.endLine();
+      return;
     }
-    this.size += this.buf.write(s, this.size);
-    this.buf[this.size++] = 10;
+    this.text.str(s);
+    this.text.char(10);
+    this.endLine();
+  }
+
+  /** Ends the line written to `text` since the last one (its newline written by the caller). */
+  endLine(): void {
+    if (this.failure) throw this.failure;
+    this.lineStart = this.text.pos;
+  }
+
+  /** Sends the complete lines and moves the one under way to a buffer with `need` more bytes of room. */
+  private full(need: number): void {
+    const text = this.text;
+    const old = text.buf;
+    const partial = text.pos - this.lineStart;
+    const next =
+      partial + need <= this.batchBytes
+        ? (this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes))
+        : Buffer.allocUnsafe(Math.max(2 * old.length, partial + need));
+    old.copy(next, 0, this.lineStart, text.pos);
+    text.buf = next;
+    text.pos = partial;
+    const lines = this.lineStart;
+    this.lineStart = 0;
+    if (lines > 0) this.sendBuffer(old, lines);
   }
 
   flush(): void {
-    if (this.size === 0) return;
-    const whole = this.buf;
-    const chunk = whole.subarray(0, this.size);
+    const text = this.text;
+    if (text.pos === 0) return;
+    const whole = text.buf;
+    const size = text.pos;
     // The stream holds the chunk until it is written: the next lines go to another
     // buffer, and this one is reused once the write is done (fresh memory costs page faults).
-    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes);
-    this.size = 0;
+    text.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes);
+    text.pos = 0;
+    this.lineStart = 0;
+    this.sendBuffer(whole, size);
+  }
+
+  /** Sends whole[0, size), keeping `whole` for reuse once written when it is a batch buffer. */
+  private sendBuffer(whole: Buffer, size: number): void {
     this.send(
-      chunk,
-      this.reuse
+      whole.subarray(0, size),
+      this.reuse && whole.length === this.batchBytes
         ? () => {
             if (this.spare.length < SPARE_BUFFERS) this.spare.push(whole);
           }

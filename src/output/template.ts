@@ -1,29 +1,43 @@
 // User format strings: `--format '{timestamp} {src}:{sport}->{dst}:{dport} {command}'`.
-// A template is parsed once into literal text and field readers; nothing in it is
-// ever evaluated as code.
+// A template is parsed once into literal text and token writers, which write a
+// line's UTF-8 bytes straight into the output buffer; nothing in it is ever
+// evaluated as code.
 
 import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
-import { formatCommand, formatField, formatIsoTime, formatTimestamp, safeText } from './values.js';
+import { TextOut, utf8Bytes } from './text-out.js';
+import { safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
 
-type Part = string | ((ev: CaEvent) => string);
+/** Writes one token's text for an event. */
+type TokenWriter = (out: TextOut, ev: CaEvent) => void;
 
-const TOKENS: Record<string, (ev: CaEvent) => string> = {
-  timestamp: (ev) => formatTimestamp(ev.tsSec, ev.tsNsec),
-  time: (ev) => formatIsoTime(ev.tsSec, ev.tsNsec),
-  frame: (ev) => String(ev.frame),
-  src: (ev) => ev.src,
-  dst: (ev) => ev.dst,
-  sport: (ev) => String(ev.sport),
-  dport: (ev) => String(ev.dport),
-  transport: (ev) => ev.transport,
-  direction: (ev) => ev.direction,
-  pv: (ev) => (ev.pv === undefined ? '' : safeText(ev.pv)),
-  type: (ev) => ev.type,
-  command: (ev) => formatCommand(ev.command),
-  code: (ev) => String(ev.command.command),
-  size: (ev) => String(ev.command.size),
-  circuit: (ev) => (ev.circuit ? String(ev.circuit.id) : ''),
+/** A u32 IPv4 address as a dotted quad. */
+function writeIpv4(out: TextOut, ip: number): void {
+  out.u32(ip >>> 24);
+  out.char(46);
+  out.u32((ip >>> 16) & 255);
+  out.char(46);
+  out.u32((ip >>> 8) & 255);
+  out.char(46);
+  out.u32(ip & 255);
+}
+
+const TOKENS: Record<string, TokenWriter> = {
+  timestamp: (out, ev) => writeTimestamp(out, ev.tsSec, ev.tsNsec),
+  time: (out, ev) => writeIsoTime(out, ev.tsSec, ev.tsNsec),
+  frame: (out, ev) => out.num(ev.frame),
+  src: (out, ev) => writeIpv4(out, ev.srcIp),
+  dst: (out, ev) => writeIpv4(out, ev.dstIp),
+  sport: (out, ev) => out.num(ev.sport),
+  dport: (out, ev) => out.num(ev.dport),
+  transport: (out, ev) => out.str(ev.transport),
+  direction: (out, ev) => out.str(ev.direction),
+  pv: (out, ev) => ev.pv !== undefined && writeSafeText(out, ev.pv),
+  type: (out, ev) => out.str(ev.type),
+  command: (out, ev) => writeCommand(out, ev.command),
+  code: (out, ev) => out.num(ev.command.command),
+  size: (out, ev) => out.num(ev.command.size),
+  circuit: (out, ev) => ev.circuit !== undefined && out.num(ev.circuit.id),
 };
 
 export const TEMPLATE_TOKENS: readonly string[] = [...Object.keys(TOKENS), 'file', 'command.FIELD'];
@@ -40,9 +54,11 @@ export class TemplateError extends Error {
   override name = 'TemplateError';
 }
 
-/** Compiles a template; throws TemplateError naming an unknown token or an unclosed brace. */
-export function compileTemplate(template: string, context: TemplateContext = {}): (ev: CaEvent) => string {
-  const parts: Part[] = [];
+/** Compiles a template into a writer of each event's line (without the newline) into a TextOut. */
+export function compileTemplateWriter(template: string, context: TemplateContext = {}): (out: TextOut, ev: CaEvent) => void {
+  // Literal text alternating with token writers: lits[0] w[0] lits[1] w[1] … tail.
+  const lits: Uint8Array[] = [];
+  const writers: TokenWriter[] = [];
   let lit = '';
   for (let i = 0; i < template.length; i++) {
     const c = template[i]!;
@@ -59,48 +75,43 @@ export function compileTemplate(template: string, context: TemplateContext = {})
     const close = template.indexOf('}', i);
     if (close < 0) throw new TemplateError(`unclosed '{' at position ${i + 1} of the format`);
     const token = template.slice(i + 1, close).trim();
+    i = close;
     if (token === 'file') {
       lit += safeText(context.file ?? ''); // the same for every line: literal text
-      i = close;
       continue;
     }
-    if (lit) parts.push(lit);
+    lits.push(utf8Bytes(lit));
+    writers.push(writer(token));
     lit = '';
-    parts.push(reader(token));
-    i = close;
   }
-  if (lit) parts.push(lit);
-  return render(parts);
-}
-
-/** The parts as literal-then-reader pairs, joined without a type test per part. */
-function render(parts: readonly Part[]): (ev: CaEvent) => string {
-  const lits: string[] = [];
-  const readers: ((ev: CaEvent) => string)[] = [];
-  let pending = '';
-  for (const p of parts) {
-    if (typeof p === 'string') pending += p;
-    else {
-      lits.push(pending);
-      readers.push(p);
-      pending = '';
+  const tail = utf8Bytes(lit);
+  const n = writers.length;
+  return (out, ev) => {
+    for (let i = 0; i < n; i++) {
+      out.bytes(lits[i]!);
+      writers[i]!(out, ev);
     }
-  }
-  const tail = pending;
-  const n = readers.length;
-  return (ev) => {
-    let s = '';
-    for (let i = 0; i < n; i++) s += lits[i]! + readers[i]!(ev);
-    return s + tail;
+    out.bytes(tail);
   };
 }
 
-function reader(token: string): (ev: CaEvent) => string {
+/** Compiles a template to a function giving each event's line; throws TemplateError naming an unknown token or an unclosed brace. */
+export function compileTemplate(template: string, context: TemplateContext = {}): (ev: CaEvent) => string {
+  const write = compileTemplateWriter(template, context);
+  const out = new TextOut(1024);
+  return (ev) => {
+    out.pos = 0;
+    write(out, ev);
+    return out.text();
+  };
+}
+
+function writer(token: string): TokenWriter {
   const direct = Object.hasOwn(TOKENS, token) ? TOKENS[token] : undefined;
   if (direct) return direct;
   if (token.startsWith('command.')) {
     const field = token.slice('command.'.length);
-    if (MESSAGE_FIELDS.has(field)) return (ev) => formatField(ev.command, field, false);
+    if (MESSAGE_FIELDS.has(field)) return (out, ev) => writeField(out, ev.command, field, false);
     throw new TemplateError(`unknown field '${field}' in {${token}}; fields: ${[...MESSAGE_FIELDS].join(', ')}`);
   }
   throw new TemplateError(`unknown token {${token}}; tokens: ${TEMPLATE_TOKENS.map((t) => `{${t}}`).join(' ')}`);

@@ -1,47 +1,88 @@
 // Field values as text: Python-like reprs for caproto-shark-style lines, names
 // for the enumerations CA packs into numbers, and safe rendering of wire strings.
+// Each is written as UTF-8 into a TextOut (print's lines are built in its
+// output buffer); the string forms (formatCommand, pyString, …) write to a
+// scratch TextOut and read it back.
 
 import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js';
 import { dbrBase, dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
 import { ecaName } from '../../protocols/ca/eca.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
 import { DataMessage, type CaMessage, type EmbeddedHeader } from '../../protocols/ca/messages.js';
-import { epicsTimeToIso, unixTimeToIso } from '../../protocols/ca/time.js';
+import { EPICS_EPOCH_UNIX, isoSecond, unixTimeToIso } from '../../protocols/ca/time.js';
+import { TextOut, utf8Bytes } from './text-out.js';
 
 /** Elements of an array shown in text output before the rest is summarised. */
 export const ARRAY_PREVIEW = 10;
 
-// Control characters, DEL, and quote/backslash: escaped so a PV name from the wire cannot move the terminal.
-const UNSAFE = /[\x00-\x1f\x7f-\x9f'\\]/g;
+const scratch = new TextOut(1024);
 
-function escapeChar(c: string): string {
-  switch (c) {
-    case '\\':
-      return '\\\\';
-    case "'":
-      return "\\'";
-    case '\n':
-      return '\\n';
-    case '\r':
-      return '\\r';
-    case '\t':
-      return '\\t';
-    default:
-      return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+/** What `write` writes, as a string (re-entrant: nested calls write after the outer one's text). */
+function asString(write: (out: TextOut) => void): string {
+  const start = scratch.pos;
+  write(scratch);
+  const s = scratch.text(start);
+  scratch.pos = start;
+  return s;
+}
+
+const HEX = '0123456789abcdef';
+
+/**
+ * Writes `s` with control characters and DEL..0x9f escaped (so a PV name from the
+ * wire cannot move the terminal), and with quote and backslash too when `quoted`.
+ */
+function writeEscaped(out: TextOut, s: string, quoted: boolean): void {
+  const n = s.length;
+  let from = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f ? !quoted || (c !== 39 && c !== 92) : c > 0x9f) continue;
+    if (i > from) out.str(s.slice(from, i));
+    from = i + 1;
+    out.char(92);
+    switch (c) {
+      case 92:
+      case 39:
+        out.char(c);
+        break;
+      case 10:
+        out.char(110); // n
+        break;
+      case 13:
+        out.char(114); // r
+        break;
+      case 9:
+        out.char(116); // t
+        break;
+      default:
+        out.char(120); // x
+        out.char(HEX.charCodeAt(c >> 4));
+        out.char(HEX.charCodeAt(c & 15));
+    }
   }
+  if (from === 0) out.str(s);
+  else if (from < n) out.str(s.slice(from));
 }
 
 /** Python-style quoted string with escapes. */
-export function pyString(s: string): string {
-  return `'${s.replace(UNSAFE, escapeChar)}'`;
+export function writePyString(out: TextOut, s: string): void {
+  out.char(39);
+  writeEscaped(out, s, true);
+  out.char(39);
 }
 
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
-const HAS_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+export function pyString(s: string): string {
+  return asString((out) => writePyString(out, s));
+}
 
 /** A wire string for plain text output: control characters escaped, nothing else touched. */
+export function writeSafeText(out: TextOut, s: string): void {
+  writeEscaped(out, s, false);
+}
+
 export function safeText(s: string): string {
-  return HAS_CONTROL.test(s) ? s.replace(CONTROL, escapeChar) : s;
+  return asString((out) => writeSafeText(out, s));
 }
 
 /** Python's repr of a float: shortest round-trip digits, '.0' on integers, exponent outside 1e-4..1e16. */
@@ -81,26 +122,101 @@ function pyFromExponential(e: string): string {
   return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
 }
 
-/** Capture time as caproto-shark prints it: seconds with the fraction's trailing zeros dropped. */
-let lastSec = NaN;
-let lastNsec = NaN;
-let lastTimestamp = '';
+// An IOC sends each update to every subscriber in turn: the same value is printed several times running.
+let lastDouble = NaN;
+let lastDoubleText = '';
+let lastFloat = NaN;
+let lastFloatText = '';
 
-export function formatTimestamp(sec: number, nsec: number): string {
-  // The messages of one packet share its time.
-  if (sec === lastSec && nsec === lastNsec) return lastTimestamp;
-  lastSec = sec;
-  lastNsec = nsec;
-  return (lastTimestamp = timestampText(sec, nsec));
+/** pyFloat, remembering the last value (0 is not remembered: -0 prints differently). */
+function doubleText(x: number): string {
+  if (x === lastDouble && x !== 0) return lastDoubleText;
+  lastDouble = x;
+  return (lastDoubleText = pyFloat(x));
 }
 
-function timestampText(sec: number, nsec: number): string {
-  if (nsec === 0) return `${sec}.0`;
-  let frac = String(nsec).padStart(9, '0');
-  let end = 9;
-  while (frac.charCodeAt(end - 1) === 48) end--;
-  frac = frac.slice(0, end);
-  return `${sec}.${frac}`;
+function floatText(x: number): string {
+  if (x === lastFloat && x !== 0) return lastFloatText;
+  lastFloat = x;
+  return (lastFloatText = pyFloat32(x));
+}
+
+const POW10: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
+
+/**
+ * Writes pyFloat(x). A value below 1e9 that some decimal of at most 6 fraction
+ * digits reads back to exactly is written from that decimal's integer: below
+ * 1e9 a double's spacing is under 1e-6, so that decimal is the only one of its
+ * length that reads back, hence the shortest (what String(x) prints).
+ */
+export function writePyFloat(out: TextOut, x: number): void {
+  const a = x < 0 ? -x : x;
+  if (a >= 1e-4 && a < 1e9) {
+    for (let k = 0; k < POW10.length; k++) {
+      const scale = POW10[k]!;
+      const r = Math.round(a * scale);
+      if (r / scale !== a) continue;
+      if (x < 0) out.char(45); // -
+      const whole = Math.floor(r / scale);
+      out.u32(whole);
+      out.char(46); // .
+      if (k === 0) out.char(48);
+      else out.padded(r - whole * scale, k);
+      return;
+    }
+  }
+  out.str(doubleText(x));
+}
+
+/** Capture time as caproto-shark prints it: seconds with the fraction's trailing zeros dropped. */
+export function writeTimestamp(out: TextOut, sec: number, nsec: number): void {
+  out.num(sec);
+  out.char(46);
+  if (nsec === 0) {
+    out.char(48);
+    return;
+  }
+  if (!(nsec > 0 && nsec < 1e9 && nsec === Math.floor(nsec))) {
+    out.str(String(nsec).padStart(9, '0').replace(/0+$/, ''));
+    return;
+  }
+  let width = 9;
+  while (nsec % 10 === 0) {
+    nsec /= 10;
+    width--;
+  }
+  out.padded(nsec, width);
+}
+
+export function formatTimestamp(sec: number, nsec: number): string {
+  return asString((out) => writeTimestamp(out, sec, nsec));
+}
+
+let isoSec = NaN;
+let isoPrefix: Uint8Array = new Uint8Array(0);
+
+/** Unix seconds + nanoseconds as ISO 8601 UTC with all nine fraction digits (as unixTimeToIso). */
+export function writeIsoTime(out: TextOut, sec: number, nsec: number): void {
+  if (!(nsec >= 0 && nsec < 1e9 && nsec === Math.floor(nsec) && sec === Math.floor(sec))) {
+    out.str(unixTimeToIso(sec, nsec));
+    return;
+  }
+  // Consecutive times mostly fall in the same second, whose date text is kept.
+  if (sec !== isoSec) {
+    isoSec = sec;
+    isoPrefix = utf8Bytes(isoSecond(sec));
+  }
+  out.bytes(isoPrefix);
+  out.char(46);
+  out.padded(nsec, 9);
+  out.char(90); // Z
+}
+
+/** An EPICS time stamp (u32 words; an out-of-range nsec carried into the seconds, as epicsTimeToIso). */
+function writeEpicsTime(out: TextOut, sec: number, nsec: number): void {
+  const ns = nsec >>> 0;
+  const carry = ns >= 1e9 ? Math.floor(ns / 1e9) : 0;
+  writeIsoTime(out, (sec >>> 0) + EPICS_EPOCH_UNIX + carry, ns - carry * 1e9);
 }
 
 /** Capture time as ISO 8601 UTC with nanoseconds. */
@@ -115,19 +231,28 @@ export function formatSecondsIso(t: number): string {
 /** How a DBR type's numbers print: 0 integer, 1 binary32 (FLOAT), 2 binary64 (DOUBLE); by type code. */
 const NUMBER_STYLE: readonly number[] = Array.from({ length: 64 }, (_, t) => (dbrBase(t) === 'FLOAT' ? 1 : dbrBase(t) === 'DOUBLE' ? 2 : 0));
 
+const LIST_SEPARATOR = utf8Bytes(', ');
+
 /** The first `preview` of `total` values, and how many more there are. */
-function formatValues(values: readonly (number | string)[], dataType: number, preview: number, total = values.length): string {
+function writeValues(out: TextOut, values: readonly (number | string)[], dataType: number, preview: number, total = values.length): void {
   const style = NUMBER_STYLE[dataType] ?? 0;
   const n = Math.min(values.length, preview);
-  let s = '[';
+  out.char(91); // [
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
-    if (i > 0) s += ', ';
-    s += typeof v === 'string' ? pyString(v) : style === 0 ? String(v) : style === 1 ? pyFloat32(v) : pyFloat(v);
+    if (i > 0) out.bytes(LIST_SEPARATOR);
+    if (typeof v === 'string') writePyString(out, v);
+    else if (style === 0) out.num(v);
+    else if (style === 2) writePyFloat(out, v);
+    else out.str(floatText(v));
   }
   const rest = Math.max(total, values.length) - n;
-  if (rest > 0) s += `${n > 0 ? ', ' : ''}...+${rest}`;
-  return `${s}]`;
+  if (rest > 0) {
+    if (n > 0) out.bytes(LIST_SEPARATOR);
+    out.str('...+');
+    out.num(rest);
+  }
+  out.char(93); // ]
 }
 
 /** Limit fields of GR/CTRL metadata in print order, with caproto's names. */
@@ -142,131 +267,222 @@ const LIMITS: readonly [keyof DbrMetadata, string][] = [
   ['lowerCtrlLimit', 'lower_ctrl_limit'],
 ];
 
-/** 'DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=' by type, status and severity (few combinations occur). */
-const TIME_PREFIXES = new Map<number, string>();
+/** 'DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=' by type, status (< 64) and severity (< 8). */
+const TIME_PREFIXES: (Uint8Array | undefined)[] = [];
 
-function formatMetadata(md: DbrMetadata, dataType: number): string {
+function writeMetadata(out: TextOut, md: DbrMetadata, dataType: number): void {
   // TIME metadata (status, severity, stamp and nothing else): its text up to the stamp is cached.
   if (md.secPastEpoch !== undefined && md.units === undefined && md.ackt === undefined && md.status !== undefined && md.severity !== undefined) {
-    const key = (dataType * 65536 + (md.status & 0xffff)) * 65536 + (md.severity & 0xffff);
-    let prefix = TIME_PREFIXES.get(key);
+    const status = md.status;
+    const severity = md.severity;
+    const cacheable = status >= 0 && status < 64 && severity >= 0 && severity < 8 && dataType < 64;
+    const key = (dataType * 64 + status) * 8 + severity;
+    let prefix = cacheable ? TIME_PREFIXES[key] : undefined;
     if (prefix === undefined) {
-      prefix = `${dbrTypeName(dataType)}(status=${alarmStatusName(md.status)}, severity=${alarmSeverityName(md.severity)}, timestamp=`;
-      if (TIME_PREFIXES.size < 4096) TIME_PREFIXES.set(key, prefix);
+      prefix = utf8Bytes(`${dbrTypeName(dataType)}(status=${alarmStatusName(status)}, severity=${alarmSeverityName(severity)}, timestamp=`);
+      if (cacheable) TIME_PREFIXES[key] = prefix;
     }
-    return `${prefix}${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)})`;
+    out.bytes(prefix);
+    writeEpicsTime(out, md.secPastEpoch, md.nsec ?? 0);
+    out.char(41); // )
+    return;
   }
-  let s = '';
-  // The common TIME/STS metadata first, without a separator test per field.
-  if (md.status !== undefined) s = `status=${alarmStatusName(md.status)}`;
-  if (md.severity !== undefined) s = s ? `${s}, severity=${alarmSeverityName(md.severity)}` : `severity=${alarmSeverityName(md.severity)}`;
-  if (md.secPastEpoch !== undefined) s = `${s}${s ? ', ' : ''}timestamp=${epicsTimeToIso(md.secPastEpoch, md.nsec ?? 0)}`;
-  if (md.ackt !== undefined) s = `${s}${s ? ', ' : ''}ackt=${md.ackt}`;
-  if (md.acks !== undefined) s = `${s}${s ? ', ' : ''}acks=${alarmSeverityName(md.acks)}`;
-  if (md.units !== undefined) s = `${s}${s ? ', ' : ''}units=${pyString(md.units)}`;
-  if (md.precision !== undefined) s = `${s}${s ? ', ' : ''}precision=${md.precision}`;
-  if (md.enumStrings !== undefined) s = `${s}${s ? ', ' : ''}enum_strings=[${md.enumStrings.map(pyString).join(', ')}]`;
+  out.str(dbrTypeName(dataType));
+  out.char(40); // (
+  let first = true;
+  const label = (name: string) => {
+    if (!first) out.bytes(LIST_SEPARATOR);
+    first = false;
+    out.str(name);
+    out.char(61); // =
+  };
+  if (md.status !== undefined) {
+    label('status');
+    out.str(alarmStatusName(md.status));
+  }
+  if (md.severity !== undefined) {
+    label('severity');
+    out.str(alarmSeverityName(md.severity));
+  }
+  if (md.secPastEpoch !== undefined) {
+    label('timestamp');
+    writeEpicsTime(out, md.secPastEpoch, md.nsec ?? 0);
+  }
+  if (md.ackt !== undefined) {
+    label('ackt');
+    out.str(String(md.ackt));
+  }
+  if (md.acks !== undefined) {
+    label('acks');
+    out.str(alarmSeverityName(md.acks));
+  }
+  if (md.units !== undefined) {
+    label('units');
+    writePyString(out, md.units);
+  }
+  if (md.precision !== undefined) {
+    label('precision');
+    out.num(md.precision);
+  }
+  if (md.enumStrings !== undefined) {
+    label('enum_strings');
+    out.char(91);
+    md.enumStrings.forEach((e, i) => {
+      if (i > 0) out.bytes(LIST_SEPARATOR);
+      writePyString(out, e);
+    });
+    out.char(93);
+  }
   if (md.upperDispLimit !== undefined) {
     const base = dbrBase(dataType);
     const num = base === 'FLOAT' ? pyFloat32 : base === 'DOUBLE' ? pyFloat : String;
     for (const [key, name] of LIMITS) {
       const v = md[key] as number | undefined;
-      if (v !== undefined) s = `${s}${s ? ', ' : ''}${name}=${num(v)}`;
+      if (v === undefined) continue;
+      label(name);
+      out.str(num(v));
     }
   }
-  return `${dbrTypeName(dataType)}(${s})`;
+  out.char(41);
 }
 
-function formatEmbedded(h: EmbeddedHeader): string {
-  return `${h.commandName}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`;
+function writeEmbedded(out: TextOut, h: EmbeddedHeader): void {
+  out.str(`${h.commandName}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`);
 }
 
 /**
  * One field of a message as text. `quoted` gives the repr used inside
  * `Command(field=value)`; otherwise strings are bare (for --format).
  */
-export function formatField(m: CaMessage, field: string, quoted: boolean, preview = ARRAY_PREVIEW): string {
+export function writeField(out: TextOut, m: CaMessage, field: string, quoted: boolean, preview = ARRAY_PREVIEW): void {
   // Text shows a few elements: decode only those, not a whole waveform.
-  if (field === 'data' && m instanceof DataMessage) return formatValues(m.preview(preview).values, m.dataTypeField, preview, m.dataCountField);
+  if (field === 'data' && m instanceof DataMessage) {
+    writeValues(out, m.preview(preview).values, m.dataTypeField, preview, m.dataCountField);
+    return;
+  }
   const v = (m as unknown as Record<string, unknown>)[field];
-  if (v === undefined) return quoted ? 'None' : '';
+  if (v === undefined) {
+    if (quoted) out.str('None');
+    return;
+  }
   switch (field) {
     case 'data_type':
-      return dbrTypeName(v as number);
+      return out.str(dbrTypeName(v as number));
     case 'status':
-      return ecaName(v as number);
+      return out.str(ecaName(v as number));
     case 'access_rights':
-      return accessRightsName(v as number);
+      return out.str(accessRightsName(v as number));
     case 'mask':
-      return eventMaskNames(v as number);
+      return out.str(eventMaskNames(v as number));
     case 'data':
-      return formatValues(v as (number | string)[], m.dataTypeField, preview);
+      return writeValues(out, v as (number | string)[], m.dataTypeField, preview);
     case 'metadata':
-      return formatMetadata(v as DbrMetadata, m.dataTypeField);
+      return writeMetadata(out, v as DbrMetadata, m.dataTypeField);
     case 'request':
-      return formatEmbedded(v as EmbeddedHeader);
+      return writeEmbedded(out, v as EmbeddedHeader);
   }
-  if (typeof v === 'string') return quoted ? pyString(v) : safeText(v);
-  return String(v);
+  if (typeof v === 'string') {
+    if (quoted) writePyString(out, v);
+    else writeSafeText(out, v);
+  } else if (typeof v === 'number') out.num(v);
+  else out.str(String(v));
 }
 
-type FieldText = (m: CaMessage) => string;
+export function formatField(m: CaMessage, field: string, quoted: boolean, preview = ARRAY_PREVIEW): string {
+  return asString((out) => writeField(out, m, field, quoted, preview));
+}
+
+type FieldWriter = (out: TextOut, m: CaMessage) => void;
+
+/** Writes the name of a small code (a DBR type, an ECA status) from bytes made once per code. */
+function nameWriter(name: (code: number) => string): (out: TextOut, code: number) => void {
+  const made: (Uint8Array | undefined)[] = [];
+  return (out, code) => {
+    if (code >= 0 && code < 4096 && code === Math.floor(code)) out.bytes((made[code] ??= utf8Bytes(name(code))));
+    else out.str(name(code));
+  };
+}
+
+const writeDbrTypeName = nameWriter(dbrTypeName);
+const writeEcaName = nameWriter(ecaName);
 
 /**
- * The quoted text of one field, as formatField(m, field, true) gives it, with the
- * property read by name (not a keyed lookup) and the value's formatting chosen once.
+ * The quoted text of one field, as writeField(out, m, field, true) writes it, with
+ * the property read by name (not a keyed lookup) and the value's formatting chosen once.
  */
-function quotedFieldText(field: string): FieldText {
-  const named = (read: (m: any) => unknown, text: (v: any) => string): FieldText => (m) => {
-    const v = read(m);
-    return v === undefined ? 'None' : text(v);
-  };
+function quotedFieldWriter(field: string): FieldWriter {
+  const named =
+    (read: (m: any) => unknown, write: (out: TextOut, v: any) => void): FieldWriter =>
+    (out, m) => {
+      const v = read(m);
+      if (v === undefined) out.str('None');
+      else write(out, v);
+    };
+  const number = (out: TextOut, v: number) => out.num(v);
   switch (field) {
-    case 'data':
-      return (m) => formatField(m, 'data', true);
     case 'metadata':
-      return (m) => (m instanceof DataMessage ? formatMetadata(m.metadata, m.dataTypeField) : formatField(m, field, true));
+      return (out, m) => (m instanceof DataMessage ? writeMetadata(out, m.metadata, m.dataTypeField) : writeField(out, m, field, true));
     case 'data_type':
-      return named((m) => m.data_type, dbrTypeName);
+      return named((m) => m.data_type, writeDbrTypeName);
     case 'data_count':
-      return named((m) => m.data_count, String);
+      return named((m) => m.data_count, number);
     case 'status':
-      return named((m) => m.status, ecaName);
+      return named((m) => m.status, writeEcaName);
     case 'cid':
-      return named((m) => m.cid, String);
+      return named((m) => m.cid, number);
     case 'sid':
-      return named((m) => m.sid, String);
+      return named((m) => m.sid, number);
     case 'ioid':
-      return named((m) => m.ioid, String);
+      return named((m) => m.ioid, number);
     case 'subscriptionid':
-      return named((m) => m.subscriptionid, String);
+      return named((m) => m.subscriptionid, number);
     case 'version':
-      return named((m) => m.version, String);
+      return named((m) => m.version, number);
     case 'name':
-      return named((m) => m.name, (v) => (typeof v === 'string' ? pyString(v) : String(v)));
+      return named((m) => m.name, (out, v) => (typeof v === 'string' ? writePyString(out, v) : out.str(String(v))));
     default:
-      return (m) => formatField(m, field, true);
+      return (out, m) => writeField(out, m, field, true);
   }
 }
 
-/** One compiled formatter per field list (the lists are shared constants of the message classes). */
-const COMMAND_FORMATTERS = new Map<readonly string[], FieldText>();
+/** A message class's writer: made for one field list (VersionRequest's and VersionResponse's vary by form). */
+interface CommandWriter {
+  fields: readonly string[];
+  write: FieldWriter;
+  next: CommandWriter | undefined;
+}
 
-function commandFormatter(fields: readonly string[]): FieldText {
-  const texts = fields.map(quotedFieldText);
-  const labels = fields.map((f, i) => `${i > 0 ? ', ' : ''}${f}=`);
+/** Writers by class name, each starting with the bytes of `Type(first_field=`. */
+const COMMAND_WRITERS = new Map<string, CommandWriter>();
+
+function commandWriter(type: string, fields: readonly string[]): FieldWriter {
+  const writers = fields.map(quotedFieldWriter);
+  const labels = fields.map((f, i) => utf8Bytes(`${i === 0 ? `${type}(` : ', '}${f}=`));
+  const open = utf8Bytes(`${type}(`);
   const n = fields.length;
-  return (m) => {
-    let s = `${m.type}(`;
-    for (let i = 0; i < n; i++) s += labels[i]! + texts[i]!(m);
-    return `${s})`;
+  return (out, m) => {
+    if (n === 0) out.bytes(open);
+    for (let i = 0; i < n; i++) {
+      out.bytes(labels[i]!);
+      writers[i]!(out, m);
+    }
+    out.char(41); // )
   };
 }
 
 /** caproto-shark's rendering of a command: `CreateChanRequest(name='rpi:color', cid=0, version=13)`. */
-export function formatCommand(m: CaMessage): string {
+export function writeCommand(out: TextOut, m: CaMessage): void {
+  const type = m.type;
   const fields = m.fields;
-  let f = COMMAND_FORMATTERS.get(fields);
-  if (!f) COMMAND_FORMATTERS.set(fields, (f = commandFormatter(fields)));
-  return f(m);
+  let w = COMMAND_WRITERS.get(type);
+  while (w !== undefined && w.fields !== fields) w = w.next;
+  if (w === undefined) {
+    w = { fields, write: commandWriter(type, fields), next: COMMAND_WRITERS.get(type) };
+    COMMAND_WRITERS.set(type, w);
+  }
+  w.write(out, m);
+}
+
+export function formatCommand(m: CaMessage): string {
+  return asString((out) => writeCommand(out, m));
 }

@@ -12,7 +12,8 @@ import type { CaEvent } from '../dissect/event.js';
 import { commandWants, eventFilter } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
 import { eventToJson } from '../output/json.js';
-import { compileTemplate } from '../output/template.js';
+import { compileTemplateWriter } from '../output/template.js';
+import { TextOut } from '../output/text-out.js';
 import type { FromWorker, LatencyStart, PrintStart, TaskFailed, ToWorker } from './messages.js';
 
 const port = parentPort;
@@ -31,13 +32,9 @@ function failed(file: number, err: unknown): TaskFailed {
   return { type: 'failed', file, kind: 'internal', message: String(err) };
 }
 
-/** UTF-8 bytes a JS string can take at most per UTF-16 unit. */
-const MAX_BYTES_PER_UNIT = 3;
-
 class PrintTask {
-  /** the batch so far: each line UTF-8 encoded as it is rendered (as LineWriter does), ending in '\n' */
-  private bytes = Buffer.allocUnsafeSlow(256 * 1024);
-  private size = 0;
+  /** the batch so far: each line written as UTF-8 bytes (as LineWriter's are), ending in '\n'; its buffer is transferred whole, so never from the pool */
+  private readonly text = new TextOut(0);
   private count = 0;
   /** where each line of the batch ends in `bytes` */
   private ends = new Uint32Array(1024);
@@ -48,7 +45,9 @@ class PrintTask {
   private credits = 0;
   private wake?: () => void;
 
-  constructor(private readonly start: PrintStart) {}
+  constructor(private readonly start: PrintStart) {
+    this.text.buf = Buffer.allocUnsafeSlow(256 * 1024);
+  }
 
   grant(n: number, spare?: ArrayBuffer): void {
     if (spare) this.spares.push(spare);
@@ -58,12 +57,13 @@ class PrintTask {
 
   async run(): Promise<void> {
     const { path, options } = this.start;
-    const render = options.json ? eventToJson : compileTemplate(options.format, { file: path });
+    const write = options.json ? (text: TextOut, ev: CaEvent) => text.str(eventToJson(ev)) : compileTemplateWriter(options.format, { file: path });
     const keep = eventFilter(options.filter);
     const full = options.batchLines;
     const onEvent = (ev: CaEvent): void => {
       if (keep && !keep(ev)) return;
-      this.add(render(ev), ev.tsSec, ev.tsNsec);
+      write(this.text, ev);
+      this.endLine(ev.tsSec, ev.tsNsec);
       // Mid-chunk: send a full batch only when asked for one; otherwise it grows until afterChunk waits.
       if (this.count >= full && this.credits > 0) this.send();
     };
@@ -74,7 +74,10 @@ class PrintTask {
     post({ type: 'printed', file: this.start.file, result });
   }
 
-  private add(line: string, sec: number, nsec: number): void {
+  /** Ends the line just written to `text`, taken at capture time sec, nsec. */
+  private endLine(sec: number, nsec: number): void {
+    const text = this.text;
+    text.char(10);
     const i = this.count++;
     if (i === this.ends.length) {
       const ends = new Uint32Array(i * 2);
@@ -84,15 +87,7 @@ class PrintTask {
       times.set(this.times);
       this.times = times;
     }
-    const most = this.size + line.length * MAX_BYTES_PER_UNIT + 1;
-    if (most > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, most));
-      this.bytes.copy(grown, 0, 0, this.size);
-      this.bytes = grown;
-    }
-    this.size += this.bytes.write(line, this.size);
-    this.bytes[this.size++] = 10;
-    this.ends[i] = this.size;
+    this.ends[i] = text.pos;
     this.times[2 * i] = sec;
     this.times[2 * i + 1] = nsec;
   }
@@ -108,10 +103,11 @@ class PrintTask {
     const ends = this.ends.slice(0, n);
     const times = this.times.slice(0, 2 * n);
     // The whole buffer is handed over (transferred, not copied); the next batch gets a new one.
-    const bytes = new Uint8Array(this.bytes.buffer, 0, this.size);
+    const text = this.text;
+    const bytes = new Uint8Array(text.buf.buffer, 0, text.pos);
     const spare = this.spares.pop();
-    this.bytes = spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(this.bytes.length);
-    this.size = 0;
+    text.buf = spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(text.buf.length);
+    text.pos = 0;
     this.count = 0;
     this.credits--;
     post({ type: 'batch', file: this.start.file, bytes, ends, times }, [bytes.buffer as ArrayBuffer, ends.buffer, times.buffer]);

@@ -43,6 +43,30 @@ describe('LineWriter', () => {
     expect(Buffer.concat(chunks).toString('utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
   });
 
+  it('lines written as bytes into its buffer go out whole when they cross buffers or outgrow one', async () => {
+    const through = new PassThrough();
+    const chunks: Buffer[] = [];
+    through.on('data', (c: Buffer) => chunks.push(c));
+    const out = new LineWriter(through, 64);
+    const expected: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      // 0 to 199 characters: most lines cross a 64-byte buffer's end, some are longer than a buffer.
+      const l = `${i}:${'é·x'.repeat((i * 7) % 67)}`;
+      expected.push(l);
+      if (i % 5 === 0) out.line(l);
+      else {
+        out.text.str(`${i}:`);
+        for (let k = 0; k < (i * 7) % 67; k++) out.text.str('é·x');
+        out.text.char(10);
+        out.endLine();
+      }
+    }
+    await out.end();
+    through.end();
+    await new Promise((resolve) => through.on('end', resolve));
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(expected.map((l) => `${l}\n`).join(''));
+  });
+
   it('flushSoon() writes once, on the next turn of the event loop, however often it is asked', async () => {
     const { stream, writes } = recorder();
     const out = new LineWriter(stream);

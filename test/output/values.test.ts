@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../protocols/ca/messages.js';
 import { encodeDbr } from '../../protocols/ca/dbr.js';
 import * as enc from '../../src/synth/ca-encode.js';
-import { formatCommand, formatField, formatIsoTime, formatTimestamp, pyFloat, pyFloat32, pyString, safeText } from '../../src/output/values.js';
+import { formatCommand, formatField, formatIsoTime, formatTimestamp, pyFloat, pyFloat32, pyString, safeText, writePyFloat } from '../../src/output/values.js';
+import { TextOut } from '../../src/output/text-out.js';
 
 const msg = (bytes: Buffer, fromClient: boolean) => decodeMessage(bytes, 0, bytes.length >= 24 && bytes.readUInt16BE(2) === 0xffff ? 24 : 16, bytes.length - 16, fromClient, false);
 
@@ -12,6 +13,25 @@ describe('Python-style values', () => {
       '139.0', '3.14159', '0.1', '-2.5', '1e+16', '1.5e-05', '0.0001', '123456789.125', '0.0', '-0.0',
     ]);
     expect([NaN, Infinity, -Infinity].map(pyFloat)).toEqual(['nan', 'inf', '-inf']);
+  });
+  it('doubles written from their shortest decimal print as pyFloat does', () => {
+    // Deterministic values: decimals of 0..8 fraction digits at every scale, raw doubles, and the edges of the fast path.
+    let seed = 12345;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const values = [0, -0, 1e-4, 9.99e-5, 0.0001234, 1e9, 999999999.999999, 999999999.9999999, 1e9 - 1, 0.1 + 0.2, 1 / 3, 2 ** 31, 2 ** 32 + 0.5, NaN, Infinity, -Infinity];
+    for (let i = 0; i < 20000; i++) {
+      const scale = 10 ** Math.floor(random() * 22 - 6);
+      const decimals = Math.floor(random() * 9);
+      const x = Number((random() * scale).toFixed(Math.min(decimals, 20)));
+      values.push(x, -x, random() * scale, Math.round(random() * scale));
+    }
+    const out = new TextOut(64);
+    const mismatches = values.filter((x) => {
+      out.pos = 0;
+      writePyFloat(out, x);
+      return out.text() !== pyFloat(x);
+    });
+    expect(mismatches).toEqual([]);
   });
   it('binary32 values print with the digits a float carries, not the double expansion', () => {
     expect(pyFloat32(Math.fround(3.14))).toBe('3.14');

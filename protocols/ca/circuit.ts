@@ -50,6 +50,15 @@ export function observeNeedsMessage(command: number, fromClient: boolean): boole
   }
 }
 
+/**
+ * Whether CircuitState.observe changes the state for a message, rather than only
+ * looking up the PV it concerns. A monitor update (the server's EVENT_ADD with
+ * data) changes nothing; only the empty one confirming a cancel ends its subscription.
+ */
+export function observeChangesState(command: number, fromClient: boolean, payloadSize: number): boolean {
+  return command !== CMD.EVENT_ADD || fromClient || payloadSize === 0;
+}
+
 /** Bounded map: the oldest entry goes when full (Map keeps insertion order). */
 function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   if (map.size >= max && !map.has(key)) {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,31 @@ describe('cawire print', () => {
     expect(viaStdin.status).toBe(0);
     expect(viaStdin.stdout).toBe(run(['print', FILE]).out);
     expect(viaStdin.stderr).toBe('');
+  });
+
+  it('reads stdin redirected from a file, a FIFO given by path, and a pipe given as /dev/stdin alike', () => {
+    const expected = run(['print', FILE]).out;
+    const fd = openSync(FILE, 'r');
+    try {
+      // `cawire print - < file`: descriptor 0 is a regular file, read as a named one.
+      const redirected = spawnSync(process.execPath, [CLI, 'print', '-q', '-'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+      expect(redirected.stdout).toBe(expected);
+    } finally {
+      closeSync(fd);
+    }
+    // `cawire print /dev/stdin` behind a pipe, as `cawire print <(tcpdump -w - …)` gives a pipe's path.
+    const piped = spawnSync('/bin/sh', ['-c', `cat "$0" | "$1" "$2" print -q /dev/stdin`, FILE, process.execPath, CLI], { encoding: 'utf8' });
+    expect(piped.stdout).toBe(expected);
+    const fifoDir = mkdtempSync(join(tmpdir(), 'cawire-fifo-'));
+    try {
+      const fifo = join(fifoDir, 'capture.fifo');
+      if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo here: the pipe above covers the reading
+      const fromFifo = spawnSync('/bin/sh', ['-c', `cat "$0" > "$1" & "$2" "$3" print -q "$1"`, FILE, fifo, process.execPath, CLI], { encoding: 'utf8' });
+      expect(fromFifo.stdout).toBe(expected);
+      expect(fromFifo.status).toBe(0);
+    } finally {
+      rmSync(fifoDir, { recursive: true, force: true });
+    }
   });
 
   it('--format and filters select and shape the lines', () => {

@@ -174,7 +174,7 @@ export class BeaconAnalysis {
 
   /** Every event of the capture: the first and last give the capture's span. */
   event(ev: CaEvent): void {
-    this.seen(ev.timestamp);
+    this.seenAt(ev.timestamp);
     if (ev.command instanceof Beacon) this.beacon(ev, ev.command);
   }
 
@@ -183,14 +183,22 @@ export class BeaconAnalysis {
     return {
       wants: () => false,
       declined: (m) => {
-        this.seen(m.time);
+        this.seen(m);
         return false;
       },
     };
   }
 
-  /** A CA message at capture time t (Unix seconds): the capture's span, which bounds when beacons were due. */
-  seen(t: number): void {
+  /**
+   * A CA message known by its time (a declined message's view): the capture's span,
+   * which bounds when beacons were due. The object, not the float: see extendSpanAt.
+   */
+  seen(m: { readonly time: number }): void {
+    this.seenAt(m.time);
+  }
+
+  /** A CA message at capture time t (Unix seconds). */
+  private seenAt(t: number): void {
     this.captureStart ??= t;
     if (t > this.captureEnd) this.captureEnd = t;
   }

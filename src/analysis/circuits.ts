@@ -169,7 +169,7 @@ export class CircuitAnalysis {
   /** A monitor update known by its header words (DissectOptions.declined): counted as its event would be. */
   update(m: DeclinedMessage): void {
     const t = this.tallyOf(m.circuit);
-    extendSpanAt(t.messages, m.sec, m.nsec, m.time, m.frame);
+    extendSpanAt(t.messages, m);
     t.updates++;
   }
 

@@ -26,19 +26,32 @@ export interface Span {
 }
 
 export function extendSpan(span: Span, ev: CaEvent): void {
-  extendSpanAt(span, ev.tsSec, ev.tsNsec, ev.timestamp, ev.frame);
-}
-
-/** extendSpan for a message known by its capture time and frame (DissectOptions.declined). */
-export function extendSpanAt(span: Span, sec: number, nsec: number, time: number, frame: number): void {
   const last = span.last;
   if (!last) {
-    span.first = { sec, nsec, time, frame };
-    span.last = { sec, nsec, time, frame };
+    span.first = momentOf(ev);
+    span.last = momentOf(ev);
     return;
   }
-  last.sec = sec;
-  last.nsec = nsec;
-  last.time = time;
-  last.frame = frame;
+  last.sec = ev.tsSec;
+  last.nsec = ev.tsNsec;
+  last.time = ev.timestamp;
+  last.frame = ev.frame;
+}
+
+/**
+ * extendSpan for a message known by its capture time and frame (a declined
+ * message's view). It takes the object, not the numbers: a float passed to a
+ * call that is not inlined is boxed, an allocation per monitor update.
+ */
+export function extendSpanAt(span: Span, at: Readonly<Moment>): void {
+  const last = span.last;
+  if (!last) {
+    span.first = { sec: at.sec, nsec: at.nsec, time: at.time, frame: at.frame };
+    span.last = { sec: at.sec, nsec: at.nsec, time: at.time, frame: at.frame };
+    return;
+  }
+  last.sec = at.sec;
+  last.nsec = at.nsec;
+  last.time = at.time;
+  last.frame = at.frame;
 }

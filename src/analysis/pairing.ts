@@ -253,7 +253,9 @@ export class Pairer {
       const state = this.circuits.get(m.circuit);
       if (state === undefined || !state.subscribed.has(m.parameter2)) return true;
     }
-    this.tick(m.time);
+    // tick(m.time) written out: a float passed to a call that is not inlined is boxed, an allocation per update.
+    if (m.time > this.now) this.now = m.time;
+    if (this.now >= this.nextSweep) this.sweep();
     return false;
   }
 

@@ -135,9 +135,9 @@ export class SummaryAnalysis {
   declined(m: DeclinedMessage): boolean {
     if (!isMonitorUpdate(m) || !ecaIsSuccess(m.parameter1)) return true;
     if (this.pairer.declined(m)) return true;
-    this.beacons.seen(m.time);
+    this.beacons.seen(m);
     this.circuitAnalysis.update(m);
-    extendSpanAt(this.span, m.sec, m.nsec, m.time, m.frame);
+    extendSpanAt(this.span, m);
     this.count('EventAddResponse');
     return false;
   }

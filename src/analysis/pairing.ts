@@ -187,6 +187,8 @@ export class Pairer {
 
   private readonly timeout: number;
   private readonly kinds: ReadonlySet<PairKind>;
+  /** kinds.has('subscribe'), asked for every monitor update */
+  private readonly subscribe: boolean;
   private readonly circuits = new PerCircuit<CircuitPairs>();
   /** by `${client endpoint key}/${search id}` */
   private readonly searches = new Map<string, PendingSearch>();
@@ -205,6 +207,7 @@ export class Pairer {
     this.timeout = opts.timeout ?? DEFAULT_TIMEOUT_SEC;
     if (!(this.timeout > 0)) throw new RangeError(`pairing timeout must be positive, not ${this.timeout}`);
     this.kinds = opts.kinds ?? new Set(PAIR_KINDS);
+    this.subscribe = this.kinds.has('subscribe');
   }
 
   /**
@@ -248,7 +251,7 @@ export class Pairer {
    * cancel. Any other only moves the pairer's clock, as an event would.
    */
   declined(m: DeclinedMessage): boolean {
-    if (m.command === CMD.EVENT_ADD && !m.fromClient && this.kinds.has('subscribe')) {
+    if (m.command === CMD.EVENT_ADD && !m.fromClient && this.subscribe) {
       if (m.payloadSize === 0) return true;
       const state = this.circuits.get(m.circuit);
       if (state === undefined || !state.subscribed.has(m.parameter2)) return true;

@@ -4,6 +4,7 @@
 // evaluated as code.
 
 import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
+import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { TextOut, utf8Bytes } from './text-out.js';
 import { safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
@@ -58,6 +59,7 @@ export class TemplateError extends Error {
 export function compileTemplateWriter(template: string, context: TemplateContext = {}): (out: TextOut, ev: CaEvent) => void {
   // Literal text alternating with token writers: lits[0] w[0] lits[1] w[1] … tail.
   const lits: Uint8Array[] = [];
+  const tokens: string[] = [];
   const writers: TokenWriter[] = [];
   let lit = '';
   for (let i = 0; i < template.length; i++) {
@@ -81,17 +83,79 @@ export function compileTemplateWriter(template: string, context: TemplateContext
       continue;
     }
     lits.push(utf8Bytes(lit));
+    tokens.push(token);
     writers.push(writer(token));
     lit = '';
   }
   const tail = utf8Bytes(lit);
+  groupCircuitConstants(lits, tokens, writers);
   const n = writers.length;
   return (out, ev) => {
     for (let i = 0; i < n; i++) {
-      out.bytes(lits[i]!);
+      const l = lits[i]!;
+      if (l.length > 0) out.bytes(l);
       writers[i]!(out, ev);
     }
-    out.bytes(tail);
+    if (tail.length > 0) out.bytes(tail);
+  };
+}
+
+/** Tokens whose text is the same for every TCP message of a circuit in one direction. */
+const CIRCUIT_CONSTANT: ReadonlySet<string> = new Set(['src', 'dst', 'sport', 'dport', 'transport', 'circuit']);
+
+/**
+ * Replaces each run of circuit-constant tokens (with the literals between them,
+ * as in `{src}:{sport}->{dst}:{dport}`) by one writer that keeps the run's bytes
+ * per circuit and direction: two addresses and two ports are eleven writes.
+ * The arrays are compileTemplateWriter's: lits[k] precedes writers[k].
+ */
+function groupCircuitConstants(lits: Uint8Array[], tokens: string[], writers: TokenWriter[]): void {
+  for (let k = 0; k < writers.length; k++) {
+    if (!CIRCUIT_CONSTANT.has(tokens[k]!)) continue;
+    let j = k;
+    while (j + 1 < writers.length && CIRCUIT_CONSTANT.has(tokens[j + 1]!)) j++;
+    const run = writers.slice(k, j + 1);
+    const between = lits.slice(k + 1, j + 1);
+    const write: TokenWriter = (out, ev) => {
+      run[0]!(out, ev);
+      for (let i = 1; i < run.length; i++) {
+        out.bytes(between[i - 1]!);
+        run[i]!(out, ev);
+      }
+    };
+    writers.splice(k, j + 1 - k, perCircuit(write));
+    tokens.splice(k, j + 1 - k, 'circuit-constant');
+    lits.splice(k + 1, j - k);
+  }
+}
+
+const CIRCUIT_SLOTS = 1024;
+
+/** `write`'s bytes kept per TCP circuit (direct-mapped by id) and direction; for UDP messages it writes each time. */
+function perCircuit(write: TokenWriter): TokenWriter {
+  const circuits: (TcpCircuit | undefined)[] = new Array<TcpCircuit | undefined>(CIRCUIT_SLOTS).fill(undefined);
+  const fromClient: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CIRCUIT_SLOTS).fill(undefined);
+  const fromServer: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CIRCUIT_SLOTS).fill(undefined);
+  const scratch = new TextOut(256);
+  return (out, ev) => {
+    const c = ev.circuit;
+    if (c === undefined) {
+      write(out, ev);
+      return;
+    }
+    const slot = c.id & (CIRCUIT_SLOTS - 1);
+    if (circuits[slot] !== c) {
+      circuits[slot] = c;
+      fromClient[slot] = fromServer[slot] = undefined;
+    }
+    const texts = ev.srcIp === c.clientIp && ev.sport === c.clientPort ? fromClient : fromServer;
+    let bytes = texts[slot];
+    if (bytes === undefined) {
+      scratch.pos = 0;
+      write(scratch, ev);
+      bytes = texts[slot] = new Uint8Array(scratch.buf.subarray(0, scratch.pos)); // a copy: scratch is reused
+    }
+    out.bytes(bytes);
   };
 }
 

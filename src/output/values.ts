@@ -168,10 +168,17 @@ export function writePyFloat(out: TextOut, x: number): void {
   out.str(doubleText(x));
 }
 
+let stampSec = NaN;
+let stampPrefix: Uint8Array = new Uint8Array(0);
+
 /** Capture time as caproto-shark prints it: seconds with the fraction's trailing zeros dropped. */
 export function writeTimestamp(out: TextOut, sec: number, nsec: number): void {
-  out.num(sec);
-  out.char(46);
+  // The seconds and the point, kept while they last (consecutive messages mostly share them).
+  if (sec !== stampSec) {
+    stampSec = sec;
+    stampPrefix = utf8Bytes(`${sec}.`);
+  }
+  out.bytes(stampPrefix);
   if (nsec === 0) {
     out.char(48);
     return;

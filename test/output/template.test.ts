@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileTemplate, TemplateError } from '../../src/output/template.js';
 import { CaEvent } from '../../src/dissect/event.js';
+import type { TcpCircuit } from '../../src/dissect/circuits.js';
 import { decodeMessage } from '../../protocols/ca/messages.js';
 import { eventToJson } from '../../src/output/json.js';
 import { encodeDbr } from '../../protocols/ca/dbr.js';
@@ -30,6 +31,27 @@ describe('format templates', () => {
     expect(() => compileTemplate('{command.constructor}')).toThrow(/unknown field 'constructor'/);
     expect(() => compileTemplate('{__proto__}')).toThrow(TemplateError);
     expect(() => compileTemplate('{src')).toThrow(/unclosed/);
+  });
+  it('writes the addresses of TCP messages as kept per circuit and direction, circuits sharing a cache slot included', () => {
+    const m = ev.command;
+    // Ids 5 and 1029 fall in one slot of the per-circuit cache; 7 in another.
+    const circuits = [
+      { id: 5, clientIp: ip('10.0.0.2'), clientPort: 40000, serverIp: ip('10.0.0.1'), serverPort: 5064 },
+      { id: 1029, clientIp: ip('10.0.0.3'), clientPort: 40001, serverIp: ip('10.0.0.1'), serverPort: 5064 },
+      { id: 7, clientIp: ip('10.0.0.4'), clientPort: 40002, serverIp: ip('10.0.0.9'), serverPort: 41234 },
+    ] as unknown as TcpCircuit[];
+    const t = compileTemplate('{src}:{sport}->{dst}:{dport} {transport} {circuit}|{type}|{sport}');
+    for (let i = 0; i < 12; i++) {
+      const c = circuits[i % 3]!;
+      const e =
+        i % 2 === 0
+          ? new CaEvent(1700000000, i, i, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, undefined, c)
+          : new CaEvent(1700000000, i, i, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, undefined, c);
+      expect(t(e)).toBe(`${e.src}:${e.sport}->${e.dst}:${e.dport} tcp ${c.id}|CreateChanRequest|${e.sport}`);
+    }
+    // UDP messages have no circuit: written each time.
+    const udp = new CaEvent(1700000000, 0, 1, ip('10.0.0.2'), 50000, ip('10.0.0.255'), 5064, 'udp', m, undefined, undefined);
+    expect(t(udp)).toBe('10.0.0.2:50000->10.0.0.255:5064 udp |CreateChanRequest|50000');
   });
   it('writes wire strings safely: control characters escaped', () => {
     const bad = event(enc.createChanRequest({ name: 'X\x1b[2J', cid: 1, version: 13 }), true, 'X\x1b[2J');

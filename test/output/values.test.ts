@@ -48,6 +48,11 @@ describe('Python-style values', () => {
     expect(formatTimestamp(1409532608, 660204000)).toBe('1409532608.660204');
     expect(formatTimestamp(1409532608, 0)).toBe('1409532608.0');
     expect(formatTimestamp(1409532608, 5)).toBe('1409532608.000000005');
+    expect([formatTimestamp(1409532609, 500000000), formatTimestamp(7, 10), formatTimestamp(1409532609, 0)]).toEqual([
+      '1409532609.5',
+      '7.00000001',
+      '1409532609.0',
+    ]);
     expect(formatIsoTime(1409532608, 660204000)).toBe('2014-09-01T00:50:08.660204000Z');
   });
 });

@@ -4,7 +4,6 @@
 // evaluated as code.
 
 import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
-import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { TextOut, utf8Bytes } from './text-out.js';
 import { safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
@@ -131,9 +130,17 @@ function groupCircuitConstants(lits: Uint8Array[], tokens: string[], writers: To
 
 const CIRCUIT_SLOTS = 1024;
 
-/** `write`'s bytes kept per TCP circuit (direct-mapped by id) and direction; for UDP messages it writes each time. */
+/**
+ * `write`'s bytes kept per TCP circuit and direction, direct-mapped by circuit
+ * id; UDP messages are written each time. A slot remembers the circuit by its id
+ * and endpoints, not by the object: a retired circuit is not kept alive, and an
+ * id reused by another capture's circuit is not mistaken for it.
+ */
 function perCircuit(write: TokenWriter): TokenWriter {
-  const circuits: (TcpCircuit | undefined)[] = new Array<TcpCircuit | undefined>(CIRCUIT_SLOTS).fill(undefined);
+  const ids = new Float64Array(CIRCUIT_SLOTS).fill(-1);
+  const clientIps = new Uint32Array(CIRCUIT_SLOTS);
+  const serverIps = new Uint32Array(CIRCUIT_SLOTS);
+  const ports = new Uint32Array(CIRCUIT_SLOTS); // client port << 16 | server port
   const fromClient: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CIRCUIT_SLOTS).fill(undefined);
   const fromServer: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CIRCUIT_SLOTS).fill(undefined);
   const scratch = new TextOut(256);
@@ -144,8 +151,12 @@ function perCircuit(write: TokenWriter): TokenWriter {
       return;
     }
     const slot = c.id & (CIRCUIT_SLOTS - 1);
-    if (circuits[slot] !== c) {
-      circuits[slot] = c;
+    const portPair = ((c.clientPort << 16) | c.serverPort) >>> 0;
+    if (ids[slot] !== c.id || clientIps[slot] !== c.clientIp || serverIps[slot] !== c.serverIp || ports[slot] !== portPair) {
+      ids[slot] = c.id;
+      clientIps[slot] = c.clientIp;
+      serverIps[slot] = c.serverIp;
+      ports[slot] = portPair;
       fromClient[slot] = fromServer[slot] = undefined;
     }
     const texts = ev.srcIp === c.clientIp && ev.sport === c.clientPort ? fromClient : fromServer;

@@ -49,6 +49,10 @@ describe('format templates', () => {
           : new CaEvent(1700000000, i, i, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, undefined, c);
       expect(t(e)).toBe(`${e.src}:${e.sport}->${e.dst}:${e.dport} tcp ${c.id}|CreateChanRequest|${e.sport}`);
     }
+    // Another capture's circuit with a reused id (a template used for two runs): its own addresses.
+    const again = { id: 5, clientIp: ip('10.9.9.9'), clientPort: 40000, serverIp: ip('10.0.0.1'), serverPort: 5064 } as unknown as TcpCircuit;
+    const reused = new CaEvent(1700000000, 0, 1, again.clientIp, again.clientPort, again.serverIp, again.serverPort, 'tcp', m, undefined, again);
+    expect(t(reused)).toBe('10.9.9.9:40000->10.0.0.1:5064 tcp 5|CreateChanRequest|40000');
     // UDP messages have no circuit: written each time.
     const udp = new CaEvent(1700000000, 0, 1, ip('10.0.0.2'), 50000, ip('10.0.0.255'), 5064, 'udp', m, undefined, undefined);
     expect(t(udp)).toBe('10.0.0.2:50000->10.0.0.255:5064 udp |CreateChanRequest|50000');

@@ -17,14 +17,15 @@ export class TextOut {
   pos = 0;
 
   /**
-   * `full(need)` is called when fewer than `need` bytes are left; it must leave
-   * at least that much room (the default doubles the buffer, keeping its content).
+   * `initial`: the first buffer, or its size. `full(need)` is called when fewer
+   * than `need` bytes are left; it must leave at least that much room (by default
+   * the buffer is doubled, its content kept).
    */
   constructor(
-    size = 4096,
+    initial: number | Buffer = 4096,
     private readonly full?: (out: TextOut, need: number) => void,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
 
   /** Makes sure `n` more bytes fit. */

@@ -33,10 +33,10 @@ function failed(file: number, err: unknown): TaskFailed {
 }
 
 class PrintTask {
-  /** the batch so far: each line written as UTF-8 bytes (as LineWriter's are), ending in '\n'; its buffer is transferred whole, so never from the pool */
-  private readonly text = new TextOut(0);
+  /** the batch so far: each line written as UTF-8 bytes (as LineWriter's are), ending in '\n'; its buffer is transferred whole, so never one from the pool */
+  private readonly text = new TextOut(Buffer.allocUnsafeSlow(256 * 1024));
   private count = 0;
-  /** where each line of the batch ends in `bytes` */
+  /** where each line of the batch ends in `text.buf` */
   private ends = new Uint32Array(1024);
   /** seconds, nanoseconds of each line */
   private times = new Float64Array(2048);
@@ -45,9 +45,7 @@ class PrintTask {
   private credits = 0;
   private wake?: () => void;
 
-  constructor(private readonly start: PrintStart) {
-    this.text.buf = Buffer.allocUnsafeSlow(256 * 1024);
-  }
+  constructor(private readonly start: PrintStart) {}
 
   grant(n: number, spare?: ArrayBuffer): void {
     if (spare) this.spares.push(spare);

@@ -274,6 +274,29 @@ const LIMITS: readonly [keyof DbrMetadata, string][] = [
   ['lowerCtrlLimit', 'lower_ctrl_limit'],
 ];
 
+/** The metadata fields before the limits, in print order: the one that says it is there, caproto's name, how it is written. */
+const META_FIELDS: readonly [key: keyof DbrMetadata, label: string, write: (out: TextOut, md: DbrMetadata) => void][] = [
+  ['status', 'status', (out, md) => out.str(alarmStatusName(md.status!))],
+  ['severity', 'severity', (out, md) => out.str(alarmSeverityName(md.severity!))],
+  ['secPastEpoch', 'timestamp', (out, md) => writeEpicsTime(out, md.secPastEpoch!, md.nsec ?? 0)],
+  ['ackt', 'ackt', (out, md) => out.num(md.ackt!)],
+  ['acks', 'acks', (out, md) => out.str(alarmSeverityName(md.acks!))],
+  ['units', 'units', (out, md) => writePyString(out, md.units!)],
+  ['precision', 'precision', (out, md) => out.num(md.precision!)],
+  [
+    'enumStrings',
+    'enum_strings',
+    (out, md) => {
+      out.char(91); // [
+      md.enumStrings!.forEach((e, i) => {
+        if (i > 0) out.bytes(LIST_SEPARATOR);
+        writePyString(out, e);
+      });
+      out.char(93); // ]
+    },
+  ],
+];
+
 /** 'DBR_TIME_DOUBLE(status=NO_ALARM, severity=NO_ALARM, timestamp=' by type, status (< 64) and severity (< 8). */
 const TIME_PREFIXES: (Uint8Array | undefined)[] = [];
 
@@ -297,48 +320,13 @@ function writeMetadata(out: TextOut, md: DbrMetadata, dataType: number): void {
   out.str(dbrTypeName(dataType));
   out.char(40); // (
   let first = true;
-  const label = (name: string) => {
+  for (const [key, label, write] of META_FIELDS) {
+    if (md[key] === undefined) continue;
     if (!first) out.bytes(LIST_SEPARATOR);
     first = false;
-    out.str(name);
+    out.str(label);
     out.char(61); // =
-  };
-  if (md.status !== undefined) {
-    label('status');
-    out.str(alarmStatusName(md.status));
-  }
-  if (md.severity !== undefined) {
-    label('severity');
-    out.str(alarmSeverityName(md.severity));
-  }
-  if (md.secPastEpoch !== undefined) {
-    label('timestamp');
-    writeEpicsTime(out, md.secPastEpoch, md.nsec ?? 0);
-  }
-  if (md.ackt !== undefined) {
-    label('ackt');
-    out.str(String(md.ackt));
-  }
-  if (md.acks !== undefined) {
-    label('acks');
-    out.str(alarmSeverityName(md.acks));
-  }
-  if (md.units !== undefined) {
-    label('units');
-    writePyString(out, md.units);
-  }
-  if (md.precision !== undefined) {
-    label('precision');
-    out.num(md.precision);
-  }
-  if (md.enumStrings !== undefined) {
-    label('enum_strings');
-    out.char(91);
-    md.enumStrings.forEach((e, i) => {
-      if (i > 0) out.bytes(LIST_SEPARATOR);
-      writePyString(out, e);
-    });
-    out.char(93);
+    write(out, md);
   }
   if (md.upperDispLimit !== undefined) {
     const base = dbrBase(dataType);
@@ -346,7 +334,10 @@ function writeMetadata(out: TextOut, md: DbrMetadata, dataType: number): void {
     for (const [key, name] of LIMITS) {
       const v = md[key] as number | undefined;
       if (v === undefined) continue;
-      label(name);
+      if (!first) out.bytes(LIST_SEPARATOR);
+      first = false;
+      out.str(name);
+      out.char(61);
       out.str(num(v));
     }
   }

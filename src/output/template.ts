@@ -11,23 +11,12 @@ import { safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeT
 /** Writes one token's text for an event. */
 type TokenWriter = (out: TextOut, ev: CaEvent) => void;
 
-/** A u32 IPv4 address as a dotted quad. */
-function writeIpv4(out: TextOut, ip: number): void {
-  out.u32(ip >>> 24);
-  out.char(46);
-  out.u32((ip >>> 16) & 255);
-  out.char(46);
-  out.u32((ip >>> 8) & 255);
-  out.char(46);
-  out.u32(ip & 255);
-}
-
 const TOKENS: Record<string, TokenWriter> = {
   timestamp: (out, ev) => writeTimestamp(out, ev.tsSec, ev.tsNsec),
   time: (out, ev) => writeIsoTime(out, ev.tsSec, ev.tsNsec),
   frame: (out, ev) => out.num(ev.frame),
-  src: (out, ev) => writeIpv4(out, ev.srcIp),
-  dst: (out, ev) => writeIpv4(out, ev.dstIp),
+  src: (out, ev) => out.str(ev.src),
+  dst: (out, ev) => out.str(ev.dst),
   sport: (out, ev) => out.num(ev.sport),
   dport: (out, ev) => out.num(ev.dport),
   transport: (out, ev) => out.str(ev.transport),

@@ -26,15 +26,16 @@ export interface CaptureChunks extends AsyncIterable<Buffer> {
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
-const openFile = promisify(openCallback);
-
-/** fs.read as a promise of the bytes read. */
-function readFile(fd: number, buf: Buffer, offset: number, length: number, position: number | null): Promise<number> {
-  return new Promise((resolve, reject) => readCallback(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
-}
 /** A synchronous file reader lets the event loop run (timers, output, signals) after this many bytes. */
 const EVENT_LOOP_TURN_BYTES = 1024 * 1024;
 
+/** fs.open as a promise of the descriptor (a number: a FIFO's is handed to a socket, which closes it). */
+const openFile = promisify(openCallback);
+
+/** fs.read on the thread pool, as a promise of the bytes read. */
+function readInto(fd: number, buf: Buffer, offset: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => readCallback(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
 
 export function captureChunks(source: CaptureSource, opts: CaptureChunkOptions = {}): CaptureChunks {
   const chunkSize = opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
@@ -153,7 +154,7 @@ async function* pipeChunks(fd: number, path: string): AsyncGenerator<Buffer> {
 async function* readAheadChunks(fd: number, path: string, chunkSize: number): AsyncGenerator<Buffer> {
   const readNext = () => {
     const buf = Buffer.allocUnsafe(chunkSize);
-    return readFile(fd, buf, 0, chunkSize, null).then(
+    return readInto(fd, buf, 0, chunkSize).then(
       (bytesRead) => (bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead)),
       (err: NodeJS.ErrnoException) => {
         throw fileError(path, err);

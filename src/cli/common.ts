@@ -1,13 +1,10 @@
 // What every cawire command shares: input, CA port options, exit statuses, end-of-run notes.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CaptureError } from '../capture/types.js';
 import type { CaptureSource } from '../capture/source.js';
-import { FilterError } from '../dissect/filter.js';
 import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { skippedSummary } from '../dissect/stats.js';
-import { TemplateError } from '../output/template.js';
 
 /** Exit statuses: 0 done, 1 internal error, 2 unusable input or arguments. */
 export const EXIT_OK = 0;
@@ -143,12 +140,18 @@ export function reportEnd(r: DissectResult, label = ''): void {
   if (skipped) process.stderr.write(`${prefix}${skipped}\n`);
 }
 
+/**
+ * Errors about the input or the arguments (exit 2), by class name: TemplateError
+ * and FilterError live with the decoder, which `cawire --help` does not load.
+ */
+const USER_ERRORS: ReadonlySet<string> = new Set(['CaptureError', 'UsageError', 'TemplateError', 'FilterError']);
+
 /** Runs a command body with the documented exit statuses and one-line errors. */
 export async function runCommand(debug: boolean, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (err) {
-    if (err instanceof CaptureError || err instanceof UsageError || err instanceof TemplateError || err instanceof FilterError) {
+    if (err instanceof Error && USER_ERRORS.has(err.name)) {
       process.stderr.write(`cawire: ${err.message}\n`);
       process.exitCode = EXIT_USAGE;
       return;

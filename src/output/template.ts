@@ -5,13 +5,16 @@
 
 import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
+import { TEMPLATE_TOKENS, TemplateError, type TokenName } from './template-tokens.js';
 import { TextOut, utf8Bytes } from './text-out.js';
+
+export { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, TemplateError } from './template-tokens.js';
 import { safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
 
 /** Writes one token's text for an event. */
 type TokenWriter = (out: TextOut, ev: CaEvent) => void;
 
-const TOKENS: Record<string, TokenWriter> = {
+const TOKENS: Record<TokenName, TokenWriter> = {
   timestamp: (out, ev) => writeTimestamp(out, ev.tsSec, ev.tsNsec),
   time: (out, ev) => writeIsoTime(out, ev.tsSec, ev.tsNsec),
   frame: (out, ev) => out.num(ev.frame),
@@ -29,18 +32,10 @@ const TOKENS: Record<string, TokenWriter> = {
   circuit: (out, ev) => ev.circuit !== undefined && out.num(ev.circuit.id),
 };
 
-export const TEMPLATE_TOKENS: readonly string[] = [...Object.keys(TOKENS), 'file', 'command.FIELD'];
-
 /** Token values that are the same for every event of a run. */
 export interface TemplateContext {
   /** {file}: the capture file as given on the command line ('-' for stdin); '' when not given */
   file?: string;
-}
-
-export const DEFAULT_TEMPLATE = '{timestamp} {src}:{sport}->{dst}:{dport} {command}';
-
-export class TemplateError extends Error {
-  override name = 'TemplateError';
 }
 
 /** Compiles a template into a writer of each event's line (without the newline) into a TextOut. */
@@ -171,7 +166,7 @@ export function compileTemplate(template: string, context: TemplateContext = {})
 }
 
 function writer(token: string): TokenWriter {
-  const direct = Object.hasOwn(TOKENS, token) ? TOKENS[token] : undefined;
+  const direct = Object.hasOwn(TOKENS, token) ? TOKENS[token as TokenName] : undefined;
   if (direct) return direct;
   if (token.startsWith('command.')) {
     const field = token.slice('command.'.length);

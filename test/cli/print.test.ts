@@ -131,3 +131,25 @@ describe('cawire print', () => {
     expect(out.trim().split('\n')).toHaveLength(10);
   });
 });
+
+describe('start-up', () => {
+  it('`cawire --help` lists the commands and the format tokens without loading the decoder', () => {
+    const help = spawnSync(process.execPath, [CLI, 'print', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('{timestamp} {time} {frame} {src} {dst} {sport} {dport} {transport} {direction} {pv} {type}');
+    expect(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout).toMatch(/print \[options\] \[files\.\.\.\][\s\S]*latency/);
+    // What the bundled CLI loads before it runs a command: main.js and its static imports, transitively.
+    const dist = fileURLToPath(new URL('../../dist/cli/', import.meta.url));
+    const loaded = new Set<string>();
+    const visit = (file: string): void => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      const code = readFileSync(join(dist, file), 'utf8');
+      for (const m of code.matchAll(/^(?:import|export)\s[^;]*?["']\.\/([\w.-]+\.js)["']/gm)) visit(m[1]!);
+    };
+    visit('main.js');
+    const code = [...loaded].map((f) => readFileSync(join(dist, f), 'utf8')).join('\n');
+    expect(code).toContain('registerLazyCommands');
+    expect(code).not.toMatch(/function runDissection|class Dissector\b|function decodeDbr/);
+  });
+});

@@ -26,16 +26,7 @@ export interface Span {
 }
 
 export function extendSpan(span: Span, ev: CaEvent): void {
-  const last = span.last;
-  if (!last) {
-    span.first = momentOf(ev);
-    span.last = momentOf(ev);
-    return;
-  }
-  last.sec = ev.tsSec;
-  last.nsec = ev.tsNsec;
-  last.time = ev.timestamp;
-  last.frame = ev.frame;
+  extendSpanAt(span, momentOf(ev));
 }
 
 /**

@@ -12,7 +12,12 @@ import { u16be, u32be } from '../bytes.js';
 
 /** Receives framed messages. `buf[off..]` holds the header, then the payload. */
 export interface FrameSink<C> {
-  message(ctx: C, buf: Buffer, off: number, headerSize: number, payloadSize: number): void;
+  /**
+   * One message. Returns false when nothing keeps `buf` past the call (no object
+   * refers to it): the buffer a message spanning segments was assembled in may
+   * then be reused. Anything else means kept.
+   */
+  message(ctx: C, buf: Buffer, off: number, headerSize: number, payloadSize: number): boolean | void;
   /** bytes that could not be framed as CA (garbage, impossible header, oversize, resync) */
   malformed(ctx: C, reason: MalformedReason, bytes: number): void;
 }
@@ -132,11 +137,49 @@ const ASSEMBLY_STEP = 64 * 1024;
 
 const NO_BYTES = Buffer.alloc(0);
 
+/**
+ * Assembly buffers given back by framers whose message nobody kept, for the next
+ * message that spans segments (on any circuit): fresh memory costs page faults,
+ * and ArrayBuffers allocated at this rate set off V8's full collections.
+ */
+export class AssemblyPool {
+  private readonly free: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(
+    /** bytes kept at most */
+    private readonly maxBytes = 8 * 1024 * 1024,
+  ) {}
+
+  /** A buffer of at least `min` bytes and less than twice that, if one is free. */
+  take(min: number): Buffer | undefined {
+    const free = this.free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      const b = free[i]!;
+      if (b.length >= min && b.length < 2 * min) {
+        free[i] = free[free.length - 1]!;
+        free.pop();
+        this.bytes -= b.length;
+        return b;
+      }
+    }
+    return undefined;
+  }
+
+  give(b: Buffer): void {
+    if (b.length === 0 || this.bytes + b.length > this.maxBytes) return;
+    this.free.push(b);
+    this.bytes += b.length;
+  }
+}
+
 export interface FramerLimits {
   /** largest message buffered whole; larger plausible messages are skipped and counted */
   maxMessageBytes: number;
   /** bytes of incomplete messages held by all framers sharing it, and their bound */
   budget?: { held: number; readonly max: number };
+  /** assembly buffers to reuse, shared by the framers */
+  pool?: AssemblyPool;
 }
 
 /** Framing state of one TCP direction. */
@@ -286,8 +329,10 @@ export class StreamFramer<C> {
     const want = this.partBytes + end - off;
     if (want > this.asm.length) {
       const cap = this.need > 0 ? Math.min(this.need, Math.max(want, 2 * this.asm.length, ASSEMBLY_STEP)) : Math.max(want, EXTENDED_HEADER_SIZE);
-      const grown = Buffer.allocUnsafe(cap);
+      const pool = this.limits.pool;
+      const grown = pool?.take(cap) ?? Buffer.allocUnsafe(cap);
       this.asm.copy(grown, 0, 0, this.partBytes);
+      pool?.give(this.asm);
       this.asm = grown;
     }
     buf.copy(this.asm, this.partBytes, off, end);
@@ -332,12 +377,13 @@ export class StreamFramer<C> {
       off += take;
     }
     if (this.partBytes < this.need) return -1;
-    const msg = this.asm.length === this.partBytes ? this.asm : this.asm.subarray(0, this.partBytes);
+    const asm = this.asm;
+    const msg = asm.length === this.partBytes ? asm : asm.subarray(0, this.partBytes);
     readHeader(msg, 0, msg.length, h);
     this.asm = NO_BYTES;
     this.partBytes = 0;
     this.need = -1;
-    this.sink.message(this.ctx, msg, 0, h.headerSize, h.payloadSize);
+    if (this.sink.message(this.ctx, msg, 0, h.headerSize, h.payloadSize) === false) this.limits.pool?.give(asm);
     return off < end ? off : -1;
   }
 

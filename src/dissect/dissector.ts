@@ -8,7 +8,7 @@ import { ipv4Offset } from '../capture/link.js';
 import type { PacketSink } from '../capture/types.js';
 import { CircuitState, SearchNames, observeChangesState } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
-import { StreamFramer, frameDatagram, type FrameSink, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
+import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
   Beacon,
   SearchRequest,
@@ -72,6 +72,8 @@ export class Dissector implements PacketSink {
   private readonly held: HeldBudget;
   /** bytes of incomplete messages the framers hold, all circuits together */
   private readonly assembling: HeldBudget;
+  /** what every framer shares: limits, that budget, the pool of assembly buffers */
+  private readonly framerLimits: FramerLimits;
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
@@ -95,6 +97,7 @@ export class Dissector implements PacketSink {
     this.searchNames = new SearchNames(this.options.maxSearchIds);
     this.held = new HeldBudget(this.options.maxHeldTotal);
     this.assembling = new HeldBudget(this.options.maxMessageBytesTotal);
+    this.framerLimits = { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling, pool: new AssemblyPool() };
     this.tcpSink = {
       message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
       malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
@@ -377,7 +380,7 @@ export class Dissector implements PacketSink {
     const midStream = !syn;
     for (const half of [c.toServer, c.toClient]) {
       half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
-      half.framer = new StreamFramer(this.tcpSink, half, { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling }, midStream);
+      half.framer = new StreamFramer(this.tcpSink, half, this.framerLimits, midStream);
     }
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
     this.circuits.add(c);
@@ -391,7 +394,8 @@ export class Dissector implements PacketSink {
     return c;
   }
 
-  private tcpMessage(half: Half, buf: Buffer, off: number, hs: number, ps: number): void {
+  /** Returns false when no object keeps `buf` (the message was declined): see FrameSink.message. */
+  private tcpMessage(half: Half, buf: Buffer, off: number, hs: number, ps: number): boolean {
     const c = half.circuit;
     const command = u16be(buf, off);
     const fromClient = half.fromClient;
@@ -400,11 +404,11 @@ export class Dissector implements PacketSink {
     if (command < WANTED_CODES && this.options.wanted[command * 2 + (fromClient ? 1 : 0)] === 0 && !this.takenBack(half, buf, off, hs, command, ps)) {
       // Not wanted by the consumer: the circuit's state from the header words alone, no objects
       // (and no PV lookup for a monitor update, whose PV nobody asks for).
-      if (!observeChangesState(command, fromClient, ps)) return;
+      if (!observeChangesState(command, fromClient, ps)) return false;
       const before = c.ca.evicted;
       c.ca.observe(undefined, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
       this.stats.idsEvicted += c.ca.evicted - before;
-      return;
+      return false;
     }
     const m = decodeMessage(buf, off, hs, ps, fromClient, false);
     const before = c.ca.evicted;
@@ -414,6 +418,7 @@ export class Dissector implements PacketSink {
       ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
       : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);
     this.onEvent(ev);
+    return true;
   }
 
   /** Offers a declined message to options.declined; true when the consumer wants it whole after all. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StreamFramer, frameDatagram, plausibleHeader, type FrameSink, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
+import { AssemblyPool, StreamFramer, frameDatagram, plausibleHeader, type FrameSink, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import { encodeDbr } from '../../protocols/ca/dbr.js';
 import * as enc from '../../src/synth/ca-encode.js';
 
@@ -43,6 +43,36 @@ describe('StreamFramer', () => {
       expect(parts.seen.malformed).toEqual([]);
       expect(f.buffered).toBe(0);
     }
+  });
+
+  it('reuses the assembly buffer of a message nobody kept, never one a kept message refers to', () => {
+    const pool = new AssemblyPool();
+    // Waveforms spanning 1448-byte segments, each with different values.
+    const messages = Array.from({ length: 40 }, (_, k) =>
+      enc.eventAddResponse({ data_type: 6, data_count: 2000, status: 1, subscriptionid: k, payload: encodeDbr(6, Array.from({ length: 2000 }, (_, i) => k * 10000 + i)) }),
+    );
+    const bytes = Buffer.concat(messages);
+    const kept: { buf: Buffer; hex: string }[] = [];
+    const backing = new Set<ArrayBufferLike>();
+    let reused = 0;
+    const sink: FrameSink<null> = {
+      message: (_c, buf, off, hs, ps) => {
+        if (backing.has(buf.buffer)) reused++;
+        backing.add(buf.buffer);
+        if (buf.readUInt32BE(off + 12) % 2 === 1) return false; // odd subscription ids: declined, nothing keeps them
+        kept.push({ buf: buf.subarray(off, off + hs + ps), hex: buf.toString('hex', off, off + hs + ps) });
+        return true;
+      },
+      malformed: () => {},
+    };
+    const f = new StreamFramer(sink, null, { maxMessageBytes: 1 << 20, pool });
+    for (let o = 0; o < bytes.length; o += 1448) f.push(bytes, o, Math.min(1448, bytes.length - o));
+    expect(kept).toHaveLength(20);
+    expect(reused).toBeGreaterThanOrEqual(15); // the declined ones' buffers came back
+    kept.forEach((k, i) => {
+      expect(k.hex).toBe(messages[2 * i]!.toString('hex')); // what it was when delivered …
+      expect(k.buf.toString('hex')).toBe(k.hex); // … and still, after every later message
+    });
   });
 
   it('hands messages inside one segment on as views of it (no copy)', () => {

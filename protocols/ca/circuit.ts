@@ -51,12 +51,12 @@ export function observeNeedsMessage(command: number, fromClient: boolean): boole
 }
 
 /**
- * Whether CircuitState.observe changes the state for a message, rather than only
- * looking up the PV it concerns. A monitor update (the server's EVENT_ADD with
- * data) changes nothing; only the empty one confirming a cancel ends its subscription.
+ * A monitor update: the server's EVENT_ADD with data (successful or failed). An
+ * empty one confirms a cancel. CircuitState.observe changes nothing for an
+ * update; it only looks up the PV the update concerns.
  */
-export function observeChangesState(command: number, fromClient: boolean, payloadSize: number): boolean {
-  return command !== CMD.EVENT_ADD || fromClient || payloadSize === 0;
+export function isMonitorUpdate(command: number, fromClient: boolean, payloadSize: number): boolean {
+  return command === CMD.EVENT_ADD && !fromClient && payloadSize > 0;
 }
 
 /** Bounded map: the oldest entry goes when full (Map keeps insertion order). */

@@ -4,7 +4,7 @@
 
 import type { Closer, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { allButMonitorUpdates, isMonitorUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
+import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
 
@@ -159,7 +159,7 @@ export class CircuitAnalysis {
       wants: allButMonitorUpdates,
       // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
       declined: (m) => {
-        if (!isMonitorUpdate(m)) return true;
+        if (!declinedUpdate(m)) return true;
         this.update(m);
         return false;
       },

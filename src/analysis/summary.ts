@@ -11,7 +11,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { allButMonitorUpdates, isMonitorUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
+import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
@@ -133,7 +133,7 @@ export class SummaryAnalysis {
    * and EventAdd messages, which came as events with the same name.
    */
   declined(m: DeclinedMessage): boolean {
-    if (!isMonitorUpdate(m) || !ecaIsSuccess(m.parameter1)) return true;
+    if (!declinedUpdate(m) || !ecaIsSuccess(m.parameter1)) return true;
     if (this.pairer.declined(m)) return true;
     this.beacons.seen(m);
     this.circuitAnalysis.update(m);

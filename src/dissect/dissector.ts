@@ -6,7 +6,7 @@
 
 import { ipv4Offset } from '../capture/link.js';
 import type { PacketSink } from '../capture/types.js';
-import { CircuitState, SearchNames, observeChangesState } from '../../protocols/ca/circuit.js';
+import { CircuitState, SearchNames, isMonitorUpdate } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
@@ -404,7 +404,7 @@ export class Dissector implements PacketSink {
     if (command < WANTED_CODES && this.options.wanted[command * 2 + (fromClient ? 1 : 0)] === 0 && !this.takenBack(half, buf, off, hs, command, ps)) {
       // Not wanted by the consumer: the circuit's state from the header words alone, no objects
       // (and no PV lookup for a monitor update, whose PV nobody asks for).
-      if (!observeChangesState(command, fromClient, ps)) return false;
+      if (isMonitorUpdate(command, fromClient, ps)) return false;
       const before = c.ca.evicted;
       c.ca.observe(undefined, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
       this.stats.idsEvicted += c.ca.evicted - before;

@@ -1,6 +1,6 @@
 // Which traffic is CA, and the limits that keep memory bounded on any input.
 
-import { observeNeedsMessage } from '../../protocols/ca/circuit.js';
+import { isMonitorUpdate, observeNeedsMessage } from '../../protocols/ca/circuit.js';
 import { CMD, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import type { TcpCircuit } from './circuits.js';
 
@@ -21,9 +21,9 @@ export interface DeclinedMessage {
   frame: number;
 }
 
-/** A successful or failed monitor update: the server's EVENT_ADD with data (an empty one confirms a cancel). */
-export function isMonitorUpdate(m: DeclinedMessage): boolean {
-  return m.command === CMD.EVENT_ADD && !m.fromClient && m.payloadSize > 0;
+/** A declined message that is a monitor update (protocols/ca/circuit.ts: isMonitorUpdate). */
+export function declinedUpdate(m: DeclinedMessage): boolean {
+  return isMonitorUpdate(m.command, m.fromClient, m.payloadSize);
 }
 
 /** `wants` of a consumer that takes every TCP message whole but the server's EVENT_ADD messages (offered to `declined`). */

@@ -58,7 +58,12 @@ export class LineWriter {
     this.lineStart = this.text.pos;
   }
 
-  /** Sends the complete lines and moves the one under way to a buffer with `need` more bytes of room. */
+  /**
+   * Sends the complete lines and moves the one under way (if any) to a buffer with
+   * `need` more bytes of room. The stream holds a sent buffer until it is written:
+   * the next lines go to another, and this one is reused once the write is done
+   * (fresh memory costs page faults).
+   */
   private full(need: number): void {
     const text = this.text;
     const old = text.buf;
@@ -75,17 +80,9 @@ export class LineWriter {
     if (lines > 0) this.sendBuffer(old, lines);
   }
 
+  /** Sends the lines written so far. */
   flush(): void {
-    const text = this.text;
-    if (text.pos === 0) return;
-    const whole = text.buf;
-    const size = text.pos;
-    // The stream holds the chunk until it is written: the next lines go to another
-    // buffer, and this one is reused once the write is done (fresh memory costs page faults).
-    text.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes);
-    text.pos = 0;
-    this.lineStart = 0;
-    this.sendBuffer(whole, size);
+    if (this.text.pos > 0) this.full(0);
   }
 
   /** Sends whole[0, size), keeping `whole` for reuse once written when it is a batch buffer. */

@@ -5,7 +5,7 @@
 import { DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import { Beacon } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { DissectOptions } from '../dissect/options.js';
+import type { MessageSelection } from '../dissect/options.js';
 import { momentOf, type Moment } from './moment.js';
 
 /**
@@ -179,8 +179,9 @@ export class BeaconAnalysis {
   }
 
   /** What the report reads, as dissection options: no TCP message whole, only each one's time (declined). */
-  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+  selection(): MessageSelection {
     return {
+      copyMessages: true,
       wants: () => false,
       declined: (m) => {
         this.seen(m);

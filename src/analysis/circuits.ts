@@ -4,7 +4,7 @@
 
 import type { Closer, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
+import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
 
@@ -154,8 +154,9 @@ export class CircuitAnalysis {
   }
 
   /** What the report reads, as dissection options: monitor updates are counted from their header words. */
-  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+  selection(): MessageSelection {
     return {
+      copyMessages: true,
       wants: allButMonitorUpdates,
       // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
       declined: (m) => {

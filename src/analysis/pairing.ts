@@ -34,7 +34,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { endpointKey, type TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
+import type { DeclinedMessage, MessageSelection } from '../dissect/options.js';
 import { PerCircuit } from './per-circuit.js';
 
 export type PairKind = 'search' | 'handshake' | 'create' | 'read' | 'write' | 'subscribe' | 'echo' | 'connect';
@@ -263,8 +263,8 @@ export class Pairer {
   }
 
   /** What the pairer reads, as dissection options: wants() and declined() go together. */
-  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
-    return { wants: (command, fromClient) => this.wants(command, fromClient), declined: (m) => this.declined(m) };
+  selection(): MessageSelection {
+    return { wants: (command, fromClient) => this.wants(command, fromClient), declined: (m) => this.declined(m), copyMessages: true };
   }
 
   event(ev: CaEvent): void {

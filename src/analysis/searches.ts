@@ -7,7 +7,7 @@ import { ANY_ADDRESS } from '../../protocols/ca/constants.js';
 import { SearchRequest, SearchResponse } from '../../protocols/ca/messages.js';
 import { endpointKey } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { DissectOptions } from '../dissect/options.js';
+import type { MessageSelection } from '../dissect/options.js';
 import { momentOf, type Moment } from './moment.js';
 
 /** Width of the sliding window for peak rates and storms, in seconds. */
@@ -208,8 +208,8 @@ export class SearchAnalysis {
   private readonly log = new SearchLog();
 
   /** What the report reads, as dissection options: UDP searches and replies; no TCP message whole. */
-  selection(): Pick<DissectOptions, 'wants'> {
-    return { wants: () => false };
+  selection(): MessageSelection {
+    return { wants: () => false, copyMessages: true };
   }
 
   event(ev: CaEvent): void {

@@ -11,7 +11,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type DissectOptions } from '../dissect/options.js';
+import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
@@ -119,8 +119,9 @@ export class SummaryAnalysis {
    * What the summary reads, as dissection options: every message whole but the
    * monitor updates, most of a busy capture, which are offered to declined().
    */
-  selection(): Pick<DissectOptions, 'wants' | 'declined'> {
+  selection(): MessageSelection {
     return {
+      copyMessages: true,
       wants: allButMonitorUpdates,
       declined: (m) => this.declined(m),
     };

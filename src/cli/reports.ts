@@ -21,7 +21,7 @@ import {
 import { DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { DissectOptions } from '../dissect/options.js';
+import type { MessageSelection } from '../dissect/options.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
@@ -40,7 +40,7 @@ interface Analysis {
   event(ev: CaEvent): void;
   circuitEnded?(c: TcpCircuit): void;
   /** the messages it reads (default: all) */
-  selection?(): Pick<DissectOptions, 'wants' | 'declined'>;
+  selection?(): MessageSelection;
 }
 
 /** Names listed in one table cell before the rest is counted. */

@@ -208,7 +208,9 @@ export class Dissector implements PacketSink {
   }
 
   private udpMessage(d: Datagram, buf: Buffer, off: number, hs: number, ps: number): void {
-    const m = decodeMessage(buf, off, hs, ps, d.fromClient, true);
+    const m = this.options.copyMessages
+      ? decodeMessage(ownCopy(buf, off, hs + ps), 0, hs, ps, d.fromClient, true)
+      : decodeMessage(buf, off, hs, ps, d.fromClient, true);
     let pv: string | undefined;
     if (m instanceof SearchRequest) {
       const client = endpointKey(d.srcIp, d.sport);
@@ -394,7 +396,7 @@ export class Dissector implements PacketSink {
     return c;
   }
 
-  /** Returns false when no object keeps `buf` (the message was declined): see FrameSink.message. */
+  /** Returns false when no object keeps `buf` (the message was declined, or copied): see FrameSink.message. */
   private tcpMessage(half: Half, buf: Buffer, off: number, hs: number, ps: number): boolean {
     const c = half.circuit;
     const command = u16be(buf, off);
@@ -410,7 +412,8 @@ export class Dissector implements PacketSink {
       this.stats.idsEvicted += c.ca.evicted - before;
       return false;
     }
-    const m = decodeMessage(buf, off, hs, ps, fromClient, false);
+    const copy = this.options.copyMessages;
+    const m = copy ? decodeMessage(ownCopy(buf, off, hs + ps), 0, hs, ps, fromClient, false) : decodeMessage(buf, off, hs, ps, fromClient, false);
     const before = c.ca.evicted;
     const pv = c.ca.observe(m, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
     this.stats.idsEvicted += c.ca.evicted - before;
@@ -418,7 +421,7 @@ export class Dissector implements PacketSink {
       ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
       : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);
     this.onEvent(ev);
-    return true;
+    return !copy;
   }
 
   /** Offers a declined message to options.declined; true when the consumer wants it whole after all. */
@@ -533,4 +536,11 @@ export class Dissector implements PacketSink {
     this.stats.circuitsEvicted++;
     this.retire(victim);
   }
+}
+
+/** A message's bytes in a buffer of their own (DissectOptions.copyMessages). */
+function ownCopy(buf: Buffer, off: number, len: number): Buffer {
+  const own = Buffer.allocUnsafe(len);
+  buf.copy(own, 0, off, off + len);
+  return own;
 }

@@ -72,7 +72,17 @@ export interface DissectOptions {
    * copy what you keep.
    */
   declined?: (m: DeclinedMessage) => boolean;
+  /**
+   * Give each message delivered as an event its own copy of its bytes (default
+   * false: a view of the capture's read buffer). No event then holds a view of
+   * the input, so a file is read through one reused buffer. Worth it when few
+   * messages are taken whole (the reports); a copy per message otherwise.
+   */
+  copyMessages?: boolean;
 }
+
+/** What an analysis reads, as dissection options (its selection()). */
+export type MessageSelection = Pick<DissectOptions, 'wants' | 'declined' | 'copyMessages'>;
 
 export interface ResolvedOptions {
   serverPort: number;
@@ -91,6 +101,7 @@ export interface ResolvedOptions {
   /** by command code * 2 + (1 if sent by the client): 1 when the message is made and delivered; codes past the table always are */
   wanted: Uint8Array;
   declined: DissectOptions['declined'];
+  copyMessages: boolean;
 }
 
 /** Command codes the `wanted` table covers (CA defines 0..27). */
@@ -129,5 +140,6 @@ export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
     maxLearned: o.maxLearned ?? 100_000,
     wanted: wantedTable(o.wants),
     declined: o.declined,
+    copyMessages: o.copyMessages === true,
   };
 }

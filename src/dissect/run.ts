@@ -32,7 +32,7 @@ export async function runDissection(
 ): Promise<DissectResult> {
   const dissector = new Dissector(options, onEvent, hooks.listener);
   const parser = new CaptureParser(dissector);
-  const chunks = captureChunks(source);
+  const chunks = captureChunks(source, { reuseBuffer: options.copyMessages });
   const { afterChunk, stop } = hooks;
   for await (const chunk of chunks) {
     parser.push(chunk);
@@ -58,7 +58,7 @@ export class Dissection implements AsyncIterable<CaEvent> {
     const pending: CaEvent[] = [];
     const dissector = new Dissector(this.options, (ev) => pending.push(ev));
     const parser = new CaptureParser(dissector);
-    const chunks = captureChunks(this.source);
+    const chunks = captureChunks(this.source, { reuseBuffer: this.options.copyMessages });
     for await (const chunk of chunks) {
       parser.push(chunk);
       yield* pending.splice(0);

@@ -64,6 +64,38 @@ describe('captureChunks / readCapture', () => {
     expect(stats).toMatchObject({ gzip: true, bytes: capture.length });
   });
 
+  it('reuseBuffer reads a file through one buffer after the first chunk, 128 KiB by default', async () => {
+    const path = join(dir, 'reused.pcap');
+    const big = Buffer.concat([capture, Buffer.alloc(300 * 1024, 7)]);
+    writeFileSync(path, big);
+    const copies: Buffer[] = [];
+    const arrays = new Set<ArrayBuffer>();
+    for await (const chunk of captureChunks(path, { reuseBuffer: true })) {
+      copies.push(Buffer.from(chunk));
+      arrays.add(chunk.buffer as ArrayBuffer);
+    }
+    expect(copies.map((c) => c.length)).toEqual([128 * 1024, 128 * 1024, big.length - 256 * 1024]);
+    // the first chunk is read before the gzip check and is fresh; the rest share one buffer
+    expect(arrays.size).toBe(2);
+    expect(Buffer.concat(copies).equals(big)).toBe(true);
+    const fresh = new Set<ArrayBuffer>();
+    for await (const chunk of captureChunks(path)) fresh.add(chunk.buffer as ArrayBuffer);
+    expect(fresh.size).toBe(1); // one 1 MiB chunk
+    const small = new Set<ArrayBuffer>();
+    for await (const chunk of captureChunks(path, { highWaterMark: 100 * 1024 })) small.add(chunk.buffer as ArrayBuffer);
+    expect(small.size).toBe(4);
+  });
+
+  it('reuseBuffer reads a gzip file whole (its compressed chunks are not reused)', async () => {
+    const path = join(dir, 'reused.pcap.gz');
+    const big = Buffer.concat([capture, Buffer.alloc(500 * 1024, 7)]);
+    for (let i = capture.length; i < big.length; i += 97) big[i] = i & 0xff;
+    writeFileSync(path, gzipSync(big, { level: 0 }));
+    const out: Buffer[] = [];
+    for await (const chunk of captureChunks(path, { reuseBuffer: true })) out.push(Buffer.from(chunk));
+    expect(Buffer.concat(out).equals(big)).toBe(true);
+  });
+
   it('finds the gzip magic in a stream of 1-byte chunks', async () => {
     const { packets, stats } = await read(streamOf(gzipSync(capture), 1));
     expect(packets).toEqual(expected);

@@ -215,6 +215,25 @@ describe('DissectOptions.declined', () => {
   });
 });
 
+describe('DissectOptions.copyMessages', () => {
+  const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
+  const label = (e: CaEvent) => `${e.frame} ${e.type} ${e.pv ?? '-'} ${formatCommand(e.command)}`;
+
+  it('events kept past the run read the same as views of fresh chunks, though the file is read through one reused buffer', async () => {
+    const fresh = await collectEvents(demo);
+    // 295 KB through 128 KiB reads: the last chunk overwrites the ones before it
+    const copied = await collectEvents(demo, { copyMessages: true });
+    expect(fresh.events.length).toBeGreaterThan(500);
+    expect(copied.events.map(label)).toEqual(fresh.events.map(label));
+    expect(copied.result.stats).toEqual(fresh.result.stats);
+    // each message in a buffer of its own size, or in a slab of Buffer's pool for small ones: none in a read chunk
+    const homes = copied.events.map((e) => e.command.buf.buffer.byteLength);
+    expect(homes.every((n, i) => n === Buffer.poolSize || n === copied.events[i]!.command.size)).toBe(true);
+    // without the option, all but the messages reassembled across segments are views of 1 MiB read chunks
+    expect(fresh.events.filter((e) => e.command.buf.buffer.byteLength === 1024 * 1024).length).toBeGreaterThan(0.9 * fresh.events.length);
+  });
+});
+
 describe('commandWants (print --command)', () => {
   const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
 

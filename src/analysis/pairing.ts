@@ -35,6 +35,7 @@ import {
 import { endpointKey, type TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import type { DeclinedMessage, MessageSelection } from '../dissect/options.js';
+import { IdSet } from './id-set.js';
 import { PerCircuit } from './per-circuit.js';
 
 export type PairKind = 'search' | 'handshake' | 'create' | 'read' | 'write' | 'subscribe' | 'echo' | 'connect';
@@ -149,7 +150,7 @@ class CircuitPairs {
     subscribe: new Map(),
   };
   /** subscription ids whose first update was seen: later updates are not replies */
-  readonly subscribed = new Set<number>();
+  readonly subscribed = new IdSet();
   readonly echoes: Pending[] = [];
 
   constructor(readonly circuit: TcpCircuit) {

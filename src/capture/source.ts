@@ -12,7 +12,7 @@ import { CaptureError, type CaptureStats, type PacketSink } from './types.js';
 export type CaptureSource = string | Buffer | NodeJS.ReadableStream;
 
 export interface CaptureChunkOptions {
-  /** bytes per file read and per gunzipped chunk; default 1 MiB (128 KiB with reuseBuffer) */
+  /** bytes per file read and per gunzipped chunk; default 1 MiB (64 KiB with reuseBuffer) */
   highWaterMark?: number;
   /**
    * Read a regular file into one buffer, chunk after chunk (default false: a
@@ -33,11 +33,13 @@ export interface CaptureChunks extends AsyncIterable<Buffer> {
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
- * A reused read buffer is small enough to stay in the CPU's cache: on the
- * benchmark machine, reading 1 GB into one 128 KiB buffer took 0.12-0.14 s
- * (what `cat` takes), into one 1 MiB buffer 0.5-0.6 s, into fresh 1 MiB buffers 0.7-0.8 s.
+ * A reused read buffer is small enough to stay in the CPU's cache. On the
+ * benchmark machine, reading 1 GB alone into one buffer of 64 or 128 KiB took
+ * 0.14-0.16 s (what `cat` takes), of 256 KiB 0.61 s, and into fresh 1 MiB
+ * buffers 0.7-0.8 s. Beside the dissector's own data, a 128 KiB buffer fell off
+ * that cliff in about half the runs (0.45-0.65 s of system time, 0.17-0.26 at 64 KiB).
  */
-const REUSED_BUFFER_SIZE = 128 * 1024;
+const REUSED_BUFFER_SIZE = 64 * 1024;
 
 /** A synchronous file reader lets the event loop run (timers, output, signals) after this many bytes. */
 const EVENT_LOOP_TURN_BYTES = 1024 * 1024;

@@ -221,7 +221,7 @@ describe('DissectOptions.copyMessages', () => {
 
   it('events kept past the run read the same as views of fresh chunks, though the file is read through one reused buffer', async () => {
     const fresh = await collectEvents(demo);
-    // 295 KB through 128 KiB reads: the last chunk overwrites the ones before it
+    // 295 KB through 64 KiB reads: the last chunk overwrites the ones before it
     const copied = await collectEvents(demo, { copyMessages: true });
     expect(fresh.events.length).toBeGreaterThan(500);
     expect(copied.events.map(label)).toEqual(fresh.events.map(label));

@@ -80,20 +80,17 @@ function sizeLabel(bytes: number): string {
   return String(bytes);
 }
 
-function run(c: BenchCase, file: string, reps: number, scratch: string): Timing {
+/** Runs the case once, adding its time and peak RSS to `timing`. */
+function runOnce(c: BenchCase, file: string, scratch: string, timing: Timing): void {
   const rssFile = join(scratch, 'rss');
   const shell = shellCommand(c, file, rssFile);
-  const timing: Timing = { seconds: [], rssBytes: [] };
-  for (let i = 0; i < reps; i++) {
-    rmSync(rssFile, { force: true });
-    const start = process.hrtime.bigint();
-    const r = spawnSync('bash', ['-c', shell], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (r.status !== 0) throw new Error(`${shell} exited with ${r.status}: ${r.stderr.toString().trim()}`);
-    timing.seconds.push(seconds);
-    timing.rssBytes.push(has(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) * 1024 : undefined);
-  }
-  return timing;
+  rmSync(rssFile, { force: true });
+  const start = process.hrtime.bigint();
+  const r = spawnSync('bash', ['-c', shell], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${shell} exited with ${r.status}: ${r.stderr.toString().trim()}`);
+  timing.seconds.push(seconds);
+  timing.rssBytes.push(has(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) * 1024 : undefined);
 }
 
 /** The commands this build of cawire has (others are skipped with a note). */
@@ -122,10 +119,16 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'cawire-bench-'));
   try {
     spawnSync('bash', ['-c', `cat ${file} > /dev/null`]); // page cache warm
+    // Round after round of every command, not one command's runs in a row: this machine drifts
+    // between hours, and a ratio to the floor should compare runs of the same minutes.
     const measured = CASES.filter((c) => !skipped.includes(c)).map((c) => {
-      process.stderr.write(`timing ${c.name} ×${o.reps} …\n`);
-      return { c, t: run(c, file, o.reps, scratch) };
+      const t: Timing = { seconds: [], rssBytes: [] };
+      return { c, t };
     });
+    for (let round = 1; round <= o.reps; round++) {
+      process.stderr.write(`round ${round} of ${o.reps} …\n`);
+      for (const { c, t } of measured) runOnce(c, file, scratch, t);
+    }
     const floorSec = median(measured.find(({ c }) => c.name === 'floor')!.t.seconds);
     const table = markdownTable(rows(measured, bytes, messages, floorSec));
     const sizeArgs = `--size ${sizeLabel(o.size)} --reps ${o.reps} --seed ${o.seed}`;
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
       `Reproduce: \`npm run bench -- ${sizeArgs}\` (the capture is kept in bench/out/ and reused).`,
       '',
       `Machine: ${machine()}. Each cawire process (and cat as the floor) runs pinned to one core (\`taskset -c 0\`), but the \`--jobs 2\` row, which may use every core; ` +
-        `peak RSS from \`/usr/bin/time -f %M\`; median of ${o.reps} runs; page cache warm.`,
+        `peak RSS from \`/usr/bin/time -f %M\`; median of ${o.reps} runs, taken in ${o.reps} rounds of every command; page cache warm.`,
       '',
       `Capture: ${(bytes / 1e6).toFixed(0)} MB pcap, ${truth.capture.packets} packets, ${messages} CA messages ` +
         `(${(bytes / messages).toFixed(0)} bytes per message), ${((truth.capture.lastPacketUs - truth.capture.firstPacketUs) / 1e6).toFixed(1)} s of traffic, from ` +

@@ -181,12 +181,12 @@ export class BeaconAnalysis {
   /** What the report reads, as dissection options: no TCP message whole, only each one's time (declined). */
   selection(): MessageSelection {
     return {
-      copyMessages: true,
       wants: () => false,
       declined: (m) => {
         this.seen(m);
         return false;
       },
+      copyMessages: true,
     };
   }
 

@@ -156,7 +156,6 @@ export class CircuitAnalysis {
   /** What the report reads, as dissection options: monitor updates are counted from their header words. */
   selection(): MessageSelection {
     return {
-      copyMessages: true,
       wants: allButMonitorUpdates,
       // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
       declined: (m) => {
@@ -164,6 +163,7 @@ export class CircuitAnalysis {
         this.update(m);
         return false;
       },
+      copyMessages: true,
     };
   }
 

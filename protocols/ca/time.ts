@@ -46,12 +46,23 @@ export function isoSecond(sec: number): string {
 }
 
 /**
- * An EPICS time stamp as ISO 8601 UTC with all nine fraction digits.
- * Both inputs are taken as the u32 words they are on the wire (`>>> 0`: NaN -> 0).
- * An out-of-range nsec (> 999,999,999, which no conforming sender produces) is
- * carried into the seconds, so the result is always a valid time string.
+ * The Unix seconds and the nanoseconds of an EPICS time stamp. Both inputs are
+ * taken as the u32 words they are on the wire (`>>> 0`: NaN -> 0). An
+ * out-of-range nsec (> 999,999,999, which no conforming sender produces) is
+ * carried into the seconds, so the result is always a valid time.
  */
-export function epicsTimeToIso(sec: number, nsec: number): string {
+export function epicsStampUnixSeconds(sec: number, nsec: number): number {
   const ns = nsec >>> 0;
-  return unixTimeToIso((sec >>> 0) + EPICS_EPOCH_UNIX + Math.floor(ns / NS_PER_SECOND), ns % NS_PER_SECOND);
+  return (sec >>> 0) + EPICS_EPOCH_UNIX + (ns < NS_PER_SECOND ? 0 : Math.floor(ns / NS_PER_SECOND));
+}
+
+export function epicsStampNanoseconds(nsec: number): number {
+  const ns = nsec >>> 0;
+  // The test first: a u32 above 2^31 is a double, and % on doubles is a call (fmod) per stamp.
+  return ns < NS_PER_SECOND ? ns : ns % NS_PER_SECOND;
+}
+
+/** An EPICS time stamp as ISO 8601 UTC with all nine fraction digits. */
+export function epicsTimeToIso(sec: number, nsec: number): string {
+  return unixTimeToIso(epicsStampUnixSeconds(sec, nsec), epicsStampNanoseconds(nsec));
 }

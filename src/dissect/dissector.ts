@@ -208,9 +208,7 @@ export class Dissector implements PacketSink {
   }
 
   private udpMessage(d: Datagram, buf: Buffer, off: number, hs: number, ps: number): void {
-    const m = this.options.copyMessages
-      ? decodeMessage(ownCopy(buf, off, hs + ps), 0, hs, ps, d.fromClient, true)
-      : decodeMessage(buf, off, hs, ps, d.fromClient, true);
+    const m = this.decode(buf, off, hs, ps, d.fromClient, true);
     let pv: string | undefined;
     if (m instanceof SearchRequest) {
       const client = endpointKey(d.srcIp, d.sport);
@@ -412,8 +410,7 @@ export class Dissector implements PacketSink {
       this.stats.idsEvicted += c.ca.evicted - before;
       return false;
     }
-    const copy = this.options.copyMessages;
-    const m = copy ? decodeMessage(ownCopy(buf, off, hs + ps), 0, hs, ps, fromClient, false) : decodeMessage(buf, off, hs, ps, fromClient, false);
+    const m = this.decode(buf, off, hs, ps, fromClient, false);
     const before = c.ca.evicted;
     const pv = c.ca.observe(m, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
     this.stats.idsEvicted += c.ca.evicted - before;
@@ -421,7 +418,15 @@ export class Dissector implements PacketSink {
       ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
       : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);
     this.onEvent(ev);
-    return !copy;
+    return !this.options.copyMessages;
+  }
+
+  /** The message object: on a view of `buf`, or on a copy of its bytes (DissectOptions.copyMessages). */
+  private decode(buf: Buffer, off: number, hs: number, ps: number, fromClient: boolean, udp: boolean): CaMessage {
+    if (!this.options.copyMessages) return decodeMessage(buf, off, hs, ps, fromClient, udp);
+    const own = Buffer.allocUnsafe(hs + ps);
+    buf.copy(own, 0, off, off + hs + ps);
+    return decodeMessage(own, 0, hs, ps, fromClient, udp);
   }
 
   /** Offers a declined message to options.declined; true when the consumer wants it whole after all. */
@@ -536,11 +541,4 @@ export class Dissector implements PacketSink {
     this.stats.circuitsEvicted++;
     this.retire(victim);
   }
-}
-
-/** A message's bytes in a buffer of their own (DissectOptions.copyMessages). */
-function ownCopy(buf: Buffer, off: number, len: number): Buffer {
-  const own = Buffer.allocUnsafe(len);
-  buf.copy(own, 0, off, off + len);
-  return own;
 }

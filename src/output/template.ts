@@ -7,9 +7,9 @@ import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
 import { TEMPLATE_TOKENS, TemplateError, type TokenName } from './template-tokens.js';
 import { TextOut, utf8Bytes } from './text-out.js';
+import { asString, safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
 
 export { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, TemplateError } from './template-tokens.js';
-import { safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
 
 /** Writes one token's text for an event. */
 type TokenWriter = (out: TextOut, ev: CaEvent) => void;
@@ -157,12 +157,7 @@ function perCircuit(write: TokenWriter): TokenWriter {
 /** Compiles a template to a function giving each event's line; throws TemplateError naming an unknown token or an unclosed brace. */
 export function compileTemplate(template: string, context: TemplateContext = {}): (ev: CaEvent) => string {
   const write = compileTemplateWriter(template, context);
-  const out = new TextOut(1024);
-  return (ev) => {
-    out.pos = 0;
-    write(out, ev);
-    return out.text();
-  };
+  return (ev) => asString((out) => write(out, ev));
 }
 
 function writer(token: string): TokenWriter {

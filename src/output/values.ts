@@ -9,7 +9,7 @@ import { dbrBase, dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.j
 import { ecaName } from '../../protocols/ca/eca.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
 import { DataMessage, type CaMessage, type EmbeddedHeader } from '../../protocols/ca/messages.js';
-import { EPICS_EPOCH_UNIX, isoSecond, unixTimeToIso } from '../../protocols/ca/time.js';
+import { epicsStampNanoseconds, epicsStampUnixSeconds, isoSecond, unixTimeToIso } from '../../protocols/ca/time.js';
 import { TextOut, utf8Bytes } from './text-out.js';
 
 /** Elements of an array shown in text output before the rest is summarised. */
@@ -18,7 +18,7 @@ export const ARRAY_PREVIEW = 10;
 const scratch = new TextOut(1024);
 
 /** What `write` writes, as a string (re-entrant: nested calls write after the outer one's text). */
-function asString(write: (out: TextOut) => void): string {
+export function asString(write: (out: TextOut) => void): string {
   const start = scratch.pos;
   write(scratch);
   const s = scratch.text(start);
@@ -219,11 +219,9 @@ export function writeIsoTime(out: TextOut, sec: number, nsec: number): void {
   out.char(90); // Z
 }
 
-/** An EPICS time stamp (u32 words; an out-of-range nsec carried into the seconds, as epicsTimeToIso). */
+/** An EPICS time stamp, as epicsTimeToIso gives it. */
 function writeEpicsTime(out: TextOut, sec: number, nsec: number): void {
-  const ns = nsec >>> 0;
-  const carry = ns >= 1e9 ? Math.floor(ns / 1e9) : 0;
-  writeIsoTime(out, (sec >>> 0) + EPICS_EPOCH_UNIX + carry, ns - carry * 1e9);
+  writeIsoTime(out, epicsStampUnixSeconds(sec, nsec), epicsStampNanoseconds(nsec));
 }
 
 /** Capture time as ISO 8601 UTC with nanoseconds. */

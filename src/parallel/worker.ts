@@ -1,6 +1,6 @@
 // A worker thread of `cawire print|latency a.pcap b.pcap …`: reads the capture
 // files the main thread gives it, each as its own capture, with the same
-// functions the single-file path uses (runDissection, compileTemplate,
+// functions the single-file path uses (runDissection, compileTemplateWriter,
 // eventToJson, eventFilter, latency). A print task renders lines and posts them
 // in batches, one per credit the main thread grants, so it never runs far ahead
 // of the merge; a latency task posts its whole LatencyPart at the end.

@@ -451,15 +451,87 @@ interface CommandWriter {
 /** Writers by class name, each starting with the bytes of `Type(first_field=`. */
 const COMMAND_WRITERS = new Map<string, CommandWriter>();
 
+/**
+ * Fields whose values are few in a capture (type codes, counts, statuses), read
+ * as numbers: a run of them in a command's text is kept per value combination.
+ */
+const CODE_FIELDS: ReadonlyMap<string, (m: any) => unknown> = new Map<string, (m: any) => unknown>([
+  ['data_type', (m) => m.data_type],
+  ['data_count', (m) => m.data_count],
+  ['status', (m) => m.status],
+]);
+
+const RUN_SLOTS = 256;
+
+/**
+ * `write`'s bytes kept per combination of the run's values (`reads`), direct-mapped
+ * by a hash of them: `, data_type=DBR_TIME_DOUBLE, data_count=1, status=ECA_NORMAL`
+ * is one copy instead of six writes. A value that is not a number is written each time.
+ */
+function codeRun(reads: readonly ((m: any) => unknown)[], write: FieldWriter): FieldWriter {
+  const k = reads.length;
+  const keys = new Float64Array(RUN_SLOTS * k).fill(NaN); // NaN matches nothing: an empty slot
+  const texts = new Array<Uint8Array | undefined>(RUN_SLOTS).fill(undefined);
+  const values = new Float64Array(k);
+  const scratch = new TextOut(256);
+  return (out, m) => {
+    let h = 0;
+    for (let i = 0; i < k; i++) {
+      const v = reads[i]!(m);
+      if (typeof v !== 'number') {
+        write(out, m);
+        return;
+      }
+      values[i] = v;
+      h = (Math.imul(h, 0x9e3779b1) + (v | 0)) | 0;
+    }
+    const slot = (h ^ (h >>> 16)) & (RUN_SLOTS - 1);
+    const at = slot * k;
+    let hit = true;
+    for (let i = 0; i < k; i++) if (keys[at + i] !== values[i]) hit = false;
+    let text = texts[slot];
+    if (!hit || text === undefined) {
+      scratch.pos = 0;
+      write(scratch, m);
+      text = texts[slot] = new Uint8Array(scratch.buf.subarray(0, scratch.pos)); // a copy: scratch is reused
+      for (let i = 0; i < k; i++) keys[at + i] = values[i]!;
+    }
+    out.bytes(text);
+  };
+}
+
 function commandWriter(type: string, fields: readonly string[]): FieldWriter {
+  // Parts of the text: each a label (`Type(first=`, `, next=`) or none, and a writer.
+  const labels: (Uint8Array | undefined)[] = fields.map((f, i) => utf8Bytes(`${i === 0 ? `${type}(` : ', '}${f}=`));
   const writers = fields.map(quotedFieldWriter);
-  const labels = fields.map((f, i) => utf8Bytes(`${i === 0 ? `${type}(` : ', '}${f}=`));
+  const names: (string | undefined)[] = [...fields];
+  for (let i = 0; i < writers.length; i++) {
+    let j = i;
+    while (j < names.length && CODE_FIELDS.has(names[j]!)) j++;
+    if (j - i < 2) continue;
+    // Fields i..j-1 with their labels, and the next field's label, become one part.
+    const runLabels = labels.slice(i, j);
+    const runWriters = writers.slice(i, j);
+    const after = labels[j];
+    const write: FieldWriter = (out, m) => {
+      for (let r = 0; r < runLabels.length; r++) {
+        out.bytes(runLabels[r]!);
+        runWriters[r]!(out, m);
+      }
+      if (after !== undefined) out.bytes(after);
+    };
+    labels.splice(i, j - i, undefined);
+    writers.splice(i, j - i, codeRun(names.slice(i, j).map((f) => CODE_FIELDS.get(f!)!), write));
+    names.splice(i, j - i, undefined);
+    if (i + 1 < labels.length) labels[i + 1] = undefined;
+  }
   const open = utf8Bytes(`${type}(`);
-  const n = fields.length;
+  const n = writers.length;
   return (out, m) => {
     if (n === 0) out.bytes(open);
     for (let i = 0; i < n; i++) {
-      out.bytes(labels[i]!);
+      const label = labels[i];
+      if (label !== undefined) out.bytes(label);
       writers[i]!(out, m);
     }
     out.char(41); // )

@@ -85,6 +85,31 @@ describe('formatCommand', () => {
       "ErrorResponse(cid=2, status=ECA_PUTFAIL, request=WRITE(data_type=DBR_STRING, data_count=1, parameter1=4, parameter2=2), message='TEST:disabled')",
     );
   });
+  it('writes each combination of type, count and status as its own fields say, however they collide in the kept text', () => {
+    // The run data_type, data_count, status is kept per value combination (a cache of
+    // 256 slots): 8 × 9 × 10 combinations, twice over in a shuffled order, each
+    // checked against its fields written one by one.
+    const cases: [number, number, number][] = [];
+    for (let t = 0; t < 8; t++) for (let c = 1; c < 10; c++) for (const status of [1, 8, 24, 40, 72, 96, 160, 176, 192, 0xffffffff]) cases.push([t * 7 % 35, c, status]);
+    let seed = 7;
+    const order = [...cases, ...cases].sort(() => ((seed = (seed * 16807) % 2147483647) & 1 ? 1 : -1));
+    let checked = 0;
+    for (const [dataType, count, status] of order) {
+      const values = dataType % 7 === 0 ? Array.from({ length: count }, (_, i) => `s${i}`) : Array.from({ length: count }, (_, i) => i);
+      const payload = encodeDbr(dataType, values, { status: 0, severity: 0, secPastEpoch: 1, nsec: 2 });
+      const m = msg(enc.eventAddResponse({ data_type: dataType, data_count: count, status, subscriptionid: 9, payload }), false);
+      const field = (f: string) => `${f}=${formatField(m, f, true)}`;
+      const fields = ['data', 'data_type', 'data_count', 'status', 'subscriptionid', 'metadata'].map(field).join(', ');
+      expect(formatCommand(m)).toBe(`EventAddResponse(${fields})`);
+      const w = msg(enc.writeNotifyResponse({ data_type: dataType, data_count: count, status, ioid: 3 }), false);
+      expect(formatCommand(w)).toBe(`WriteNotifyResponse(data_type=${formatField(w, 'data_type', true)}, data_count=${count}, status=${formatField(w, 'status', true)}, ioid=3)`);
+      checked++;
+    }
+    expect(checked).toBe(1440);
+    expect(formatCommand(msg(enc.createChanResponse({ data_type: 6, data_count: 1, cid: 4, sid: 5 }), false))).toBe(
+      'CreateChanResponse(data_type=DBR_DOUBLE, data_count=1, cid=4, sid=5)',
+    );
+  });
   it('decides the class from the sender role, not the header', () => {
     const echo = enc.echoRequest();
     expect(msg(echo, true).type).toBe('EchoRequest');

@@ -19,7 +19,7 @@ export { alarmSeverityName, alarmStatusName } from '../protocols/ca/alarm.js';
 export { epicsTimeToIso, epicsToUnixSeconds } from '../protocols/ca/time.js';
 export { formatCommand } from './output/values.js';
 export { compileTemplate } from './output/template.js';
-export { eventToJson } from './output/json.js';
+export { eventToJson, eventRecord } from './output/json.js';
 export { latency, recordsToDataFrame, groupKey, type LatencyOptions, type LatencyResult, type GroupBy } from './analysis/latency.js';
 export { Pairer, PAIR_KINDS, type PairKind, type PairRecord, type Unanswered, type PairerOptions } from './analysis/pairing.js';
 export { type LatencyStats } from './analysis/latency-stats.js';

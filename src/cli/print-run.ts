@@ -4,7 +4,7 @@
 import type { CaEvent } from '../dissect/event.js';
 import { commandWants, eventFilter, type EventFilterSpec } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
-import { eventToJson } from '../output/json.js';
+import { writeEventJson } from '../output/json.js';
 import { LineWriter } from '../output/sink.js';
 import { DEFAULT_TEMPLATE, compileTemplateWriter } from '../output/template.js';
 import { checkFiles, dissectOptions, inputSource, reportEnd, reportEndOfFiles } from './common.js';
@@ -25,14 +25,13 @@ export async function print(files: string[], o: PrintOptions): Promise<void> {
   const source = inputSource(file);
   const out = new LineWriter();
   const text = out.text;
-  // Template lines are written as bytes straight into the output buffer; JSON (whole arrays, any length) as strings.
-  const line = write
-    ? (ev: CaEvent): void => {
-        write(text, ev);
-        text.char(10);
-        out.endLine();
-      }
-    : (ev: CaEvent): void => out.line(eventToJson(ev));
+  // Lines (template or JSON) are written as bytes straight into the output buffer.
+  const render = write ?? writeEventJson;
+  const line = (ev: CaEvent): void => {
+    render(text, ev);
+    text.char(10);
+    out.endLine();
+  };
   const result = await runDissection(
     source,
     { ...dissectOptions(o), wants: commandWants(spec) },

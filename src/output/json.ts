@@ -1,5 +1,9 @@
 // One JSON object per CA message (JSON Lines). Numbers stay as on the wire; the
 // enumerations also get their names; DBR arrays are written whole.
+//
+// eventRecord() is the object; writeEventJson() writes JSON.stringify(eventRecord(ev))
+// as UTF-8 straight into the output buffer, as print's text lines are, without
+// building the object (the test suite holds the two to the same bytes).
 
 import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js';
 import { dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
@@ -8,8 +12,11 @@ import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
 import type { CaMessage } from '../../protocols/ca/messages.js';
 import { epicsTimeToIso, epicsToUnixSeconds } from '../../protocols/ca/time.js';
 import type { CaEvent } from '../dissect/event.js';
-import { formatIsoTime } from './values.js';
+import { perCircuit } from './template.js';
+import { TextOut, utf8Bytes } from './text-out.js';
+import { asString, fieldReader, formatIsoTime, writeEpicsTime, writeIsoTime, writeShortDecimal } from './values.js';
 
+/** Fields that are codes: the record also gets `<field>_name`. */
 const NAMED: Record<string, (v: number) => string> = {
   data_type: dbrTypeName,
   status: ecaName,
@@ -17,7 +24,7 @@ const NAMED: Record<string, (v: number) => string> = {
   mask: eventMaskNames,
 };
 
-function metadataJson(md: DbrMetadata): Record<string, unknown> {
+function metadataRecord(md: DbrMetadata): Record<string, unknown> {
   const out: Record<string, unknown> = { ...md };
   if (md.status !== undefined) out.status_name = alarmStatusName(md.status);
   if (md.severity !== undefined) out.severity_name = alarmSeverityName(md.severity);
@@ -35,7 +42,7 @@ export function messageFields(m: CaMessage): Record<string, unknown> {
   const rec = m as unknown as Record<string, unknown>;
   for (const f of m.fields) {
     const v = rec[f];
-    if (f === 'metadata') out[f] = metadataJson(v as DbrMetadata);
+    if (f === 'metadata') out[f] = metadataRecord(v as DbrMetadata);
     else out[f] = v;
     const namer = NAMED[f];
     if (namer && typeof v === 'number') out[`${f}_name`] = namer(v);
@@ -43,8 +50,9 @@ export function messageFields(m: CaMessage): Record<string, unknown> {
   return out;
 }
 
-export function eventToJson(ev: CaEvent): string {
-  return JSON.stringify({
+/** An event as the plain object `print --json` writes a line of. */
+export function eventRecord(ev: CaEvent): Record<string, unknown> {
+  return {
     frame: ev.frame,
     timestamp: ev.timestamp,
     time: formatIsoTime(ev.tsSec, ev.tsNsec),
@@ -60,5 +68,279 @@ export function eventToJson(ev: CaEvent): string {
     code: ev.command.command,
     size: ev.command.size,
     fields: messageFields(ev.command),
-  });
+  };
+}
+
+/** An event as one line of JSON (without the newline): JSON.stringify(eventRecord(ev)). */
+export function eventToJson(ev: CaEvent): string {
+  return asString((out) => writeEventJson(out, ev));
+}
+
+// ---- JSON text written as bytes ------------------------------------------
+
+const NULL = utf8Bytes('null');
+
+/** A string as JSON.stringify writes it (escapes only what JSON needs; other characters as UTF-8). */
+export function writeJsonString(out: TextOut, s: string): void {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // Control characters, quote, backslash, and surrogates (a lone one is escaped) are left to JSON.stringify.
+    if (c < 0x20 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) {
+      out.str(JSON.stringify(s));
+      return;
+    }
+  }
+  out.char(34);
+  out.str(s);
+  out.char(34);
+}
+
+/** A number as JSON.stringify writes it. */
+export function writeJsonNumber(out: TextOut, x: number): void {
+  if (x === Math.floor(x) && x > -4294967296 && x < 4294967296) out.num(x);
+  else if (!Number.isFinite(x)) out.bytes(NULL);
+  else if (!writeShortDecimal(out, x)) out.str(String(x));
+}
+
+/** Arrays longer than this are written by JSON.stringify (whole waveforms: ~130 ns a double, against ~200 for String). */
+const STRINGIFY_MIN = 16;
+
+/** Characters of a long JSON text written at a time. */
+const JSON_PIECE = 16384;
+
+/** A value as JSON.stringify writes it inside an array (undefined as null). */
+export function writeJsonValue(out: TextOut, v: unknown): void {
+  switch (typeof v) {
+    case 'number':
+      return writeJsonNumber(out, v);
+    case 'string':
+      return writeJsonString(out, v);
+    case 'boolean':
+      return out.str(v ? 'true' : 'false');
+    case 'undefined':
+      return out.bytes(NULL);
+  }
+  if (v === null) out.bytes(NULL);
+  else if (Array.isArray(v) && v.length <= STRINGIFY_MIN) {
+    out.char(91); // [
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out.char(44);
+      writeJsonValue(out, v[i]);
+    }
+    out.char(93);
+  } else {
+    const s = JSON.stringify(v) ?? 'null';
+    // In pieces: each needs room for three bytes a character, and a whole waveform's text may be megabytes.
+    for (let i = 0; i < s.length; ) {
+      let j = Math.min(i + JSON_PIECE, s.length);
+      const last = s.charCodeAt(j - 1);
+      if (j < s.length && last >= 0xd800 && last <= 0xdbff) j--; // not between the halves of a surrogate pair
+      out.str(i === 0 && j === s.length ? s : s.slice(i, j));
+      i = j;
+    }
+  }
+}
+
+/** `"key":` by key, made once. */
+const KEYS = new Map<string, Uint8Array>();
+
+function writeKey(out: TextOut, key: string): void {
+  let bytes = KEYS.get(key);
+  if (bytes === undefined) KEYS.set(key, (bytes = utf8Bytes(`${JSON.stringify(key)}:`)));
+  out.bytes(bytes);
+}
+
+/** A code's name as a JSON string, made once per code (codes below 4096). */
+function nameWriter(name: (code: number) => string): (out: TextOut, code: number) => void {
+  const made: (Uint8Array | undefined)[] = [];
+  return (out, code) => {
+    if (code >= 0 && code < 4096 && code === Math.floor(code)) out.bytes((made[code] ??= utf8Bytes(JSON.stringify(name(code)))));
+    else writeJsonString(out, name(code));
+  };
+}
+
+const writeStatusName = nameWriter(alarmStatusName);
+const writeSeverityName = nameWriter(alarmSeverityName);
+
+// The last time stamp written as a number, kept: consecutive messages mostly share it.
+let stampSec = NaN;
+let stampNsec = NaN;
+let stampBytes: Uint8Array = NULL;
+
+function writeStampNumber(out: TextOut, sec: number, nsec: number, value: number): void {
+  if (sec !== stampSec || nsec !== stampNsec) {
+    stampSec = sec;
+    stampNsec = nsec;
+    stampBytes = utf8Bytes(JSON.stringify(value));
+  }
+  out.bytes(stampBytes);
+}
+
+/** metadataRecord(md) as JSON. */
+function writeMetadataJson(out: TextOut, md: DbrMetadata): void {
+  out.char(123); // {
+  let first = true;
+  const rec = md as Record<string, unknown>;
+  for (const key of Object.keys(rec)) {
+    const v = rec[key];
+    if (v === undefined) continue;
+    if (!first) out.char(44);
+    first = false;
+    writeKey(out, key);
+    writeJsonValue(out, v);
+  }
+  const comma = (): void => {
+    if (!first) out.char(44);
+    first = false;
+  };
+  if (md.status !== undefined) {
+    comma();
+    writeKey(out, 'status_name');
+    writeStatusName(out, md.status);
+  }
+  if (md.severity !== undefined) {
+    comma();
+    writeKey(out, 'severity_name');
+    writeSeverityName(out, md.severity);
+  }
+  if (md.secPastEpoch !== undefined) {
+    const nsec = md.nsec ?? 0;
+    comma();
+    writeKey(out, 'timestamp');
+    writeStampNumber(out, md.secPastEpoch, nsec, epicsToUnixSeconds(md.secPastEpoch, nsec));
+    out.char(44);
+    writeKey(out, 'time');
+    out.char(34);
+    writeEpicsTime(out, md.secPastEpoch, nsec);
+    out.char(34);
+  }
+  out.char(125); // }
+}
+
+/** Writes one field of the fields object, after a comma unless `first`; returns whether the object is still empty. */
+type FieldJson = (out: TextOut, m: CaMessage, first: boolean) => boolean;
+
+/** The fields object of one class (for one field list), and the literal text around it. */
+interface ClassJson {
+  fields: readonly string[];
+  /** `,"direction":"…","circuit":` */
+  direction: Uint8Array;
+  /** `,"command":"Type","code":` */
+  command: Uint8Array;
+  writers: readonly FieldJson[];
+  next: ClassJson | undefined;
+}
+
+const CLASSES = new Map<string, ClassJson>();
+
+function fieldWriter(field: string): FieldJson {
+  const read = fieldReader(field);
+  const key = utf8Bytes(`${JSON.stringify(field)}:`);
+  const namer = NAMED[field];
+  const names = namer ? nameWriter(namer) : undefined;
+  const nameKey = utf8Bytes(`,${JSON.stringify(`${field}_name`)}:`);
+  const metadata = field === 'metadata';
+  return (out, m, first) => {
+    const v = read(m);
+    if (v === undefined) return first; // JSON.stringify leaves the key out
+    if (!first) out.char(44);
+    out.bytes(key);
+    if (metadata) writeMetadataJson(out, v as DbrMetadata);
+    else writeJsonValue(out, v);
+    if (names !== undefined && typeof v === 'number') {
+      out.bytes(nameKey);
+      names(out, v);
+    }
+    return false;
+  };
+}
+
+function classJson(m: CaMessage): ClassJson {
+  return {
+    fields: m.fields,
+    direction: utf8Bytes(`,"direction":${JSON.stringify(m.direction)},"circuit":`),
+    command: utf8Bytes(`,"command":${JSON.stringify(m.type)},"code":`),
+    writers: m.fields.map(fieldWriter),
+    next: undefined,
+  };
+}
+
+function classOf(m: CaMessage): ClassJson {
+  const type = m.type;
+  const fields = m.fields;
+  let c = CLASSES.get(type);
+  while (c !== undefined && c.fields !== fields) c = c.next;
+  if (c === undefined) {
+    c = classJson(m);
+    c.next = CLASSES.get(type);
+    CLASSES.set(type, c);
+  }
+  return c;
+}
+
+const FRAME = utf8Bytes('{"frame":');
+const TIMESTAMP = utf8Bytes(',"timestamp":');
+const TIME = utf8Bytes(',"time":"');
+const PV = utf8Bytes(',"pv":');
+const SIZE = utf8Bytes(',"size":');
+const FIELDS = utf8Bytes(',"fields":');
+
+/** `"transport":…,"src":…,"sport":…,"dst":…,"dport":…`, kept per circuit and direction. */
+const writeEndpoints = perCircuit((out, ev) => {
+  writeKey(out, 'transport');
+  writeJsonString(out, ev.transport);
+  out.char(44);
+  writeKey(out, 'src');
+  writeJsonString(out, ev.src);
+  out.char(44);
+  writeKey(out, 'sport');
+  out.num(ev.sport);
+  out.char(44);
+  writeKey(out, 'dst');
+  writeJsonString(out, ev.dst);
+  out.char(44);
+  writeKey(out, 'dport');
+  out.num(ev.dport);
+});
+
+let eventSec = NaN;
+let eventNsec = NaN;
+let eventStamp: Uint8Array = NULL;
+
+/** eventToJson(ev), written into `out`. */
+export function writeEventJson(out: TextOut, ev: CaEvent): void {
+  const m = ev.command;
+  const c = classOf(m);
+  out.bytes(FRAME);
+  out.num(ev.frame);
+  out.bytes(TIMESTAMP);
+  if (ev.tsSec !== eventSec || ev.tsNsec !== eventNsec) {
+    eventSec = ev.tsSec;
+    eventNsec = ev.tsNsec;
+    eventStamp = utf8Bytes(JSON.stringify(ev.timestamp));
+  }
+  out.bytes(eventStamp);
+  out.bytes(TIME);
+  writeIsoTime(out, ev.tsSec, ev.tsNsec);
+  out.char(34);
+  out.char(44);
+  writeEndpoints(out, ev);
+  out.bytes(c.direction);
+  if (ev.circuit === undefined) out.bytes(NULL);
+  else out.num(ev.circuit.id);
+  out.bytes(PV);
+  if (ev.pv === undefined) out.bytes(NULL);
+  else writeJsonString(out, ev.pv);
+  out.bytes(c.command);
+  out.num(m.command);
+  out.bytes(SIZE);
+  out.num(m.size);
+  out.bytes(FIELDS);
+  out.char(123); // {
+  const writers = c.writers;
+  let first = true;
+  for (let i = 0; i < writers.length; i++) first = writers[i]!(out, m, first);
+  out.char(125);
+  out.char(125);
 }

@@ -10,7 +10,8 @@ const SPARE_BUFFERS = 4;
 export class LineWriter {
   /**
    * Where a line is written (`render(writer.text, ev)`, then endLine()). Once a
-   * buffer is full, its complete lines are sent and a line under way moves to the next.
+   * buffer is full, its complete lines are sent and a line under way moves to the
+   * next (see full()).
    */
   readonly text: TextOut;
   /** where the line under way starts in text.buf */
@@ -62,12 +63,22 @@ export class LineWriter {
    * Sends the complete lines and moves the one under way (if any) to a buffer with
    * `need` more bytes of room. The stream holds a sent buffer until it is written:
    * the next lines go to another, and this one is reused once the write is done
-   * (fresh memory costs page faults).
+   * (fresh memory costs page faults). A line that outgrows a buffer (a whole
+   * waveform in JSON) goes out in pieces, as far as it is written each time, so
+   * memory stays at a few buffers whatever the line's length.
    */
   private full(need: number): void {
     const text = this.text;
     const old = text.buf;
     const partial = text.pos - this.lineStart;
+    if (partial + need > this.batchBytes && need <= this.batchBytes) {
+      const size = text.pos;
+      text.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes);
+      text.pos = 0;
+      this.lineStart = 0;
+      if (size > 0) this.sendBuffer(old, size);
+      return;
+    }
     const next =
       partial + need <= this.batchBytes
         ? (this.spare.pop() ?? Buffer.allocUnsafe(this.batchBytes))

@@ -12,7 +12,7 @@ import { asString, safeText, writeCommand, writeField, writeIsoTime, writeSafeTe
 export { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, TemplateError } from './template-tokens.js';
 
 /** Writes one token's text for an event. */
-type TokenWriter = (out: TextOut, ev: CaEvent) => void;
+export type TokenWriter = (out: TextOut, ev: CaEvent) => void;
 
 const TOKENS: Record<TokenName, TokenWriter> = {
   timestamp: (out, ev) => writeTimestamp(out, ev.tsSec, ev.tsNsec),
@@ -120,7 +120,7 @@ const CIRCUIT_SLOTS = 1024;
  * and endpoints, not by the object: a retired circuit is not kept alive, and an
  * id reused by another capture's circuit is not mistaken for it.
  */
-function perCircuit(write: TokenWriter): TokenWriter {
+export function perCircuit(write: TokenWriter): TokenWriter {
   const ids = new Float64Array(CIRCUIT_SLOTS).fill(-1);
   const clientIps = new Uint32Array(CIRCUIT_SLOTS);
   const serverIps = new Uint32Array(CIRCUIT_SLOTS);

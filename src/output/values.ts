@@ -144,26 +144,41 @@ function floatText(x: number): string {
 const POW10: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6];
 
 /**
- * Writes pyFloat(x). A value below 1e9 that some decimal of at most 6 fraction
- * digits reads back to exactly is written from that decimal's integer: below
- * 1e9 a double's spacing is under 1e-6, so that decimal is the only one of its
- * length that reads back, hence the shortest (what String(x) prints).
+ * Writes a non-integer x of magnitude in [1e-4, 1e9) as String(x) does, when
+ * some decimal of at most 6 fraction digits reads back to exactly x: from that
+ * decimal's integer. Below 1e9 a double's spacing is under 1e-6, so that decimal
+ * is the only one of its length that reads back, hence the shortest (what
+ * String(x) prints). Returns false, having written nothing, otherwise.
  */
+export function writeShortDecimal(out: TextOut, x: number): boolean {
+  const a = x < 0 ? -x : x;
+  if (!(a >= 1e-4 && a < 1e9)) return false;
+  for (let k = 1; k < POW10.length; k++) {
+    const scale = POW10[k]!;
+    const r = Math.round(a * scale);
+    if (r / scale !== a) continue;
+    if (x < 0) out.char(45); // -
+    const whole = Math.floor(r / scale);
+    out.u32(whole);
+    out.char(46); // .
+    out.padded(r - whole * scale, k);
+    return true;
+  }
+  return false;
+}
+
+/** Writes pyFloat(x). */
 export function writePyFloat(out: TextOut, x: number): void {
   const a = x < 0 ? -x : x;
   if (a >= 1e-4 && a < 1e9) {
-    for (let k = 0; k < POW10.length; k++) {
-      const scale = POW10[k]!;
-      const r = Math.round(a * scale);
-      if (r / scale !== a) continue;
-      if (x < 0) out.char(45); // -
-      const whole = Math.floor(r / scale);
-      out.u32(whole);
-      out.char(46); // .
-      if (k === 0) out.char(48);
-      else out.padded(r - whole * scale, k);
+    if (a === Math.floor(a)) {
+      if (x < 0) out.char(45);
+      out.u32(a);
+      out.char(46);
+      out.char(48); // Python's '.0' on integers
       return;
     }
+    if (writeShortDecimal(out, x)) return;
   }
   out.str(doubleText(x));
 }
@@ -220,7 +235,7 @@ export function writeIsoTime(out: TextOut, sec: number, nsec: number): void {
 }
 
 /** An EPICS time stamp, as epicsTimeToIso gives it. */
-function writeEpicsTime(out: TextOut, sec: number, nsec: number): void {
+export function writeEpicsTime(out: TextOut, sec: number, nsec: number): void {
   writeIsoTime(out, epicsStampUnixSeconds(sec, nsec), epicsStampNanoseconds(nsec));
 }
 
@@ -403,39 +418,68 @@ const writeDbrTypeName = nameWriter(dbrTypeName);
 const writeEcaName = nameWriter(ecaName);
 
 /**
+ * A message field by name, read through a property access written out for the
+ * common fields: one keyed read `m[field]` for every class and field is megamorphic.
+ */
+export function fieldReader(field: string): (m: CaMessage) => unknown {
+  switch (field) {
+    case 'data':
+      return (m: any) => m.data;
+    case 'metadata':
+      return (m: any) => m.metadata;
+    case 'data_type':
+      return (m: any) => m.data_type;
+    case 'data_count':
+      return (m: any) => m.data_count;
+    case 'status':
+      return (m: any) => m.status;
+    case 'cid':
+      return (m: any) => m.cid;
+    case 'sid':
+      return (m: any) => m.sid;
+    case 'ioid':
+      return (m: any) => m.ioid;
+    case 'subscriptionid':
+      return (m: any) => m.subscriptionid;
+    case 'version':
+      return (m: any) => m.version;
+    case 'name':
+      return (m: any) => m.name;
+    default:
+      return (m) => (m as unknown as Record<string, unknown>)[field];
+  }
+}
+
+/**
  * The quoted text of one field, as writeField(out, m, field, true) writes it, with
  * the property read by name (not a keyed lookup) and the value's formatting chosen once.
  */
 function quotedFieldWriter(field: string): FieldWriter {
-  const named =
-    (read: (m: any) => unknown, write: (out: TextOut, v: any) => void): FieldWriter =>
-    (out, m) => {
+  const named = (write: (out: TextOut, v: any) => void): FieldWriter => {
+    const read = fieldReader(field);
+    return (out, m) => {
       const v = read(m);
       if (v === undefined) out.str('None');
       else write(out, v);
     };
+  };
   const number = (out: TextOut, v: number) => out.num(v);
   switch (field) {
     case 'metadata':
       return (out, m) => (m instanceof DataMessage ? writeMetadata(out, m.metadata, m.dataTypeField) : writeField(out, m, field, true));
     case 'data_type':
-      return named((m) => m.data_type, writeDbrTypeName);
-    case 'data_count':
-      return named((m) => m.data_count, number);
+      return named(writeDbrTypeName);
     case 'status':
-      return named((m) => m.status, writeEcaName);
+      return named(writeEcaName);
+    case 'data_count':
     case 'cid':
-      return named((m) => m.cid, number);
     case 'sid':
-      return named((m) => m.sid, number);
     case 'ioid':
-      return named((m) => m.ioid, number);
     case 'subscriptionid':
-      return named((m) => m.subscriptionid, number);
     case 'version':
-      return named((m) => m.version, number);
+      return named(number);
     case 'name':
-      return named((m) => m.name, (out, v) => (typeof v === 'string' ? writePyString(out, v) : out.str(String(v))));
+      return named((out, v) => (typeof v === 'string' ? writePyString(out, v) : out.str(String(v))));
     default:
       return (out, m) => writeField(out, m, field, true);
   }
@@ -451,15 +495,8 @@ interface CommandWriter {
 /** Writers by class name, each starting with the bytes of `Type(first_field=`. */
 const COMMAND_WRITERS = new Map<string, CommandWriter>();
 
-/**
- * Fields whose values are few in a capture (type codes, counts, statuses), read
- * as numbers: a run of them in a command's text is kept per value combination.
- */
-const CODE_FIELDS: ReadonlyMap<string, (m: any) => unknown> = new Map<string, (m: any) => unknown>([
-  ['data_type', (m) => m.data_type],
-  ['data_count', (m) => m.data_count],
-  ['status', (m) => m.status],
-]);
+/** Fields whose values are few in a capture (type codes, counts, statuses): a run of them in a command's text is kept per value combination. */
+const CODE_FIELDS: ReadonlySet<string> = new Set(['data_type', 'data_count', 'status']);
 
 const RUN_SLOTS = 256;
 
@@ -468,7 +505,7 @@ const RUN_SLOTS = 256;
  * by a hash of them: `, data_type=DBR_TIME_DOUBLE, data_count=1, status=ECA_NORMAL`
  * is one copy instead of six writes. A value that is not a number is written each time.
  */
-function codeRun(reads: readonly ((m: any) => unknown)[], write: FieldWriter): FieldWriter {
+function codeRun(reads: readonly ((m: CaMessage) => unknown)[], write: FieldWriter): FieldWriter {
   const k = reads.length;
   const keys = new Float64Array(RUN_SLOTS * k).fill(NaN); // NaN matches nothing: an empty slot
   const texts = new Array<Uint8Array | undefined>(RUN_SLOTS).fill(undefined);
@@ -521,7 +558,7 @@ function commandWriter(type: string, fields: readonly string[]): FieldWriter {
       if (after !== undefined) out.bytes(after);
     };
     labels.splice(i, j - i, undefined);
-    writers.splice(i, j - i, codeRun(names.slice(i, j).map((f) => CODE_FIELDS.get(f!)!), write));
+    writers.splice(i, j - i, codeRun(names.slice(i, j).map((f) => fieldReader(f!)), write));
     names.splice(i, j - i, undefined);
     if (i + 1 < labels.length) labels[i + 1] = undefined;
   }

@@ -1,7 +1,7 @@
 // A worker thread of `cawire print|latency a.pcap b.pcap …`: reads the capture
 // files the main thread gives it, each as its own capture, with the same
 // functions the single-file path uses (runDissection, compileTemplateWriter,
-// eventToJson, eventFilter, latency). A print task renders lines and posts them
+// writeEventJson, eventFilter, latency). A print task renders lines and posts them
 // in batches, one per credit the main thread grants, so it never runs far ahead
 // of the merge; a latency task posts its whole LatencyPart at the end.
 
@@ -11,7 +11,7 @@ import type { PairRecord } from '../analysis/pairing.js';
 import type { CaEvent } from '../dissect/event.js';
 import { commandWants, eventFilter } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
-import { eventToJson } from '../output/json.js';
+import { writeEventJson } from '../output/json.js';
 import { compileTemplateWriter } from '../output/template.js';
 import { TextOut } from '../output/text-out.js';
 import type { FromWorker, LatencyStart, PrintStart, TaskFailed, ToWorker } from './messages.js';
@@ -55,7 +55,7 @@ class PrintTask {
 
   async run(): Promise<void> {
     const { path, options } = this.start;
-    const write = options.json ? (text: TextOut, ev: CaEvent) => text.str(eventToJson(ev)) : compileTemplateWriter(options.format, { file: path });
+    const write = options.json ? writeEventJson : compileTemplateWriter(options.format, { file: path });
     const keep = eventFilter(options.filter);
     const full = options.batchLines;
     const onEvent = (ev: CaEvent): void => {

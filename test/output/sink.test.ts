@@ -43,7 +43,7 @@ describe('LineWriter', () => {
     expect(Buffer.concat(chunks).toString('utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
   });
 
-  it('lines written as bytes into its buffer go out whole when they cross buffers or outgrow one', async () => {
+  it('lines written as bytes into its buffer come out intact when they cross buffers or outgrow one', async () => {
     const through = new PassThrough();
     const chunks: Buffer[] = [];
     through.on('data', (c: Buffer) => chunks.push(c));
@@ -65,6 +65,28 @@ describe('LineWriter', () => {
     through.end();
     await new Promise((resolve) => through.on('end', resolve));
     expect(Buffer.concat(chunks).toString('utf8')).toBe(expected.map((l) => `${l}\n`).join(''));
+  });
+
+  it('a line longer than its buffer goes out in pieces as it is written; the buffer never grows', async () => {
+    const { stream, writes } = recorder();
+    const out = new LineWriter(stream, 64);
+    out.text.str('short');
+    out.text.char(10);
+    out.endLine();
+    const sizes = new Set<number>();
+    for (let i = 0; i < 100; i++) {
+      out.text.str(`${i % 10}`.repeat(10));
+      sizes.add(out.text.buf.length);
+    }
+    out.text.char(10);
+    out.endLine();
+    out.text.str('after');
+    out.text.char(10);
+    out.endLine();
+    await out.end();
+    expect([...sizes]).toEqual([64]);
+    expect(writes.length).toBeGreaterThan(15);
+    expect(Buffer.concat(writes).toString()).toBe(`short\n${Array.from({ length: 100 }, (_, i) => `${i % 10}`.repeat(10)).join('')}\nafter\n`);
   });
 
   it('flushSoon() writes once, on the next turn of the event loop, however often it is asked', async () => {

@@ -3,7 +3,6 @@ import { compileTemplate, TemplateError } from '../../src/output/template.js';
 import { CaEvent } from '../../src/dissect/event.js';
 import type { TcpCircuit } from '../../src/dissect/circuits.js';
 import { decodeMessage } from '../../protocols/ca/messages.js';
-import { eventToJson } from '../../src/output/json.js';
 import { encodeDbr } from '../../protocols/ca/dbr.js';
 import * as enc from '../../src/synth/ca-encode.js';
 
@@ -60,16 +59,5 @@ describe('format templates', () => {
   it('writes wire strings safely: control characters escaped', () => {
     const bad = event(enc.createChanRequest({ name: 'X\x1b[2J', cid: 1, version: 13 }), true, 'X\x1b[2J');
     expect(compileTemplate('{pv} {command.name}')(bad)).toBe('X\\x1b[2J X\\x1b[2J');
-  });
-});
-
-describe('JSON lines', () => {
-  it('has the addresses, the message fields, names for enumerations and whole arrays', () => {
-    const values = Array.from({ length: 40 }, (_, i) => i / 2);
-    const ev = event(enc.readNotifyResponse({ data_type: 6, data_count: 40, status: 1, ioid: 3, payload: encodeDbr(6, values) }), false, 'W');
-    const o = JSON.parse(eventToJson(ev));
-    expect(o).toMatchObject({ frame: 42, src: '10.0.0.1', sport: 5064, dst: '10.0.0.2', dport: 40000, direction: 'response', pv: 'W', command: 'ReadNotifyResponse' });
-    expect(o.fields).toMatchObject({ data_type: 6, data_type_name: 'DBR_DOUBLE', status: 1, status_name: 'ECA_NORMAL', ioid: 3 });
-    expect(o.fields.data).toEqual(values);
   });
 });

@@ -1,6 +1,7 @@
 // Reports as text tables (cli-table3), CSV or JSON, from one description of columns.
 
 import Table from 'cli-table3';
+import stringWidth from 'string-width';
 
 export interface Column<R> {
   /** header text (also the CSV header and JSON key unless `key` is given) */
@@ -18,15 +19,56 @@ function wantColour(): boolean {
   return process.stdout.isTTY === true && !process.env.NO_COLOR;
 }
 
+/**
+ * Rows laid out by one cli-table3 table. Its layout pass compares each cell with
+ * every cell of the rows before it, so its time grows with the square of the
+ * rows (8,000 rows of 9 columns took 12 s): a longer table is rendered in blocks
+ * of this many rows, all with the whole table's column widths, and joined.
+ */
+export const TABLE_BLOCK_ROWS = 100;
+
 export function formatTable<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   const colour = wantColour();
-  const table = new Table({
-    head: columns.map((c) => c.title),
-    colAligns: columns.map((c) => c.align ?? 'left'),
-    style: colour ? { head: ['cyan'] } : { head: [], border: [] },
-  });
-  for (const r of rows) table.push(columns.map((c) => cell(c.value(r))));
-  return table.toString();
+  const head = columns.map((c) => c.title);
+  const cells = rows.map((r) => columns.map((c) => cell(c.value(r))));
+  const render = (block: string[][], withHead: boolean, colWidths?: number[]): string => {
+    const table = new Table({
+      head: withHead ? head : [],
+      colAligns: columns.map((c) => c.align ?? 'left'),
+      style: colour ? { head: ['cyan'] } : { head: [], border: [] },
+      ...(colWidths ? { colWidths } : {}),
+    });
+    table.push(...block);
+    return table.toString();
+  };
+  if (cells.length <= TABLE_BLOCK_ROWS) return render(cells, true);
+  // The widths cli-table3 would choose for the whole table: the widest cell of each column and its padding (1 + 1).
+  const widths = head.map(textWidth);
+  for (const row of cells) for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i]!, textWidth(row[i]!));
+  const colWidths = widths.map((w) => w + 2);
+  // The first block with the head; each next one without its top border (the line between rows, as under
+  // the head, stands there instead) and every block but the last without its bottom border.
+  const first = render(cells.slice(0, TABLE_BLOCK_ROWS), true, colWidths).split('\n');
+  const between = first[2]!;
+  const lines = first.slice(0, -1);
+  for (let at = TABLE_BLOCK_ROWS; at < cells.length; at += TABLE_BLOCK_ROWS) {
+    const block = render(cells.slice(at, at + TABLE_BLOCK_ROWS), false, colWidths).split('\n');
+    lines.push(between, ...block.slice(1, at + TABLE_BLOCK_ROWS < cells.length ? -1 : undefined));
+  }
+  return lines.join('\n');
+}
+
+/** Terminal columns of a cell's text, as cli-table3 measures it: its widest line (string-width). */
+function textWidth(s: string): number {
+  let ascii = true;
+  for (let i = 0; i < s.length && ascii; i++) {
+    const c = s.charCodeAt(i);
+    ascii = c >= 0x20 && c < 0x7f;
+  }
+  if (ascii) return s.length;
+  let widest = 0;
+  for (const line of s.split('\n')) widest = Math.max(widest, stringWidth(line));
+  return widest;
 }
 
 function cell(v: string | number | boolean | null | undefined): string {

@@ -163,19 +163,27 @@ function nameWriter(name: (code: number) => string): (out: TextOut, code: number
 const writeStatusName = nameWriter(alarmStatusName);
 const writeSeverityName = nameWriter(alarmSeverityName);
 
-// The last time stamp written as a number, kept: consecutive messages mostly share it.
-let stampSec = NaN;
-let stampNsec = NaN;
-let stampBytes: Uint8Array = NULL;
-
-function writeStampNumber(out: TextOut, sec: number, nsec: number, value: number): void {
-  if (sec !== stampSec || nsec !== stampNsec) {
-    stampSec = sec;
-    stampNsec = nsec;
-    stampBytes = utf8Bytes(JSON.stringify(value));
-  }
-  out.bytes(stampBytes);
+/**
+ * A time stamp as a JSON number (seconds from sec, nsec by `value`), the bytes of
+ * the last one kept: consecutive messages mostly share it.
+ */
+function stampWriter(value: (sec: number, nsec: number) => number): (out: TextOut, sec: number, nsec: number) => void {
+  let lastSec = NaN;
+  let lastNsec = NaN;
+  let bytes: Uint8Array = NULL;
+  return (out, sec, nsec) => {
+    if (sec !== lastSec || nsec !== lastNsec) {
+      lastSec = sec;
+      lastNsec = nsec;
+      bytes = utf8Bytes(JSON.stringify(value(sec, nsec)));
+    }
+    out.bytes(bytes);
+  };
 }
+
+const writeMetadataStamp = stampWriter(epicsToUnixSeconds);
+/** CaEvent.timestamp's value */
+const writeEventStamp = stampWriter((sec, nsec) => sec + nsec / 1e9);
 
 /** metadataRecord(md) as JSON. */
 function writeMetadataJson(out: TextOut, md: DbrMetadata): void {
@@ -208,7 +216,7 @@ function writeMetadataJson(out: TextOut, md: DbrMetadata): void {
     const nsec = md.nsec ?? 0;
     comma();
     writeKey(out, 'timestamp');
-    writeStampNumber(out, md.secPastEpoch, nsec, epicsToUnixSeconds(md.secPastEpoch, nsec));
+    writeMetadataStamp(out, md.secPastEpoch, nsec);
     out.char(44);
     writeKey(out, 'time');
     out.char(34);
@@ -286,27 +294,23 @@ const PV = utf8Bytes(',"pv":');
 const SIZE = utf8Bytes(',"size":');
 const FIELDS = utf8Bytes(',"fields":');
 
+/** `,"<host>":"a.b.c.d","<port>":n` */
+function writeEndpoint(out: TextOut, hostKey: string, host: string, portKey: string, port: number): void {
+  out.char(44);
+  writeKey(out, hostKey);
+  writeJsonString(out, host);
+  out.char(44);
+  writeKey(out, portKey);
+  out.num(port);
+}
+
 /** `"transport":…,"src":…,"sport":…,"dst":…,"dport":…`, kept per circuit and direction. */
 const writeEndpoints = perCircuit((out, ev) => {
   writeKey(out, 'transport');
   writeJsonString(out, ev.transport);
-  out.char(44);
-  writeKey(out, 'src');
-  writeJsonString(out, ev.src);
-  out.char(44);
-  writeKey(out, 'sport');
-  out.num(ev.sport);
-  out.char(44);
-  writeKey(out, 'dst');
-  writeJsonString(out, ev.dst);
-  out.char(44);
-  writeKey(out, 'dport');
-  out.num(ev.dport);
+  writeEndpoint(out, 'src', ev.src, 'sport', ev.sport);
+  writeEndpoint(out, 'dst', ev.dst, 'dport', ev.dport);
 });
-
-let eventSec = NaN;
-let eventNsec = NaN;
-let eventStamp: Uint8Array = NULL;
 
 /** eventToJson(ev), written into `out`. */
 export function writeEventJson(out: TextOut, ev: CaEvent): void {
@@ -315,12 +319,7 @@ export function writeEventJson(out: TextOut, ev: CaEvent): void {
   out.bytes(FRAME);
   out.num(ev.frame);
   out.bytes(TIMESTAMP);
-  if (ev.tsSec !== eventSec || ev.tsNsec !== eventNsec) {
-    eventSec = ev.tsSec;
-    eventNsec = ev.tsNsec;
-    eventStamp = utf8Bytes(JSON.stringify(ev.timestamp));
-  }
-  out.bytes(eventStamp);
+  writeEventStamp(out, ev.tsSec, ev.tsNsec);
   out.bytes(TIME);
   writeIsoTime(out, ev.tsSec, ev.tsNsec);
   out.char(34);

@@ -5,6 +5,7 @@
 
 import { ANY_ADDRESS } from '../../protocols/ca/constants.js';
 import { SearchRequest, SearchResponse } from '../../protocols/ca/messages.js';
+import { unixSeconds } from '../capture/types.js';
 import { endpointKey } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import type { MessageSelection } from '../dissect/options.js';
@@ -126,7 +127,7 @@ class SearchLog {
     this.name.push(name);
   }
   time(i: number): number {
-    return this.sec[i]! + this.nsec[i]! / 1e9;
+    return unixSeconds(this.sec[i]!, this.nsec[i]!);
   }
   moment(i: number): Moment {
     return { sec: this.sec[i]!, nsec: this.nsec[i]!, time: this.time(i), frame: this.frame[i]! };

@@ -1,5 +1,10 @@
 // Contracts between the capture stage and the stages after it.
 
+/** A packet's capture time (tsSec, tsNsec) as float Unix seconds (microsecond-exact for captures made today). */
+export function unixSeconds(tsSec: number, tsNsec: number): number {
+  return tsSec + tsNsec / 1e9;
+}
+
 /**
  * Receives every captured packet, in file order. `data` is a view into the
  * reader's current chunk: it is valid only during the call; a consumer that

@@ -5,7 +5,7 @@
 // the transport (SYN, server port, learned server endpoints, then content).
 
 import { ipv4Offset } from '../capture/link.js';
-import type { PacketSink } from '../capture/types.js';
+import { unixSeconds, type PacketSink } from '../capture/types.js';
 import { CircuitState, SearchNames, isMonitorUpdate } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
@@ -114,7 +114,7 @@ export class Dissector implements PacketSink {
     this.frame = frame;
     this.sec = tsSec;
     this.nsec = tsNsec;
-    this.now = tsSec + tsNsec / 1e9;
+    this.now = unixSeconds(tsSec, tsNsec);
     if (s.packets === 1) s.firstTime = this.now;
     s.lastTime = this.now;
     if ((s.packets & 0xffff) === 0) this.maintain();

@@ -2,6 +2,7 @@
 
 import { ipToString } from '../../protocols/ca/ip.js';
 import type { CaMessage, Direction } from '../../protocols/ca/messages.js';
+import { unixSeconds } from '../capture/types.js';
 import type { TcpCircuit } from './circuits.js';
 
 export type Transport = 'tcp' | 'udp';
@@ -27,7 +28,7 @@ export class CaEvent {
 
   /** Unix seconds as a float (microsecond-exact for captures made today) */
   get timestamp(): number {
-    return this.tsSec + this.tsNsec / 1e9;
+    return unixSeconds(this.tsSec, this.tsNsec);
   }
   get src(): string {
     return ipToString(this.srcIp);

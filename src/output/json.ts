@@ -11,6 +11,7 @@ import { ecaName } from '../../protocols/ca/eca.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
 import type { CaMessage } from '../../protocols/ca/messages.js';
 import { epicsTimeToIso, epicsToUnixSeconds } from '../../protocols/ca/time.js';
+import { unixSeconds } from '../capture/types.js';
 import type { CaEvent } from '../dissect/event.js';
 import { perCircuit } from './template.js';
 import { TextOut, utf8Bytes } from './text-out.js';
@@ -182,8 +183,8 @@ function stampWriter(value: (sec: number, nsec: number) => number): (out: TextOu
 }
 
 const writeMetadataStamp = stampWriter(epicsToUnixSeconds);
-/** CaEvent.timestamp's value */
-const writeEventStamp = stampWriter((sec, nsec) => sec + nsec / 1e9);
+/** CaEvent.timestamp */
+const writeEventStamp = stampWriter(unixSeconds);
 
 /** metadataRecord(md) as JSON. */
 function writeMetadataJson(out: TextOut, md: DbrMetadata): void {

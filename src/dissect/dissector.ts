@@ -19,6 +19,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream } from '../net/tcp.js';
+import { newSegmentView, windowScaleOption } from '../net/tcp-analysis.js';
 import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
@@ -77,6 +78,8 @@ export class Dissector implements PacketSink {
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
+  /** the TCP segment being analysed (one reused instance) */
+  private readonly segmentView = newSegmentView();
   private declinedView?: DeclinedMessage;
 
   // The packet being decoded: events take their time and frame from it.
@@ -84,6 +87,8 @@ export class Dissector implements PacketSink {
   private nsec = 0;
   private frame = 0;
   private now = 0;
+  /** the first packet's whole seconds: TCP analysis times count from it, exact to the nanosecond */
+  private baseSec = 0;
 
   private readonly tcpSink: FrameSink<Half>;
   private readonly udpSink: FrameSink<Datagram>;
@@ -115,7 +120,10 @@ export class Dissector implements PacketSink {
     this.sec = tsSec;
     this.nsec = tsNsec;
     this.now = unixSeconds(tsSec, tsNsec);
-    if (s.packets === 1) s.firstTime = this.now;
+    if (s.packets === 1) {
+      s.firstTime = this.now;
+      this.baseSec = tsSec;
+    }
     s.lastTime = this.now;
     if ((s.packets & 0xffff) === 0) this.maintain();
     const ipOff = ipv4Offset(linkType, data, offset, capLen);
@@ -147,7 +155,7 @@ export class Dissector implements PacketSink {
       len = whole.length;
     }
     if (ip.protocol === PROTO_UDP) this.udp(ip.src, ip.dst, buf, off, len);
-    else this.tcp(ip.src, ip.dst, buf, off, len, ip.cut);
+    else this.tcp(ip.src, ip.dst, buf, off, len, ip.cut, buf === data ? ip.wirePayloadLength : len);
   }
 
   /** End of the capture: deliver what is held, report what is incomplete, end every circuit. */
@@ -253,7 +261,8 @@ export class Dissector implements PacketSink {
     return this.options.serverPorts.has(port) || this.learnedServers.has(endpointKey(ip, port));
   }
 
-  private tcp(srcIp: number, dstIp: number, buf: Buffer, off: number, len: number, cut: boolean): void {
+  /** `len` bytes of TCP segment at `off`; `wireLen` is its length on the wire (more when cut by the snapshot length). */
+  private tcp(srcIp: number, dstIp: number, buf: Buffer, off: number, len: number, cut: boolean, wireLen: number): void {
     if (len < 20) {
       this.stats.badFrames++;
       return;
@@ -311,11 +320,23 @@ export class Dissector implements PacketSink {
       }
     }
     if (flags & TCP_ACK) other.stream.ack(ack);
+    const seg = this.segmentView;
+    seg.newBytes = 0;
     if (payLen > 0) {
-      half.stream.segment(seq, buf, payOff, payLen);
+      seg.newBytes = half.stream.segment(seq, buf, payOff, payLen);
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
       if (cut) half.framer.gap();
     }
+    if (syn) half.tcp.synOptions(other.tcp, (flags & TCP_ACK) !== 0, windowScaleOption(buf, off + 20, payOff));
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.flags = flags;
+    seg.window = u16be(buf, off + 14);
+    seg.len = wireLen - dataOff;
+    seg.t = this.sec - this.baseSec + this.nsec * 1e-9;
+    seg.now = this.now;
+    seg.frame = this.frame;
+    half.tcp.segment(other.tcp, seg);
     if (flags & TCP_RST) {
       if (!c.endedBy) {
         c.endedBy = 'rst';
@@ -477,9 +498,10 @@ export class Dissector implements PacketSink {
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();
       half.framer.end();
+      half.tcp.finish();
       const st = half.stream.stats;
-      s.retransmissions += st.retransmissions;
-      s.outOfOrder += st.outOfOrder;
+      s.retransmissions += half.tcp.events.retransmissions;
+      s.outOfOrder += half.tcp.events.outOfOrder;
       s.gaps += st.gaps;
       s.gapBytes += st.gapBytes;
     }

@@ -17,12 +17,14 @@ export interface Ipv4View {
   payloadOffset: number;
   /** payload bytes present in the capture */
   payloadLength: number;
+  /** payload bytes on the wire (the header's total length less the header): more than payloadLength when cut */
+  wirePayloadLength: number;
   /** the capture holds fewer bytes than the header's total length (snaplen) */
   cut: boolean;
 }
 
 export function newIpv4View(): Ipv4View {
-  return { src: 0, dst: 0, protocol: 0, id: 0, fragmentOffset: 0, moreFragments: false, payloadOffset: 0, payloadLength: 0, cut: false };
+  return { src: 0, dst: 0, protocol: 0, id: 0, fragmentOffset: 0, moreFragments: false, payloadOffset: 0, payloadLength: 0, wirePayloadLength: 0, cut: false };
 }
 
 /** Parses the header at `off`; `end` is the end of captured bytes. False if it is not a usable IPv4 header. */
@@ -45,6 +47,7 @@ export function parseIpv4(buf: Buffer, off: number, end: number, v: Ipv4View): b
   const avail = end - off;
   v.cut = avail < total;
   v.payloadLength = (v.cut ? avail : total) - ihl;
+  v.wirePayloadLength = total - ihl;
   return true;
 }
 

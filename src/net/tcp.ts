@@ -5,6 +5,8 @@
 // segments that arrive early are copied and held until the hole before them is
 // filled. A hole is declared lost from the capture (a gap) when the receiver has
 // acknowledged bytes past it, when the held bytes exceed the limits, or at the end.
+// Which segments are retransmissions, out of order and so on is for TcpFlow
+// (tcp-analysis.ts) to say; this only tells it how many bytes were new.
 
 export interface StreamConsumer {
   data(buf: Buffer, off: number, len: number): void;
@@ -29,12 +31,9 @@ export class HeldBudget {
 }
 
 export interface TcpStreamStats {
-  segments: number;
   /** payload bytes delivered in order */
   bytes: number;
-  retransmissions: number;
-  retransmittedBytes: number;
-  outOfOrder: number;
+  /** holes given up as lost from the capture, and their bytes */
   gaps: number;
   gapBytes: number;
 }
@@ -60,15 +59,7 @@ export class TcpStream {
   private peerAcked = false;
   private held: Held[] = [];
   private heldBytes = 0;
-  readonly stats: TcpStreamStats = {
-    segments: 0,
-    bytes: 0,
-    retransmissions: 0,
-    retransmittedBytes: 0,
-    outOfOrder: 0,
-    gaps: 0,
-    gapBytes: 0,
-  };
+  readonly stats: TcpStreamStats = { bytes: 0, gaps: 0, gapBytes: 0 };
 
   constructor(
     private readonly consumer: StreamConsumer,
@@ -97,9 +88,12 @@ export class TcpStream {
     if (this.held.length > 0 && seqDiff(ack, this.held[0]!.seq) >= 0) this.skipToHeld();
   }
 
-  segment(seq: number, buf: Buffer, off: number, len: number): void {
-    if (len === 0) return;
-    this.stats.segments++;
+  /**
+   * A segment's payload. Returns how many of its bytes were new: not delivered
+   * before nor held already (bytes of a hole given up as a gap count as old).
+   */
+  segment(seq: number, buf: Buffer, off: number, len: number): number {
+    if (len === 0) return 0;
     if (!this.started) {
       this.next = seq;
       this.started = true;
@@ -107,12 +101,7 @@ export class TcpStream {
     let d = seqDiff(seq, this.next);
     if (d < 0) {
       // Starts before what we have: a retransmission, maybe with new bytes at its end.
-      if (d + len <= 0) {
-        this.stats.retransmissions++;
-        this.stats.retransmittedBytes += len;
-        return;
-      }
-      this.stats.retransmittedBytes += -d;
+      if (d + len <= 0) return 0;
       off -= d;
       len += d;
       seq = this.next;
@@ -120,13 +109,14 @@ export class TcpStream {
     }
     if (d > 0) {
       // Early: a hole before it. If the peer already acknowledged past the hole, the capture lost it.
-      this.hold(seq, buf, off, len);
+      const added = this.hold(seq, buf, off, len);
       if (this.peerAcked && seqDiff(this.peerAck, seq) >= 0) this.skipToHeld();
       else this.enforceLimits();
-      return;
+      return added;
     }
     this.deliver(buf, off, len);
     if (this.held.length > 0) this.drain();
+    return len;
   }
 
   /** End of capture or connection: give up on holes and deliver what is held. */
@@ -140,8 +130,8 @@ export class TcpStream {
     this.consumer.data(buf, off, len);
   }
 
-  private hold(seq: number, buf: Buffer, off: number, len: number): void {
-    this.stats.outOfOrder++;
+  /** Holds an early segment; returns its bytes, or 0 when a held segment already has them. */
+  private hold(seq: number, buf: Buffer, off: number, len: number): number {
     // Keep the list sorted by seq (binary search: segments may come in any order); duplicates of a held segment are retransmissions.
     let i = 0;
     for (let hi = this.held.length; i < hi; ) {
@@ -150,16 +140,13 @@ export class TcpStream {
       else i = mid + 1;
     }
     const prev = this.held[i - 1];
-    if (prev && prev.seq === seq && prev.data.length >= len) {
-      this.stats.retransmissions++;
-      this.stats.retransmittedBytes += len;
-      return;
-    }
+    if (prev && prev.seq === seq && prev.data.length >= len) return 0;
     const data = Buffer.from(buf.subarray(off, off + len));
     this.held.splice(i, 0, { seq, data });
     const cost = len + (this.limits.heldSegmentCost ?? 0);
     this.heldBytes += cost;
     this.budget.held += cost;
+    return len;
   }
 
   /** Deliver held segments that now continue the stream. */
@@ -173,11 +160,7 @@ export class TcpStream {
       this.heldBytes -= cost;
       this.budget.held -= cost;
       const skip = -d;
-      if (skip >= h.data.length) {
-        this.stats.retransmissions++;
-        this.stats.retransmittedBytes += h.data.length;
-        continue;
-      }
+      if (skip >= h.data.length) continue; // its bytes came again in the segment that filled the hole
       this.deliver(h.data, skip, h.data.length - skip);
     }
   }

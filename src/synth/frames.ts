@@ -144,7 +144,7 @@ export function udpDatagram(src: Endpoint, dst: Endpoint, payload: Uint8Array): 
   return datagram;
 }
 
-/** A 20-byte TCP header (no options) + payload; seq/ack are taken mod 2^32. */
+/** A TCP header (20 bytes, then `options`: a multiple of 4 bytes) + payload; seq/ack are taken mod 2^32. */
 export function tcpSegment(
   src: Endpoint,
   dst: Endpoint,
@@ -153,17 +153,21 @@ export function tcpSegment(
   flags: number,
   payload: Uint8Array,
   window = 65535,
+  options: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const segment = Buffer.allocUnsafe(TCP_HEADER_LEN + payload.length);
+  if (options.length % 4 !== 0 || options.length > 40) throw new RangeError(`TCP options of ${options.length} bytes: not a multiple of 4 up to 40`);
+  const headerLen = TCP_HEADER_LEN + options.length;
+  const segment = Buffer.allocUnsafe(headerLen + payload.length);
   segment.writeUInt16BE(src.port, 0);
   segment.writeUInt16BE(dst.port, 2);
   segment.writeUInt32BE(seq >>> 0, 4);
   segment.writeUInt32BE(ack >>> 0, 8);
-  segment[12] = (TCP_HEADER_LEN / 4) << 4; // data offset in 32-bit words
+  segment[12] = (headerLen / 4) << 4; // data offset in 32-bit words
   segment[13] = flags;
   segment.writeUInt16BE(window, 14);
   segment.writeUInt32BE(0, 16); // checksum, urgent pointer
-  segment.set(payload, TCP_HEADER_LEN);
+  segment.set(options, TCP_HEADER_LEN);
+  segment.set(payload, headerLen);
   segment.writeUInt16BE(transportChecksum(ipOf(src.ip), ipOf(dst.ip), IP_PROTO_TCP, segment), 16);
   return segment;
 }

@@ -2,11 +2,12 @@
 // long, what they carried (channels, subscriptions, updates, flow control, echo
 // probes), what the capture lost, and how each circuit ended (notes §11).
 
-import type { Closer, TcpCircuit } from '../dissect/circuits.js';
+import type { Closer, Half, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
+import { stallSeconds, type ZeroWindowStall } from '../net/tcp-analysis.js';
 
 /** What the messages of one circuit said, counted while it runs. */
 interface CircuitTally {
@@ -46,6 +47,35 @@ function emptyTally(): CircuitTally {
   };
 }
 
+/** The TCP analysis of one direction of a circuit: the segments sent that way (definitions: TcpFlow, README). */
+export interface TcpDirectionSummary {
+  /** segments that take sequence space (data, SYN or FIN): what could be retransmitted */
+  segments: number;
+  retransmissions: number;
+  /** retransmissions carrying bytes the capture had not seen (the first copy never reached it) */
+  holesFilledLate: number;
+  /** segments that came after a hole (Wireshark's lost_segment) */
+  holes: number;
+  /** holes never filled, and their bytes */
+  gaps: number;
+  gapBytes: number;
+  outOfOrder: number;
+  duplicateAcks: number;
+  zeroWindows: number;
+  windowFull: number;
+  zeroWindowProbes: number;
+  /** frame of the first retransmission (undefined: none) */
+  firstRetransmissionFrame?: number;
+}
+
+/** A period one side of a circuit advertised a zero window (it had stopped reading). */
+export interface CircuitStall extends ZeroWindowStall {
+  /** who advertised the zero window */
+  side: Closer;
+  /** to the window update, or to the circuit's end (last packet) when the window never opened again */
+  seconds: number;
+}
+
 export interface CircuitSummary extends Omit<CircuitTally, 'messages'> {
   /** first and last CA message (undefined when none was seen, e.g. a connection refused) */
   firstMessage?: Moment;
@@ -74,9 +104,16 @@ export interface CircuitSummary extends Omit<CircuitTally, 'messages'> {
   caBytesToClient: number;
   wireBytesToServer: number;
   wireBytesToClient: number;
+  /** both directions (the per-direction counts are in tcpToServer / tcpToClient) */
   retransmissions: number;
   gaps: number;
   gapBytes: number;
+  tcpToServer: TcpDirectionSummary;
+  tcpToClient: TcpDirectionSummary;
+  /** zero-window stalls, both sides, in the order they began (the longest few of each side when there were many) */
+  stalls: CircuitStall[];
+  /** how many there were */
+  stallCount: number;
   endedBy?: 'fin' | 'rst';
   /** who sent the first FIN, or the RST */
   closer?: Closer;
@@ -92,6 +129,50 @@ export interface ResetCircuit {
 /** Seconds from start to end (or to the last packet of a circuit still open). */
 export function circuitDuration(c: CircuitSummary): number {
   return (c.end ?? c.lastSeen) - c.start;
+}
+
+/** Retransmissions per segment, both directions (0 when no segment took sequence space). */
+export function retransmissionRate(c: CircuitSummary): number {
+  const segments = c.tcpToServer.segments + c.tcpToClient.segments;
+  return segments ? c.retransmissions / segments : 0;
+}
+
+/** The longest zero-window stall of a circuit, if it had any. */
+export function longestStall(c: CircuitSummary): CircuitStall | undefined {
+  return c.stalls.reduce<CircuitStall | undefined>((a, s) => (a && a.seconds >= s.seconds ? a : s), undefined);
+}
+
+/** 'client window 0 for 38.314 s (frames 2271-2310, 7 probes)': who advertised it, how long, from which frame to the update. */
+export function stallText(s: CircuitStall): string {
+  const probes = s.probes === 0 ? '' : s.probes === 1 ? ', 1 probe' : `, ${s.probes} probes`;
+  return `${s.side} window 0 for ${s.seconds.toFixed(3)} s (frames ${s.startFrame}-${s.endFrame ?? 'end'}${probes})`;
+}
+
+function directionSummary(h: Half): TcpDirectionSummary {
+  const t = h.tcp.events;
+  return {
+    segments: h.tcp.segments,
+    retransmissions: t.retransmissions,
+    holesFilledLate: t.holesFilledLate,
+    holes: t.holes,
+    gaps: h.stream.stats.gaps,
+    gapBytes: h.stream.stats.gapBytes,
+    outOfOrder: t.outOfOrder,
+    duplicateAcks: t.duplicateAcks,
+    zeroWindows: t.zeroWindows,
+    windowFull: t.windowFull,
+    zeroWindowProbes: t.zeroWindowProbes,
+    firstRetransmissionFrame: t.firstRetransmissionFrame,
+  };
+}
+
+/** Both sides' zero-window stalls by start frame; one never ended lasts to the circuit's last packet. */
+function circuitStalls(c: TcpCircuit): CircuitStall[] {
+  const out: CircuitStall[] = [];
+  for (const [h, side] of [[c.toServer, 'client'], [c.toClient, 'server']] as const) {
+    for (const s of h.tcp.events.stalls ?? []) out.push({ ...s, side, seconds: s.endTime === undefined ? (c.endTime ?? c.lastSeen) - s.startTime : stallSeconds(s) });
+  }
+  return out.sort((a, b) => a.startFrame - b.startFrame);
 }
 
 /** How a circuit ended, in words: 'FIN by client', 'RST by server', 'open at end', with the channels the server disconnected. */
@@ -184,8 +265,8 @@ export class CircuitAnalysis {
   circuitEnded(c: TcpCircuit): void {
     const t = this.tallies.get(c) ?? emptyTally();
     this.tallies.delete(c);
-    const up = c.toServer.stream.stats;
-    const down = c.toClient.stream.stats;
+    const up = directionSummary(c.toServer);
+    const down = directionSummary(c.toClient);
     const { messages, ...counts } = t;
     this.done.push({
       ...counts,
@@ -206,13 +287,17 @@ export class CircuitAnalysis {
       endFrame: c.endFrame,
       lastSeen: c.lastSeen,
       handshakeRtt: c.handshakeRtt,
-      caBytesToServer: up.bytes,
-      caBytesToClient: down.bytes,
+      caBytesToServer: c.toServer.stream.stats.bytes,
+      caBytesToClient: c.toClient.stream.stats.bytes,
       wireBytesToServer: c.toServer.wireBytes,
       wireBytesToClient: c.toClient.wireBytes,
       retransmissions: up.retransmissions + down.retransmissions,
       gaps: up.gaps + down.gaps,
       gapBytes: up.gapBytes + down.gapBytes,
+      tcpToServer: up,
+      tcpToClient: down,
+      stalls: circuitStalls(c),
+      stallCount: c.toServer.tcp.events.zeroWindowStalls + c.toClient.tcp.events.zeroWindowStalls,
       endedBy: c.endedBy,
       closer: c.closer,
       rstBy: c.rstBy,

@@ -15,7 +15,7 @@ import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type Messag
 import type { DissectResult } from '../dissect/run.js';
 import { safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
-import { CircuitAnalysis, resetCircuits, type CircuitSummary } from './circuits.js';
+import { CircuitAnalysis, resetCircuits, retransmissionRate, stallText, type CircuitSummary } from './circuits.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { Pairer, type PairRecord } from './pairing.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
@@ -26,8 +26,13 @@ export const DEFAULT_SLOW_SEC = 1;
 /** Examples named in a problem's detail. */
 const EXAMPLES = 3;
 
+/** A circuit whose retransmissions are more than this percentage of its segments is listed (--retrans-rate). */
+export const DEFAULT_RETRANS_PERCENT = 1;
+
 export interface SummaryOptions {
   slowSec?: number;
+  /** percent: circuits with a higher retransmission rate are listed */
+  retransPercent?: number;
 }
 
 /** How often some kind of message was seen, and the first few: their PV and frame. */
@@ -76,6 +81,7 @@ export class SummaryAnalysis {
   private readonly circuitAnalysis = new CircuitAnalysis();
   private readonly pairer: Pairer;
   private readonly slowSec: number;
+  private readonly retransPercent: number;
   /** message count by class name (a counter object each, so a repeat of the last type costs no lookup) */
   private readonly commands = new Map<string, { n: number }>();
   private lastType = '';
@@ -95,6 +101,7 @@ export class SummaryAnalysis {
 
   constructor(opts: SummaryOptions = {}) {
     this.slowSec = opts.slowSec ?? DEFAULT_SLOW_SEC;
+    this.retransPercent = opts.retransPercent ?? DEFAULT_RETRANS_PERCENT;
     this.pairer = new Pairer({}, (r) => this.pair(r));
   }
 
@@ -198,6 +205,8 @@ export class SummaryAnalysis {
         beaconProblem(beacons),
         resetProblem(circuits),
         this.slowProblem(),
+        stallProblem(circuits),
+        retransmissionProblem(circuits, this.retransPercent),
       ],
     };
   }
@@ -307,5 +316,38 @@ function resetProblem(circuits: readonly CircuitSummary[]): Problem {
         .map(({ circuit: c }) => `${c.client} -> ${c.server} RST by ${c.rstBy}${c.lastMessage ? ` after frame ${c.lastMessage.frame}` : ''}`)
         .join('; ') + more(resets.length),
     command: 'cawire circuits --ended-by-rst',
+  };
+}
+
+function stallProblem(circuits: readonly CircuitSummary[]): Problem {
+  const stalls = circuits.flatMap((c) => c.stalls.map((s) => ({ c, s }))).sort((a, b) => b.s.seconds - a.s.seconds);
+  const count = circuits.reduce((n, c) => n + c.stallCount, 0);
+  return {
+    problem: 'zero-window stalls',
+    count,
+    detail:
+      stalls
+        .slice(0, EXAMPLES)
+        .map(({ c, s }) => `${c.client} -> ${c.server}: ${stallText(s)}`)
+        .join('; ') + more(count),
+    command: 'cawire circuits',
+  };
+}
+
+function retransmissionProblem(circuits: readonly CircuitSummary[], percent: number): Problem {
+  const over = circuits.filter((c) => retransmissionRate(c) * 100 > percent).sort((a, b) => b.retransmissions - a.retransmissions || a.id - b.id);
+  const first = (c: CircuitSummary) => Math.min(c.tcpToServer.firstRetransmissionFrame ?? Infinity, c.tcpToClient.firstRetransmissionFrame ?? Infinity);
+  return {
+    problem: `circuits with retransmissions above ${percent}%`,
+    count: over.length,
+    detail:
+      over
+        .slice(0, EXAMPLES)
+        .map((c) => {
+          const segments = c.tcpToServer.segments + c.tcpToClient.segments;
+          return `${c.client} -> ${c.server} ${(100 * retransmissionRate(c)).toFixed(1)}% (${c.retransmissions} of ${segments} segments, first at frame ${first(c)})`;
+        })
+        .join('; ') + more(over.length),
+    command: 'cawire circuits',
   };
 }

@@ -5,7 +5,19 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BeaconAnalysis, DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
-import { CircuitAnalysis, circuitDuration, circuitEnding, openChannels, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
+import {
+  CircuitAnalysis,
+  circuitDuration,
+  circuitEnding,
+  openChannels,
+  resetCircuits,
+  longestStall,
+  retransmissionRate,
+  stallText,
+  type CircuitSummary,
+  type ResetCircuit,
+  type TcpDirectionSummary,
+} from '../analysis/circuits.js';
 import { median } from '../analysis/latency-stats.js';
 import type { Moment } from '../analysis/moment.js';
 import {
@@ -18,7 +30,7 @@ import {
   type ServerAnswer,
   type UnansweredSearch,
 } from '../analysis/searches.js';
-import { DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
+import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import type { MessageSelection } from '../dissect/options.js';
@@ -342,6 +354,14 @@ export function registerBeacons(program: Command): void {
 const names = (list: readonly string[]): string => list.map(safeText).join(' ');
 const both = (a: number | undefined, b: number | undefined): string => `${a ?? '?'}/${b ?? '?'}`;
 
+/** A count of the TCP analysis, one column per direction: `key_to_server` (segments the client sent), `key_to_client`. */
+function perDirection(title: string, key: string, pick: (d: TcpDirectionSummary) => number): Column<CircuitSummary>[] {
+  return [
+    { title: `${title} to server`, key: `${key}_to_server`, value: (r) => pick(r.tcpToServer), align: 'right' },
+    { title: `${title} to client`, key: `${key}_to_client`, value: (r) => pick(r.tcpToClient), align: 'right' },
+  ];
+}
+
 const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'circuit', value: (r) => r.id, align: 'right' },
   { title: 'client', value: (r) => r.client },
@@ -379,6 +399,21 @@ const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'capture gaps', key: 'capture_gaps', value: (r) => r.gaps, align: 'right' },
   { title: 'gap bytes', key: 'gap_bytes', value: (r) => r.gapBytes, align: 'right' },
   { title: 'ended', value: circuitEnding },
+  ...perDirection('segments', 'segments', (d) => d.segments),
+  { title: 'retransmission %', key: 'retransmission_pct', value: (r) => round(100 * retransmissionRate(r), 3), align: 'right' },
+  ...perDirection('retransmissions', 'retransmissions', (d) => d.retransmissions),
+  ...perDirection('holes filled late', 'holes_filled_late', (d) => d.holesFilledLate),
+  ...perDirection('holes', 'holes', (d) => d.holes),
+  ...perDirection('capture gaps', 'capture_gaps', (d) => d.gaps),
+  ...perDirection('gap bytes', 'gap_bytes', (d) => d.gapBytes),
+  ...perDirection('out of order', 'out_of_order', (d) => d.outOfOrder),
+  ...perDirection('duplicate ACKs', 'duplicate_acks', (d) => d.duplicateAcks),
+  ...perDirection('zero windows', 'zero_windows', (d) => d.zeroWindows),
+  ...perDirection('window full', 'window_full', (d) => d.windowFull),
+  ...perDirection('zero-window probes', 'zero_window_probes', (d) => d.zeroWindowProbes),
+  { title: 'zero-window stalls', key: 'zero_window_stalls', value: (r) => r.stallCount, align: 'right' },
+  { title: 'longest stall s', key: 'longest_stall_s', value: (r) => round(longestStall(r)?.seconds, 6), align: 'right' },
+  { title: 'stalls', key: 'stall_list', value: (r) => r.stalls.map(stallText).join('; ') },
 ];
 
 /** The same facts, paired up to fit a terminal. */
@@ -399,6 +434,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'off/on', value: (r) => both(r.eventsOff, r.eventsOn), align: 'right' },
   { title: 'echo', value: (r) => both(r.echoRequests, r.echoResponses), align: 'right' },
   { title: 'retx/gaps', value: (r) => both(r.retransmissions, r.gaps), align: 'right' },
+  { title: 'zero-window stalls', value: (r) => (r.stallCount ? `${r.stallCount} (longest: ${stallText(longestStall(r)!)})` : 0) },
   { title: 'ended', value: circuitEnding },
   { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.endFrame ?? r.lastMessage?.frame ?? '?'}` },
 ];
@@ -507,6 +543,13 @@ function summaryScreen(rows: SummaryRow[]): string {
 
 interface SummaryCliOptions extends ReportOptions {
   slow?: number;
+  retransRate?: number;
+}
+
+function percentage(v: string): number {
+  const n = Number(v.endsWith('%') ? v.slice(0, -1) : v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('wants a percentage from 0 to 100.');
+  return n;
 }
 
 export function registerSummary(program: Command): void {
@@ -516,9 +559,14 @@ export function registerSummary(program: Command): void {
         .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
         .argParser(positiveNumber),
     )
+    .addOption(
+      new Option('--retrans-rate <percent>', 'list circuits whose retransmissions are more than this share of their segments')
+        .default(DEFAULT_RETRANS_PERCENT, `${DEFAULT_RETRANS_PERCENT}`)
+        .argParser(percentage),
+    )
     .action(async (file: string | undefined, o: SummaryCliOptions) => {
       await runCommand(program.opts().debug === true, async () => {
-        const analysis = new SummaryAnalysis({ slowSec: o.slow });
+        const analysis = new SummaryAnalysis({ slowSec: o.slow, retransPercent: o.retransRate });
         const result = await analyse(file, o, analysis);
         const rows = summaryRows(analysis.finish(result), file);
         const format = formatOf(o);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CircuitAnalysis, circuitDuration, circuitEnding, openChannels, resetCircuits, type CircuitSummary } from '../../src/analysis/circuits.js';
 import type { CaptureSource } from '../../src/capture/source.js';
 import { runDissection } from '../../src/dissect/run.js';
-import { HAVE_SHARED, REAL } from '../helpers/shared.js';
+import { HAVE_SHARED, REAL, SHARED } from '../helpers/shared.js';
 import { circuitCapture } from './report-captures.js';
 
 /** The rows as the CLI makes them (monitor updates counted from their header words), or with `everyEvent` from an event each. */
@@ -90,6 +90,17 @@ describe('circuit analysis', () => {
     it('echo_idle: the 4 echo probes and their replies', async () => {
       const [c] = await circuits(join(REAL, 'echo_idle.pcap'));
       expect([c!.echoRequests, c!.echoResponses, c!.subscriptions, c!.updates, circuitEnding(c!)]).toEqual([4, 4, 2, 2, 'FIN by client']);
+    });
+
+    it('twopoint_lossy.client: the loss TCP recovered is counted on the circuit of the monitors (issue 15)', async () => {
+      const rows = await circuits(join(SHARED, 'corpus/scenarios/twopoint_lossy.client.pcap'));
+      // twopoint_lossy.txt, TCP facts: "client capture: retransmissions 149" (tshark 4.0); every TCP packet is CA
+      expect(rows.reduce((n, c) => n + c.retransmissions, 0)).toBe(149);
+      // 139 of them on the monitors' circuit, all toward the client (`tshark -Y 'tcp.stream==1 &&
+      // tcp.analysis.retransmission'`: 139 frames); the segments lost before the capture point were all sent again
+      const monitors = rows.find((c) => c.created.includes('TP:wf'))!;
+      expect([monitors.retransmissions, monitors.gaps]).toEqual([139, 0]);
+      expect([monitors.tcpToClient.retransmissions, monitors.tcpToServer.retransmissions]).toEqual([139, 0]);
     });
 
     it('multi_ioc: 20 circuits and 40 channels per server, each channel on the IOC that has it', async () => {

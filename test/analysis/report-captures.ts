@@ -168,3 +168,33 @@ export function putFailCapture(): Buffer {
   c.close('client', 2);
   return b.bytes();
 }
+
+/** TCP options of a SYN: MSS 1460, NOP, window scale `shift` (8 bytes). */
+const synOptions = (shift: number): Uint8Array => new Uint8Array([2, 4, 0x05, 0xb4, 1, 3, 3, shift]);
+
+/**
+ * One circuit (A -> S1) whose client stops reading: SYNs saying the windows are scaled by 2^4
+ * (client) and 2^0 (not when `withOptions` is false: then they are not scaled), an ECHO, the
+ * client's window of 10 (160 bytes) filled by the server's next 160 bytes (frame 5), a zero window
+ * (frames 6 and 8), a keep-alive probing it (frame 7), the window open again 2 s after it closed
+ * (frame 9), and the ECHO sent again (frame 10).
+ */
+export function stallCapture(withOptions = true): Buffer {
+  const b = new CaptureBuilder();
+  const put = (t: number, from: 'c' | 's', seq: number, ack: number, flags: number, window: number, payload = Buffer.alloc(0), options?: Uint8Array) => {
+    const [src, dst] = from === 'c' ? [A, S1] : [S1, A];
+    b.ip(t, ipv4Packet(src.ip, dst.ip, IP_PROTO_TCP, tcpSegment(src, dst, seq, ack, flags, payload, window, withOptions ? options : undefined)));
+  };
+  const echo = enc.echoRequest(); // 16 bytes
+  put(1, 'c', 999, 0, TCP.SYN, 100, undefined, synOptions(4));
+  put(1.001, 's', 4999, 1000, TCP.SYN | TCP.ACK, 100, undefined, synOptions(0));
+  put(1.002, 'c', 1000, 5000, TCP.ACK, 100);
+  put(1.1, 'c', 1000, 5000, TCP.ACK | TCP.PSH, 10, echo);
+  put(1.2, 's', 5000, 1016, TCP.ACK | TCP.PSH, 100, Buffer.concat(Array.from({ length: 10 }, () => echo)));
+  put(1.3, 'c', 1016, 5160, TCP.ACK, 0);
+  put(1.5, 's', 5159, 1016, TCP.ACK, 100);
+  put(1.5001, 'c', 1016, 5160, TCP.ACK, 0);
+  put(3.3, 'c', 1016, 5160, TCP.ACK, 10);
+  put(4, 'c', 1000, 5160, TCP.ACK | TCP.PSH, 10, echo);
+  return b.bytes();
+}

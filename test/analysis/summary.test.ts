@@ -8,7 +8,7 @@ import { ECA_GETFAIL, ECA_NORMAL } from '../../protocols/ca/eca.js';
 import * as enc from '../../src/synth/ca-encode.js';
 import { CaptureBuilder } from '../helpers/build.js';
 import { HAVE_SHARED, REAL } from '../helpers/shared.js';
-import { circuitCapture, putFailCapture, restartCapture, searchCapture } from './report-captures.js';
+import { circuitCapture, putFailCapture, restartCapture, searchCapture, stallCapture } from './report-captures.js';
 
 /** The summary as the CLI makes it: monitor updates tallied from their header words (selection()), or with `everyEvent` from an event each. */
 async function summary(source: CaptureSource, opts?: SummaryOptions, everyEvent = false): Promise<CaptureSummary> {
@@ -62,6 +62,8 @@ describe('capture summary', () => {
       ['beacon anomalies (clients re-search)', 'cawire beacons --timeline'],
       ['circuits cut by a reset', 'cawire circuits --ended-by-rst'],
       ['responses slower than 1 s', 'cawire latency --kind all --slower-than 1s'],
+      ['zero-window stalls', 'cawire circuits'],
+      ['circuits with retransmissions above 1%', 'cawire circuits'],
     ]);
   });
 
@@ -88,6 +90,17 @@ describe('capture summary', () => {
       ['CreateChanResponse', 3],
       ['EventAddResponse', 3],
     ]);
+  });
+
+  it('TCP: a zero-window stall, and a circuit with more retransmissions than the rate allows', async () => {
+    const s = await summary(stallCapture());
+    expect(found(s)).toEqual({
+      'zero-window stalls': [1, '10.0.0.9:50000 -> 10.0.0.1:5064: client window 0 for 2.000 s (frames 6-9, 1 probe)'],
+      // the ECHO sent again: 1 of 5 segments (SYN and two ECHOs from the client, SYN-ACK and 160 bytes from the server)
+      'circuits with retransmissions above 1%': [1, '10.0.0.9:50000 -> 10.0.0.1:5064 20.0% (1 of 5 segments, first at frame 10)'],
+    });
+    expect(found(await summary(stallCapture(), { retransPercent: 20 }))['circuits with retransmissions above 20%']).toBeUndefined();
+    expect(found(await summary(stallCapture(), { retransPercent: 19.9 }))['circuits with retransmissions above 19.9%']?.[0]).toBe(1);
   });
 
   it('searches: names nobody answered, and a duplicate PV', async () => {

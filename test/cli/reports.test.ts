@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { circuitCapture, putFailCapture, restartCapture, searchCapture } from '../analysis/report-captures.js';
-import { HAVE_SHARED, PUBLIC, REAL } from '../helpers/shared.js';
+import { HAVE_SHARED, PUBLIC, REAL, SHARED } from '../helpers/shared.js';
 
 const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'cawire-reports-'));
@@ -20,6 +20,7 @@ const SEARCHES = file('searches.pcap', searchCapture());
 const BEACONS = file('beacons.pcap', restartCapture());
 const CIRCUITS = file('circuits.pcap', circuitCapture());
 const PUTS = file('puts.pcap', putFailCapture());
+const SCENARIOS = join(SHARED, 'corpus/scenarios');
 
 function cawire(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -211,7 +212,8 @@ describe('cawire circuits', () => {
       '337',
       '0/0',
       '0/0',
-      '0/0',
+      '0/0', // retransmissions and capture gaps: none on the loopback
+      '0', // zero-window stalls
       'FIN by client',
       '4-514', // SYN to the FIN that completed the close
     ]);
@@ -221,24 +223,28 @@ describe('cawire circuits', () => {
 describe('cawire summary', () => {
   it('one screen: the capture, then the problems, then the commands that show them', () => {
     const out = lines(cawire('summary', PUTS).out);
-    expect(out.slice(-20)).toEqual([
-      '┌──────────────────────────────────────┬───────┬─────────────────────────────────────────────┐',
-      '│ problem                              │ found │ where                                       │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ names searched for without a reply   │     0 │                                             │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ PV names answered by two servers     │     0 │                                             │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ failed channel creations             │     0 │                                             │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ ECA errors                           │     2 │ ECA_PUTFAIL x2 (P:v frame 10, P:v frame 14) │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ beacon anomalies (clients re-search) │     0 │                                             │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ circuits cut by a reset              │     0 │                                             │',
-      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
-      '│ responses slower than 1 s            │     1 │ write P:v 1.500 s (frames 12->14)           │',
-      '└──────────────────────────────────────┴───────┴─────────────────────────────────────────────┘',
+    expect(out.slice(-24)).toEqual([
+      '┌────────────────────────────────────────┬───────┬─────────────────────────────────────────────┐',
+      '│ problem                                │ found │ where                                       │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ names searched for without a reply     │     0 │                                             │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ PV names answered by two servers       │     0 │                                             │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ failed channel creations               │     0 │                                             │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ ECA errors                             │     2 │ ECA_PUTFAIL x2 (P:v frame 10, P:v frame 14) │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ beacon anomalies (clients re-search)   │     0 │                                             │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ circuits cut by a reset                │     0 │                                             │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ responses slower than 1 s              │     1 │ write P:v 1.500 s (frames 12->14)           │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ zero-window stalls                     │     0 │                                             │',
+      '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ circuits with retransmissions above 1% │     0 │                                             │',
+      '└────────────────────────────────────────┴───────┴─────────────────────────────────────────────┘',
       'details:',
       `  cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}" ${PUTS}`,
       `  cawire latency --kind all --slower-than 1s ${PUTS}`,
@@ -252,7 +258,30 @@ describe('cawire summary', () => {
     expect(rows).toContain(`capture,circuits,1,,cawire circuits ${PUTS}`);
     expect(rows).toContain('messages,WriteNotifyResponse,1,,');
     expect(rows).toContain(`problems,responses slower than 2 s,0,,cawire latency --kind all --slower-than 2s ${PUTS}`);
-    expect(rows).toHaveLength(1 + 7 + 8 + 7);
+    expect(rows).toHaveLength(1 + 7 + 8 + 9);
+  });
+
+  it('--retrans-rate: the threshold of the retransmission row, a percentage', () => {
+    const rows = lines(cawire('summary', '--csv', '--retrans-rate', '2.5%', PUTS).out);
+    expect(rows).toContain(`problems,circuits with retransmissions above 2.5%,0,,cawire circuits ${PUTS}`);
+    expect(lines(cawire('summary', '--csv', '--retrans-rate', '0', PUTS).out)).toContain(`problems,circuits with retransmissions above 0%,0,,cawire circuits ${PUTS}`);
+    const bad = cawire('summary', '--retrans-rate', '101', PUTS);
+    expect([bad.out, bad.err]).toEqual(['', "error: option '--retrans-rate <percent>' argument '101' is invalid. wants a percentage from 0 to 100.\n"]);
+    expect(bad.code).not.toBe(0);
+  });
+
+  it.skipIf(!HAVE_SHARED)('slow_consumer: the zero-window stall, in the summary and in circuits --json', () => {
+    const capture = join(SCENARIOS, 'slow_consumer.client.pcap');
+    const problems = json(cawire('summary', '--json', capture).out).filter((r) => r.section === 'problems' && r.item === 'zero-window stalls');
+    // slow_consumer.txt: "advertised a zero window from frame 2271 ... until its window update in frame 2310 ...: 38.31 s.
+    // One more zero-window ACK in frame 2341 was reopened by frame 2342 at once." The longest first.
+    expect(problems.map((r) => [r.value, r.command])).toEqual([[2, `cawire circuits ${capture}`]]);
+    expect(problems[0]!.detail).toMatch(/^10\.9\.1\.2:53536 -> 10\.9\.2\.2:5064: client window 0 for 38\.31\d s \(frames 2271-2310, 7 probes\); .* \(frames 2341-2342\)$/);
+    const [row] = json(cawire('circuits', '--json', capture).out);
+    // slow_consumer.txt, tshark: zero_window 8, window_full 2, retransmission 6 (all from the IOC: it sent the data)
+    expect([row!.zero_windows_to_server, row!.zero_windows_to_client, row!.window_full_to_client, row!.retransmissions_to_client, row!.retransmissions]).toEqual([8, 0, 2, 6, 6]);
+    expect([row!.zero_window_stalls, (row!.longest_stall_s as number).toFixed(2)]).toEqual([2, '38.31']);
+    expect(row!.stall_list).toMatch(/^client window 0 for 38\.31\d s \(frames 2271-2310, 7 probes\); client window 0 for 0\.000 s \(frames 2341-2342\)$/);
   });
 
   it.skipIf(!HAVE_SHARED)('caput: the failed puts with ECA_PUTFAIL', () => {

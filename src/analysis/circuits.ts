@@ -234,9 +234,10 @@ export class CircuitAnalysis {
     }
   }
 
-  /** What the report reads, as dissection options: monitor updates are counted from their header words. */
+  /** What the report reads, as dissection options: monitor updates are counted from their header words; the TCP analysis. */
   selection(): MessageSelection {
     return {
+      tcpAnalysis: true,
       wants: allButMonitorUpdates,
       // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
       declined: (m) => {

@@ -128,6 +128,7 @@ export class SummaryAnalysis {
    */
   selection(): MessageSelection {
     return {
+      tcpAnalysis: true, // the circuits' stalls and retransmissions
       wants: allButMonitorUpdates,
       declined: (m) => this.declined(m),
       copyMessages: true,

@@ -61,8 +61,9 @@ export interface InputOptionValues {
   maxMessage?: number;
 }
 
+/** The dissection options of the command line; a report that reads the TCP analysis turns it on in its selection(). */
 export function dissectOptions(o: InputOptionValues): DissectOptions {
-  return { ports: o.ports, learnPorts: o.learnPorts, maxMessageBytes: o.maxMessage };
+  return { ports: o.ports, learnPorts: o.learnPorts, maxMessageBytes: o.maxMessage, tcpAnalysis: false };
 }
 
 /** The captures named on the command line: none or '-' is stdin; '-' does not combine with files. */

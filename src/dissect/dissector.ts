@@ -19,7 +19,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream } from '../net/tcp.js';
-import { newSegmentView, windowScaleOption } from '../net/tcp-analysis.js';
+import { newTcpClock, windowScaleOption } from '../net/tcp-analysis.js';
 import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
@@ -78,8 +78,8 @@ export class Dissector implements PacketSink {
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
-  /** the TCP segment being analysed (one reused instance) */
-  private readonly segmentView = newSegmentView();
+  /** the packet's time and frame for the TCP analysis (one reused instance) */
+  private readonly tcpClock = newTcpClock();
   private declinedView?: DeclinedMessage;
 
   // The packet being decoded: events take their time and frame from it.
@@ -87,8 +87,6 @@ export class Dissector implements PacketSink {
   private nsec = 0;
   private frame = 0;
   private now = 0;
-  /** the first packet's whole seconds: TCP analysis times count from it, exact to the nanosecond */
-  private baseSec = 0;
 
   private readonly tcpSink: FrameSink<Half>;
   private readonly udpSink: FrameSink<Datagram>;
@@ -122,7 +120,7 @@ export class Dissector implements PacketSink {
     this.now = unixSeconds(tsSec, tsNsec);
     if (s.packets === 1) {
       s.firstTime = this.now;
-      this.baseSec = tsSec;
+      this.tcpClock.originSec = tsSec; // TCP analysis times count from here, exact to the nanosecond
     }
     s.lastTime = this.now;
     if ((s.packets & 0xffff) === 0) this.maintain();
@@ -320,23 +318,21 @@ export class Dissector implements PacketSink {
       }
     }
     if (flags & TCP_ACK) other.stream.ack(ack);
-    const seg = this.segmentView;
-    seg.newBytes = 0;
+    let newBytes = 0;
     if (payLen > 0) {
-      seg.newBytes = half.stream.segment(seq, buf, payOff, payLen);
+      newBytes = half.stream.segment(seq, buf, payOff, payLen);
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
       if (cut) half.framer.gap();
     }
-    if (syn) half.tcp.synOptions(other.tcp, (flags & TCP_ACK) !== 0, windowScaleOption(buf, off + 20, payOff));
-    seg.seq = seq;
-    seg.ack = ack;
-    seg.flags = flags;
-    seg.window = u16be(buf, off + 14);
-    seg.len = wireLen - dataOff;
-    seg.t = this.sec - this.baseSec + this.nsec * 1e-9;
-    seg.now = this.now;
-    seg.frame = this.frame;
-    half.tcp.segment(other.tcp, seg);
+    if (this.options.tcpAnalysis) {
+      if (syn) half.tcp.synOptions(other.tcp, (flags & TCP_ACK) !== 0, windowScaleOption(buf, off + 20, payOff));
+      const clock = this.tcpClock;
+      clock.sec = this.sec - clock.originSec;
+      clock.nsec = this.nsec;
+      clock.frame = this.frame;
+      // seq and ack as int32 (a float passed to a call is boxed), the window field written out (no call)
+      half.tcp.segment(other.tcp, seq | 0, ack | 0, flags, (buf[off + 14]! << 8) | buf[off + 15]!, wireLen - dataOff, newBytes, clock);
+    }
     if (flags & TCP_RST) {
       if (!c.endedBy) {
         c.endedBy = 'rst';

@@ -31,36 +31,64 @@
 // probes (Wireshark flags those keep-alive). A zero-window stall runs from a
 // side's first zero window to its next segment with an open window.
 //
-// Per-packet code allocates nothing: the segment comes in one reused view, the
-// state is numbers and bits. A direction's counts (TcpFlowEvents) are made at its
+// Per-packet code allocates nothing: the segment comes as whole numbers and the
+// time in one reused clock (a float passed to a call is boxed); the state is
+// numbers and bits; the common case (in order, nothing to flag) takes a short path. A direction's counts (TcpFlowEvents) are made at its
 // first flagged segment, a stall record when a stall begins. segment() returns the
 // flags of each segment, for a per-segment report.
 
+import { unixSeconds } from '../capture/types.js';
+
+// The per-packet code reads its constants from const enums: tsc and esbuild write
+// them as literals, where a module-level const is read with a check each time.
+
 /** Analysis flags of one segment (bits). */
-export const TcpFlag = {
-  RETRANSMISSION: 1 << 0,
-  FAST_RETRANSMISSION: 1 << 1,
-  SPURIOUS_RETRANSMISSION: 1 << 2,
-  OUT_OF_ORDER: 1 << 3,
+const enum Flag {
+  RETRANSMISSION = 1 << 0,
+  FAST_RETRANSMISSION = 1 << 1,
+  SPURIOUS_RETRANSMISSION = 1 << 2,
+  OUT_OF_ORDER = 1 << 3,
   /** Wireshark's lost_segment: the segment came after a hole */
-  LOST_SEGMENT: 1 << 4,
-  DUPLICATE_ACK: 1 << 5,
-  ZERO_WINDOW: 1 << 6,
-  WINDOW_FULL: 1 << 7,
-  KEEP_ALIVE: 1 << 8,
-  KEEP_ALIVE_ACK: 1 << 9,
-  ZERO_WINDOW_PROBE: 1 << 10,
-  ZERO_WINDOW_PROBE_ACK: 1 << 11,
-  WINDOW_UPDATE: 1 << 12,
+  LOST_SEGMENT = 1 << 4,
+  DUPLICATE_ACK = 1 << 5,
+  ZERO_WINDOW = 1 << 6,
+  WINDOW_FULL = 1 << 7,
+  KEEP_ALIVE = 1 << 8,
+  KEEP_ALIVE_ACK = 1 << 9,
+  ZERO_WINDOW_PROBE = 1 << 10,
+  ZERO_WINDOW_PROBE_ACK = 1 << 11,
+  WINDOW_UPDATE = 1 << 12,
   /** a retransmission carrying bytes the capture had not seen */
-  FILLED_HOLE: 1 << 13,
+  FILLED_HOLE = 1 << 13,
+  /** the flags that are counted (the others only steer the analysis of later segments) */
+  COUNTED = RETRANSMISSION | OUT_OF_ORDER | LOST_SEGMENT | DUPLICATE_ACK | ZERO_WINDOW | WINDOW_FULL | KEEP_ALIVE | ZERO_WINDOW_PROBE,
+}
+
+/** The analysis flags by name, as segment() returns them. */
+export const TcpFlag = {
+  RETRANSMISSION: Flag.RETRANSMISSION,
+  FAST_RETRANSMISSION: Flag.FAST_RETRANSMISSION,
+  SPURIOUS_RETRANSMISSION: Flag.SPURIOUS_RETRANSMISSION,
+  OUT_OF_ORDER: Flag.OUT_OF_ORDER,
+  LOST_SEGMENT: Flag.LOST_SEGMENT,
+  DUPLICATE_ACK: Flag.DUPLICATE_ACK,
+  ZERO_WINDOW: Flag.ZERO_WINDOW,
+  WINDOW_FULL: Flag.WINDOW_FULL,
+  KEEP_ALIVE: Flag.KEEP_ALIVE,
+  KEEP_ALIVE_ACK: Flag.KEEP_ALIVE_ACK,
+  ZERO_WINDOW_PROBE: Flag.ZERO_WINDOW_PROBE,
+  ZERO_WINDOW_PROBE_ACK: Flag.ZERO_WINDOW_PROBE_ACK,
+  WINDOW_UPDATE: Flag.WINDOW_UPDATE,
+  FILLED_HOLE: Flag.FILLED_HOLE,
 } as const;
 
 /** TCP header flag bits (byte 13). */
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const ACK = 0x10;
+const enum Tcp {
+  FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  ACK = 0x10,
+}
 
 /** Wireshark's out-of-order window when the handshake's round trip is unknown. */
 const DEFAULT_OUT_OF_ORDER_SEC = 0.003;
@@ -70,30 +98,30 @@ const FAST_RETRANSMISSION_SEC = 0.02;
 export const MAX_STALL_RECORDS = 8;
 
 /** Window scale: unknown (handshake not seen), or not in use; else the shift 0..14. */
-export const SCALE_UNKNOWN = -1;
-export const SCALE_NONE = -2;
+const enum Scale {
+  UNKNOWN = -1,
+  NONE = -2,
+}
+export const SCALE_UNKNOWN = Scale.UNKNOWN;
+export const SCALE_NONE = Scale.NONE;
 
-/** One segment, filled in by the caller for each packet (one reused object). */
-export interface TcpSegmentView {
-  seq: number;
-  ack: number;
-  /** TCP header flags (byte 13) */
-  flags: number;
-  /** the window field as sent (unscaled) */
-  window: number;
-  /** payload bytes on the wire */
-  len: number;
-  /** payload bytes the capture had not seen before (the caller's reassembly knows) */
-  newBytes: number;
-  /** capture time in seconds from any fixed origin, exact to the nanosecond: for the timing rules */
-  t: number;
-  /** capture time, Unix seconds: recorded in stalls */
-  now: number;
+/** Where the capture is: set by the caller for each packet (one reused object, so no float is passed in a call). */
+export interface TcpClock {
+  /** whole seconds since originSec, and nanoseconds: small whole numbers, so times compare exactly to the nanosecond */
+  sec: number;
+  nsec: number;
+  /** Unix seconds of the origin (e.g. the capture's first second) */
+  originSec: number;
   frame: number;
 }
 
-export function newSegmentView(): TcpSegmentView {
-  return { seq: 0, ack: 0, flags: 0, window: 0, len: 0, newBytes: 0, t: 0, now: 0, frame: 0 };
+export function newTcpClock(originSec = 0): TcpClock {
+  return { sec: 0, nsec: 0, originSec, frame: 0 };
+}
+
+/** The clock's time in seconds since its origin. */
+function secondsOf(c: TcpClock): number {
+  return c.sec + c.nsec * 1e-9;
 }
 
 /** A period when one side advertised a zero window: it had stopped taking data. */
@@ -161,31 +189,28 @@ export class TcpFlowEvents {
 /** The counts of a direction with nothing to count. */
 const NO_EVENTS: Readonly<TcpFlowEvents> = Object.freeze(new TcpFlowEvents());
 
-/** Flags that are counted (the others only steer the analysis of later segments). */
-const COUNTED =
-  TcpFlag.RETRANSMISSION |
-  TcpFlag.OUT_OF_ORDER |
-  TcpFlag.LOST_SEGMENT |
-  TcpFlag.DUPLICATE_ACK |
-  TcpFlag.ZERO_WINDOW |
-  TcpFlag.WINDOW_FULL |
-  TcpFlag.KEEP_ALIVE |
-  TcpFlag.ZERO_WINDOW_PROBE;
-
-// TcpFlow.state bits. One field for what would be seven, since every circuit has two flows.
-const HAS_NEXT = 1 << 0;
-const HAS_ACK = 1 << 1;
-/** the last window came on a SYN, which is never scaled */
-const WINDOW_ON_SYN = 1 << 2;
-/** this side's last segment was a keep-alive / a zero window probe */
-const LAST_KEEP_ALIVE = 1 << 3;
-const LAST_PROBE = 1 << 4;
-/** `handshake` holds the latest SYN's time / the round trip */
-const SYN_SEEN = 1 << 5;
-const RTT_KNOWN = 1 << 6;
-/** duplicate ACKs in a row (2 bits, stops at 3: only "2 or more" matters) */
-const DUP_SHIFT = 7;
-const DUP_MASK = 3 << DUP_SHIFT;
+/** TcpFlow.state bits: one field for what would be seven, since every circuit has two flows. */
+const enum St {
+  HAS_NEXT = 1 << 0,
+  HAS_ACK = 1 << 1,
+  /** the last window came on a SYN, which is never scaled */
+  WINDOW_ON_SYN = 1 << 2,
+  /** this side's last segment was a keep-alive / a zero window probe */
+  LAST_KEEP_ALIVE = 1 << 3,
+  LAST_PROBE = 1 << 4,
+  /** `handshake` holds the latest SYN's time / the round trip */
+  SYN_SEEN = 1 << 5,
+  RTT_KNOWN = 1 << 6,
+  /** duplicate ACKs in a row (2 bits, stops at 3: only "2 or more" matters) */
+  DUP_SHIFT = 7,
+  DUP_MASK = 3 << DUP_SHIFT,
+  /** two or more duplicate ACKs */
+  DUPS_2 = 2 << DUP_SHIFT,
+  /** a zero-window stall of this side is in progress */
+  STALLED = 1 << 9,
+  /** the bits that outlive a segment */
+  KEPT = SYN_SEEN | RTT_KNOWN | STALLED,
+}
 
 /**
  * One direction of a TCP connection: what one endpoint sent, and the analysis of
@@ -199,7 +224,7 @@ export class TcpFlow {
   /** the window field of this side's last segment; -1 before one */
   private window = -1;
   /** window scale shift of the windows this side advertises: SCALE_UNKNOWN, SCALE_NONE, or 0..14 */
-  winScale: number = SCALE_UNKNOWN;
+  winScale: number = Scale.UNKNOWN;
   private state = 0;
   /** when nextSeq last moved, and when this side's last segment came (TcpSegmentView.t) */
   private nextSeqTime = 0;
@@ -221,7 +246,7 @@ export class TcpFlow {
 
   /** The handshake's round trip as the capture saw it (SYN to the first ACK), in seconds; undefined until seen. */
   get firstRtt(): number | undefined {
-    return this.state & RTT_KNOWN ? this.handshake : undefined;
+    return this.state & St.RTT_KNOWN ? this.handshake : undefined;
   }
 
   /**
@@ -232,137 +257,188 @@ export class TcpFlow {
   synOptions(rev: TcpFlow, synAck: boolean, shift: number): void {
     if (shift >= 0) this.winScale = Math.min(shift, 14);
     else {
-      this.winScale = SCALE_NONE;
-      rev.winScale = SCALE_NONE;
+      this.winScale = Scale.NONE;
+      rev.winScale = Scale.NONE;
     }
-    if (synAck && rev.winScale === SCALE_NONE) this.winScale = SCALE_NONE;
+    if (synAck && rev.winScale === Scale.NONE) this.winScale = Scale.NONE;
   }
 
-  /** Analyses segment `s`, sent by this side (`rev` is the other direction); returns its TcpFlag bits. */
-  segment(rev: TcpFlow, s: TcpSegmentView): number {
-    const seq = s.seq | 0;
-    const ack = s.ack | 0;
-    const len = s.len;
-    const window = s.window;
-    const flags = s.flags;
-    const control = flags & (SYN | FIN | RST);
+  /**
+   * Analyses a segment sent by this side (`rev` is the other direction) and returns
+   * its TcpFlag bits. seq and ack are taken mod 2^32 (signed 32-bit costs least);
+   * window is the field as sent; len the payload bytes on the wire, newBytes those
+   * the capture had not seen before (the caller's reassembly knows).
+   */
+  segment(rev: TcpFlow, seq: number, ack: number, flags: number, window: number, len: number, newBytes: number, clock: TcpClock): number {
+    // Small, so that the common case is decided without a call.
+    return this.inOrder(rev, seq | 0, ack | 0, flags, window, len, clock) ? 0 : this.analyze(rev, seq | 0, ack | 0, flags, window, len, newBytes, clock);
+  }
+
+  /**
+   * The common case, taken when the rules would flag nothing: data at the next
+   * sequence number that neither was acknowledged already nor fills the peer's
+   * window, or no data and an ACK that moved; open windows, no stall, not the
+   * handshake's last ACK. Returns false to leave the segment to the rules.
+   * (Sequence arithmetic written out, `(a - b) | 0`: no call in this path.)
+   */
+  private inOrder(rev: TcpFlow, seq: number, ack: number, flags: number, window: number, len: number, clock: TcpClock): boolean {
     const state = this.state;
-    const hasNext = (state & HAS_NEXT) !== 0;
+    const k = state & (St.HAS_NEXT | St.STALLED | St.SYN_SEEN | St.RTT_KNOWN);
+    if ((k !== St.HAS_NEXT && k !== (St.HAS_NEXT | St.SYN_SEEN | St.RTT_KNOWN)) || seq !== this.nextSeq || flags & (Tcp.SYN | Tcp.FIN | Tcp.RST) || window === 0 || rev.window === 0) {
+      return false;
+    }
+    const moved = !(state & St.HAS_ACK) || ack !== this.lastAck;
+    const t = secondsOf(clock);
+    if (len > 1) {
+      const end = (seq + len) | 0;
+      const revState = rev.state;
+      if (revState & St.HAS_ACK) {
+        if (((end - rev.lastAck) | 0) <= 0) return false; // spurious
+        const shift = rev.winScale;
+        if (shift !== Scale.UNKNOWN) {
+          const edge = (rev.lastAck + (revState & St.WINDOW_ON_SYN || shift < 0 ? rev.window : rev.window << shift)) | 0;
+          if (end === edge) return false; // window full
+        }
+      }
+      this.nextSeq = end;
+      this.nextSeqTime = t;
+      this.segments++;
+    } else if (len !== 0 || !moved) return false;
+    this.state = (state & (St.KEPT | (moved ? 0 : St.DUP_MASK))) | St.HAS_NEXT | (flags & Tcp.ACK ? St.HAS_ACK : 0);
+    this.window = window;
+    this.lastAck = ack;
+    this.lastAckTime = t;
+    return true;
+  }
+
+  /** The rules, in Wireshark's order. */
+  private analyze(rev: TcpFlow, seq: number, ack: number, flags: number, window: number, len: number, newBytes: number, clock: TcpClock): number {
+    const control = flags & (Tcp.SYN | Tcp.FIN | Tcp.RST);
+    const state = this.state;
+    const hasNext = (state & St.HAS_NEXT) !== 0;
+    const t = secondsOf(clock);
     let a = 0;
 
-    if (flags & SYN) {
-      if (!(flags & ACK)) this.timeSyn(rev, s.t);
-    } else if (flags & ACK && (state & (SYN_SEEN | RTT_KNOWN)) === SYN_SEEN) {
-      this.handshake = rev.handshake = s.t - this.handshake;
-      this.state |= RTT_KNOWN;
-      rev.state |= RTT_KNOWN;
+    if (flags & Tcp.SYN) {
+      if (!(flags & Tcp.ACK)) this.timeSyn(rev, t);
+    } else if (flags & Tcp.ACK && (state & (St.SYN_SEEN | St.RTT_KNOWN)) === St.SYN_SEEN) {
+      this.handshake = rev.handshake = t - this.handshake;
+      this.state |= St.RTT_KNOWN;
+      rev.state |= St.RTT_KNOWN;
     }
 
     if (len === 1 && hasNext && seq === this.nextSeq && rev.window === 0) {
-      a |= TcpFlag.ZERO_WINDOW_PROBE;
+      a |= Flag.ZERO_WINDOW_PROBE;
     } else {
-      if (window === 0 && control === 0) a |= TcpFlag.ZERO_WINDOW;
-      if (hasNext && seqDiff(seq, this.nextSeq) > 0 && !(flags & RST)) a |= TcpFlag.LOST_SEGMENT;
-      if (len <= 1 && hasNext && seqDiff(seq, this.nextSeq) === -1 && control === 0) a |= TcpFlag.KEEP_ALIVE;
+      if (window === 0 && control === 0) a |= Flag.ZERO_WINDOW;
+      if (hasNext && seqDiff(seq, this.nextSeq) > 0 && !(flags & Tcp.RST)) a |= Flag.LOST_SEGMENT;
+      if (len <= 1 && hasNext && seqDiff(seq, this.nextSeq) === -1 && control === 0) a |= Flag.KEEP_ALIVE;
       // A segment without data repeating this side's SEQ and ACK: a window update, or an ACK repeated.
-      const repeats = len === 0 && control === 0 && hasNext && seq === this.nextSeq && state & HAS_ACK && ack === this.lastAck;
-      if (repeats && window !== 0 && window !== this.window) a |= TcpFlag.WINDOW_UPDATE;
-      if (len > 0 && control === 0 && rev.winScale !== SCALE_UNKNOWN && rev.state & HAS_ACK && rev.window >= 0) {
-        const scaled = rev.state & WINDOW_ON_SYN || rev.winScale < 0 ? rev.window : rev.window * 2 ** rev.winScale;
-        if (seqDiff(seq + len, rev.lastAck + scaled) === 0) a |= TcpFlag.WINDOW_FULL;
+      const repeats = len === 0 && control === 0 && hasNext && seq === this.nextSeq && state & St.HAS_ACK && ack === this.lastAck;
+      if (repeats && window !== 0 && window !== this.window) a |= Flag.WINDOW_UPDATE;
+      if (len > 0 && control === 0 && rev.winScale !== Scale.UNKNOWN && rev.state & St.HAS_ACK && rev.window >= 0 && seqDiff(seq + len, rev.rightEdge()) === 0) {
+        a |= Flag.WINDOW_FULL;
       }
       if (repeats && window === this.window) {
-        if (window !== 0 && rev.state & LAST_KEEP_ALIVE) a |= TcpFlag.KEEP_ALIVE_ACK;
-        else if (window === 0 && rev.state & LAST_PROBE) a |= TcpFlag.ZERO_WINDOW_PROBE_ACK;
-        else if (window !== 0) a |= TcpFlag.DUPLICATE_ACK;
+        if (window !== 0 && rev.state & St.LAST_KEEP_ALIVE) a |= Flag.KEEP_ALIVE_ACK;
+        else if (window === 0 && rev.state & St.LAST_PROBE) a |= Flag.ZERO_WINDOW_PROBE_ACK;
+        else if (window !== 0) a |= Flag.DUPLICATE_ACK;
       }
     }
-    if ((len > 0 || flags & (SYN | FIN)) && !(a & TcpFlag.KEEP_ALIVE)) a |= this.resent(rev, s, seq);
+    if ((len > 0 || flags & (Tcp.SYN | Tcp.FIN)) && !(a & Flag.KEEP_ALIVE)) a |= this.resent(rev, seq, flags, len, t);
 
     // The highest sequence number so far (a zero window probe does not move it).
-    const next = (seq + len + (flags & (SYN | FIN) ? 1 : 0)) | 0;
-    if ((!hasNext || seqDiff(next, this.nextSeq) > 0) && !(a & TcpFlag.ZERO_WINDOW_PROBE)) {
+    const next = (seq + len + (flags & (Tcp.SYN | Tcp.FIN) ? 1 : 0)) | 0;
+    if ((!hasNext || seqDiff(next, this.nextSeq) > 0) && !(a & Flag.ZERO_WINDOW_PROBE)) {
       this.nextSeq = next;
-      this.nextSeqTime = s.t;
+      this.nextSeqTime = t;
     }
     // Duplicate ACKs in a row: one more, or none when the ACK moved.
-    let dups = (state & DUP_MASK) >> DUP_SHIFT;
-    if (a & TcpFlag.DUPLICATE_ACK) dups = Math.min(dups + 1, 3);
-    else if (!(state & HAS_ACK) || ack !== this.lastAck) dups = 0;
+    let dups = (state & St.DUP_MASK) >> St.DUP_SHIFT;
+    if (a & Flag.DUPLICATE_ACK) dups = Math.min(dups + 1, 3);
+    else if (!(state & St.HAS_ACK) || ack !== this.lastAck) dups = 0;
     this.state =
-      (this.state & (SYN_SEEN | RTT_KNOWN)) |
-      HAS_NEXT |
-      (flags & ACK ? HAS_ACK : 0) |
-      (flags & SYN ? WINDOW_ON_SYN : 0) |
-      (a & TcpFlag.KEEP_ALIVE ? LAST_KEEP_ALIVE : 0) |
-      (a & TcpFlag.ZERO_WINDOW_PROBE ? LAST_PROBE : 0) |
-      (dups << DUP_SHIFT);
+      (this.state & St.KEPT) |
+      St.HAS_NEXT |
+      (flags & Tcp.ACK ? St.HAS_ACK : 0) |
+      (flags & Tcp.SYN ? St.WINDOW_ON_SYN : 0) |
+      (a & Flag.KEEP_ALIVE ? St.LAST_KEEP_ALIVE : 0) |
+      (a & Flag.ZERO_WINDOW_PROBE ? St.LAST_PROBE : 0) |
+      (dups << St.DUP_SHIFT);
     this.window = window;
     this.lastAck = ack;
-    this.lastAckTime = s.t;
+    this.lastAckTime = t;
 
-    if (len > 0 || flags & (SYN | FIN)) this.segments++;
-    if (a & COUNTED || this.ev?.stall) a = this.count(rev, s, a);
+    if (len > 0 || flags & (Tcp.SYN | Tcp.FIN)) this.segments++;
+    if (a & Flag.COUNTED || this.state & St.STALLED) a = this.count(rev, a, window, flags, newBytes, clock);
     return a;
+  }
+
+  /** The sequence number just past the window this side advertised last (scale known; the SYN's window is never scaled). */
+  private rightEdge(): number {
+    const scaled = this.state & St.WINDOW_ON_SYN || this.winScale < 0 ? this.window : this.window << this.winScale;
+    return (this.lastAck + scaled) | 0;
   }
 
   /** A SYN without ACK: the handshake's clock starts (again), for both flows. */
   private timeSyn(rev: TcpFlow, t: number): void {
-    if (this.state & RTT_KNOWN) return;
+    if (this.state & St.RTT_KNOWN) return;
     this.handshake = rev.handshake = t;
-    this.state |= SYN_SEEN;
-    rev.state |= SYN_SEEN;
+    this.state |= St.SYN_SEEN;
+    rev.state |= St.SYN_SEEN;
   }
 
   /** A segment with data, SYN or FIN that may not advance the sequence: which kind of resend, if any. */
-  private resent(rev: TcpFlow, s: TcpSegmentView, seq: number): number {
-    const len = s.len;
-    const hasNext = (this.state & HAS_NEXT) !== 0;
+  private resent(rev: TcpFlow, seq: number, flags: number, len: number, t: number): number {
+    const hasNext = (this.state & St.HAS_NEXT) !== 0;
     let notAdvanced = hasNext && seqDiff(seq, this.nextSeq) < 0;
     // More than a byte from one below the next sequence number: new data after a zero window probe.
     if (len > 1 && seqDiff(seq, this.nextSeq) === -1) notAdvanced = false;
-    if (notAdvanced && rev.state & (2 << DUP_SHIFT) && rev.lastAck === seq && inWindow(s.t - rev.lastAckTime, FAST_RETRANSMISSION_SEC)) {
-      return TcpFlag.RETRANSMISSION | TcpFlag.FAST_RETRANSMISSION;
+    if (notAdvanced && rev.state & St.DUPS_2 && rev.lastAck === seq && inWindow(t - rev.lastAckTime, FAST_RETRANSMISSION_SEC)) {
+      return Flag.RETRANSMISSION | Flag.FAST_RETRANSMISSION;
     }
-    const rtt = this.state & RTT_KNOWN && this.handshake > 0 ? this.handshake : DEFAULT_OUT_OF_ORDER_SEC;
-    const end = seq + len + (s.flags & (SYN | FIN) ? 1 : 0);
+    const rtt = this.state & St.RTT_KNOWN && this.handshake > 0 ? this.handshake : DEFAULT_OUT_OF_ORDER_SEC;
+    const end = (seq + len + (flags & (Tcp.SYN | Tcp.FIN) ? 1 : 0)) | 0;
     // (one that ends where the sequence has got to is a resend of the last segment, not out of order)
-    if (notAdvanced && inWindow(s.t - this.nextSeqTime, rtt) && seqDiff(this.nextSeq, end) !== 0) return TcpFlag.OUT_OF_ORDER;
-    if (len > 0 && rev.state & HAS_ACK && seqDiff(seq + len, rev.lastAck) <= 0) return TcpFlag.RETRANSMISSION | TcpFlag.SPURIOUS_RETRANSMISSION;
-    return notAdvanced ? TcpFlag.RETRANSMISSION : 0;
+    if (notAdvanced && inWindow(t - this.nextSeqTime, rtt) && seqDiff(this.nextSeq, end) !== 0) return Flag.OUT_OF_ORDER;
+    if (len > 0 && rev.state & St.HAS_ACK && seqDiff(seq + len, rev.lastAck) <= 0) return Flag.RETRANSMISSION | Flag.SPURIOUS_RETRANSMISSION;
+    return notAdvanced ? Flag.RETRANSMISSION : 0;
   }
 
   /** Counts a flagged segment (and follows a stall); returns its flags with FILLED_HOLE when it filled one. */
-  private count(rev: TcpFlow, s: TcpSegmentView, a: number): number {
+  private count(rev: TcpFlow, a: number, window: number, flags: number, newBytes: number, clock: TcpClock): number {
     const e = (this.ev ??= new TcpFlowEvents());
-    if (a & TcpFlag.RETRANSMISSION) {
+    if (a & Flag.RETRANSMISSION) {
       e.retransmissions++;
-      e.firstRetransmissionFrame ??= s.frame;
-      if (s.newBytes > 0) {
-        a |= TcpFlag.FILLED_HOLE;
+      e.firstRetransmissionFrame ??= clock.frame;
+      if (newBytes > 0) {
+        a |= Flag.FILLED_HOLE;
         e.holesFilledLate++;
       }
     }
-    if (a & TcpFlag.OUT_OF_ORDER) e.outOfOrder++;
-    if (a & TcpFlag.LOST_SEGMENT) e.holes++;
-    if (a & TcpFlag.DUPLICATE_ACK) e.duplicateAcks++;
-    if (a & TcpFlag.WINDOW_FULL) e.windowFull++;
-    if (a & TcpFlag.KEEP_ALIVE) e.keepAlives++;
-    if (a & TcpFlag.ZERO_WINDOW) {
+    if (a & Flag.OUT_OF_ORDER) e.outOfOrder++;
+    if (a & Flag.LOST_SEGMENT) e.holes++;
+    if (a & Flag.DUPLICATE_ACK) e.duplicateAcks++;
+    if (a & Flag.WINDOW_FULL) e.windowFull++;
+    if (a & Flag.KEEP_ALIVE) e.keepAlives++;
+    if (a & Flag.ZERO_WINDOW) {
       e.zeroWindows++;
       if (!e.stall) {
         e.zeroWindowStalls++;
-        e.stall = { startFrame: s.frame, startTime: s.now, endFrame: undefined, endTime: undefined, advertisements: 0, probes: 0 };
+        const startTime = unixSeconds(clock.originSec + clock.sec, clock.nsec);
+        e.stall = { startFrame: clock.frame, startTime, endFrame: undefined, endTime: undefined, advertisements: 0, probes: 0 };
+        this.state |= St.STALLED;
       }
       e.stall.advertisements++;
-    } else if (e.stall && s.window > 0 && !(s.flags & RST)) {
-      e.stall.endFrame = s.frame;
-      e.stall.endTime = s.now;
+    } else if (e.stall && window > 0 && !(flags & Tcp.RST)) {
+      e.stall.endFrame = clock.frame;
+      e.stall.endTime = unixSeconds(clock.originSec + clock.sec, clock.nsec);
       keep(e, e.stall);
       e.stall = undefined;
+      this.state &= ~St.STALLED;
     }
     // Probes of the peer's closed window: Wireshark's zero window probes, and keep-alives (how Linux probes).
-    if (a & TcpFlag.ZERO_WINDOW_PROBE || (a & TcpFlag.KEEP_ALIVE && rev.window === 0)) {
+    if (a & Flag.ZERO_WINDOW_PROBE || (a & Flag.KEEP_ALIVE && rev.window === 0)) {
       e.zeroWindowProbes++;
       const stall = rev.ev?.stall;
       if (stall) stall.probes++;
@@ -376,6 +452,7 @@ export class TcpFlow {
     if (!e?.stall) return;
     keep(e, e.stall);
     e.stall = undefined;
+    this.state &= ~St.STALLED;
   }
 }
 

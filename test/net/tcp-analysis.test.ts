@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CircuitAnalysis, type CircuitSummary, type TcpDirectionSummary } from '../../src/analysis/circuits.js';
 import { runDissection } from '../../src/dissect/run.js';
-import { MAX_STALL_RECORDS, SCALE_NONE, SCALE_UNKNOWN, TcpFlag as F, TcpFlow, newSegmentView, windowScaleOption } from '../../src/net/tcp-analysis.js';
+import { MAX_STALL_RECORDS, SCALE_NONE, SCALE_UNKNOWN, TcpFlag as F, TcpFlow, newTcpClock, windowScaleOption } from '../../src/net/tcp-analysis.js';
 import { stallCapture } from '../analysis/report-captures.js';
 import { EPOCH } from '../helpers/build.js';
 import { HAVE_SHARED, SHARED } from '../helpers/shared.js';
@@ -24,22 +24,16 @@ interface Send {
 class Conn {
   readonly client = new TcpFlow();
   readonly server = new TcpFlow();
-  private readonly view = newSegmentView();
-  private frame = 0;
+  private readonly clock = newTcpClock(1_700_000_000);
 
+  /** A segment `t` seconds after 1,700,000,000 (whole microseconds, so exact), in the next frame. */
   send(side: 'client' | 'server', t: number, seq: number, ack: number, o: Send = {}): number {
     const [fwd, rev] = side === 'client' ? [this.client, this.server] : [this.server, this.client];
-    const v = this.view;
-    v.seq = seq >>> 0;
-    v.ack = ack >>> 0;
-    v.flags = o.flags ?? ACK;
-    v.window = o.window ?? 1000;
-    v.len = o.len ?? 0;
-    v.newBytes = o.newBytes ?? 0;
-    v.t = t;
-    v.now = 1_700_000_000 + t;
-    v.frame = ++this.frame;
-    return fwd.segment(rev, v);
+    const us = Math.round(t * 1e6);
+    this.clock.sec = Math.floor(us / 1e6);
+    this.clock.nsec = (us % 1e6) * 1000;
+    this.clock.frame++;
+    return fwd.segment(rev, seq >>> 0, ack >>> 0, o.flags ?? ACK, o.window ?? 1000, o.len ?? 0, o.newBytes ?? 0, this.clock);
   }
 
   /** SYN at 0, SYN-ACK at 0.1 ms, ACK at 0.2 ms (the round trip, 0.2 ms): data starts at 1000 (client) and 5000 (server). */
@@ -355,5 +349,18 @@ describe('TCP analysis through the dissector', () => {
     // Without the options the SYNs say the windows are not scaled: 10 bytes, which the 160 overrun (not "full")
     const plain = (await run(stallCapture(false))).c;
     expect([plain.tcpToClient.windowFull, plain.stallCount, plain.retransmissions]).toEqual([0, 1, 1]);
+  });
+
+  it('is skipped when the consumer says it reads none of it (tcpAnalysis: false), with the same messages', async () => {
+    const types = (r: string[]) => (ev: { type: string }) => r.push(ev.type);
+    const on: string[] = [];
+    const off: string[] = [];
+    const a = new CircuitAnalysis();
+    const result = await runDissection(stallCapture(), { ...a.selection(), tcpAnalysis: false, wants: undefined }, types(off), { listener: a });
+    await runDissection(stallCapture(), {}, types(on));
+    expect(off).toEqual(on);
+    expect(on).toHaveLength(1 + 10); // the client's ECHO, the server's ten; the ECHO sent again is not delivered twice
+    const [c] = a.finish();
+    expect([result.stats.retransmissions, c!.retransmissions, c!.stallCount, c!.tcpToServer.segments, c!.tcpToClient.zeroWindowProbes]).toEqual([0, 0, 0, 0, 0]);
   });
 });

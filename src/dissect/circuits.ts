@@ -5,7 +5,7 @@ import { CircuitState } from '../../protocols/ca/circuit.js';
 import { StreamFramer } from '../../protocols/ca/framing.js';
 import { ipToString } from '../../protocols/ca/ip.js';
 import { TcpStream, type StreamConsumer } from '../net/tcp.js';
-import { TcpFlow } from '../net/tcp-analysis.js';
+import type { TcpFlow } from '../net/tcp-analysis.js';
 
 export type Closer = 'client' | 'server';
 
@@ -13,8 +13,8 @@ export type Closer = 'client' | 'server';
 export class Half implements StreamConsumer {
   stream!: TcpStream;
   framer!: StreamFramer<Half>;
-  /** TCP analysis of the segments in this direction (retransmissions, windows, ...) */
-  readonly tcp = new TcpFlow();
+  /** TCP analysis of the segments in this direction (retransmissions, windows, ...); one shared and never fed when it is off */
+  tcp!: TcpFlow;
   /** CA bytes framed into messages, and messages */
   caMessages = 0;
   /** bytes on the wire (frames) and TCP payload bytes in this direction */

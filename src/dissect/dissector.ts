@@ -19,7 +19,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream } from '../net/tcp.js';
-import { newTcpClock, windowScaleOption } from '../net/tcp-analysis.js';
+import { TcpFlow, newTcpClock, windowScaleOption } from '../net/tcp-analysis.js';
 import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
@@ -80,6 +80,8 @@ export class Dissector implements PacketSink {
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
   /** the packet's time and frame for the TCP analysis (one reused instance) */
   private readonly tcpClock = newTcpClock();
+  /** every circuit's TcpFlow while the TCP analysis is off: it counts nothing, and costs no memory per circuit */
+  private readonly idleFlow = new TcpFlow();
   private declinedView?: DeclinedMessage;
 
   // The packet being decoded: events take their time and frame from it.
@@ -398,6 +400,7 @@ export class Dissector implements PacketSink {
     for (const half of [c.toServer, c.toClient]) {
       half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
       half.framer = new StreamFramer(this.tcpSink, half, this.framerLimits, midStream);
+      half.tcp = this.options.tcpAnalysis ? new TcpFlow() : this.idleFlow;
     }
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
     this.circuits.add(c);

@@ -33,9 +33,10 @@
 //
 // Per-packet code allocates nothing: the segment comes as whole numbers and the
 // time in one reused clock (a float passed to a call is boxed); the state is
-// numbers and bits; the common case (in order, nothing to flag) takes a short path. A direction's counts (TcpFlowEvents) are made at its
-// first flagged segment, a stall record when a stall begins. segment() returns the
-// flags of each segment, for a per-segment report.
+// numbers and bits; the common case (in order, nothing to flag) takes a short
+// path. A direction's counts (TcpFlowEvents) are made at its first flagged
+// segment, a stall record when a stall begins. segment() returns the flags of
+// each segment, for a per-segment report (`cawire tcp`; RTT samples to come).
 
 import { unixSeconds } from '../capture/types.js';
 
@@ -226,7 +227,7 @@ export class TcpFlow {
   /** window scale shift of the windows this side advertises: SCALE_UNKNOWN, SCALE_NONE, or 0..14 */
   winScale: number = Scale.UNKNOWN;
   private state = 0;
-  /** when nextSeq last moved, and when this side's last segment came (TcpSegmentView.t) */
+  /** when nextSeq last moved, and when this side's last segment came (seconds since the clock's origin) */
   private nextSeqTime = 0;
   private lastAckTime = 0;
   /**

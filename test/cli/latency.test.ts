@@ -149,9 +149,9 @@ describe('cawire latency', SLOW, () => {
     expect(latency('--unanswered', '--raw', FILE).err).toBe('cawire: --unanswered lists requests without replies; it does not combine with --raw or --slower-than\n');
     // commander's own parse errors: exit status 2 like every usage error
     const bad = latency('--slower-than', 'soon', FILE);
-    expect(bad.err).toBe("error: option '--slower-than <duration>' argument 'soon' is invalid. want a duration such as 300ms, 250us or 2s\n");
+    expect(bad.err).toBe("cawire: option '--slower-than <duration>' argument 'soon' is invalid. want a duration such as 300ms, 250us or 2s\n");
     expect(bad.code).toBe(2);
-    expect(latency('--since', 'yesterday', FILE).err).toBe("error: option '--since <time>' argument 'yesterday' is invalid. want an ISO time (2026-11-23T08:56:00Z) or Unix seconds\n");
+    expect(latency('--since', 'yesterday', FILE).err).toBe("cawire: option '--since <time>' argument 'yesterday' is invalid. want an ISO time (2026-11-23T08:56:00Z) or Unix seconds\n");
     expect(latency('--kind', 'get', FILE).err).toContain("argument 'get' is invalid. Allowed choices are search, handshake, create, read, write, subscribe, echo, connect, all.");
   });
 });

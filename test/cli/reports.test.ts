@@ -81,10 +81,10 @@ describe('cawire searches', () => {
   it('refuses two views at once, and bad numbers', () => {
     // commander's usage errors: the documented status is 2 (see the report to the lead on main.ts)
     const both = cawire('searches', '--unanswered', '--duplicates', SEARCHES);
-    expect([both.out, both.err]).toEqual(['', "error: option '--unanswered' cannot be used with option '--duplicates'\n"]);
+    expect([both.out, both.err]).toEqual(['', "cawire: option '--unanswered' cannot be used with option '--duplicates'\n"]);
     expect(both.code).not.toBe(0);
-    expect(cawire('searches', '--top', '0', SEARCHES).err).toBe("error: option '--top <n>' argument '0' is invalid. wants a whole number above 0.\n");
-    expect(cawire('searches', '--json', '--csv', SEARCHES).err).toBe("error: option '--json' cannot be used with option '--csv'\n");
+    expect(cawire('searches', '--top', '0', SEARCHES).err).toBe("cawire: option '--top <n>' argument '0' is invalid. wants a whole number above 0.\n");
+    expect(cawire('searches', '--json', '--csv', SEARCHES).err).toBe("cawire: option '--json' cannot be used with option '--csv'\n");
   });
 
   it.skipIf(!HAVE_SHARED)('search_notfound --unanswered: the 5 names, their search counts and back-off, and the note on stderr', () => {

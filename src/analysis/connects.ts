@@ -18,13 +18,14 @@
 // process ends, the timeout passes or the capture ends is an unanswered connect
 // of that socket, from its first search frame, with how far it got: no-reply
 // (no server answered the search), no-circuit (answered, but the process had
-// no circuit to that server), no-create-response (it had one).
+// no circuit to that server), no-create-response (it had one), create-failed
+// (the server refused the channel with CreateChFail; a later success still counts).
 
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import type { Pending } from './pairing.js';
 
-export type ConnectStage = 'no-reply' | 'no-circuit' | 'no-create-response';
+export type ConnectStage = 'no-reply' | 'no-circuit' | 'no-create-response' | 'create-failed';
 
 /** A connect waiting for its CreateChanResponse: the process's first search for the name. */
 interface PendingConnect extends Pending {
@@ -32,6 +33,8 @@ interface PendingConnect extends Pending {
   id: number;
   /** the first server (ip:port) whose reply advertised the name to the process */
   server: string | undefined;
+  /** a CreateChFail for the name came on the process's circuit */
+  refused: boolean;
 }
 
 /** One client process: a UDP search socket between its first datagram and its exit wake-up. */
@@ -60,6 +63,7 @@ export class ClientProcess {
   }
 
   stage(p: PendingConnect): ConnectStage {
+    if (p.refused) return 'create-failed';
     if (p.server === undefined) return 'no-reply';
     return this.circuits.has(p.server) ? 'no-create-response' : 'no-circuit';
   }
@@ -105,7 +109,7 @@ export class ConnectTracker {
     proc.lastSeen = ev.timestamp;
     let p = proc.byName.get(name);
     if (!p) {
-      p = { sec: ev.tsSec, nsec: ev.tsNsec, time: ev.timestamp, frame: ev.frame, pv: name, id, server: undefined };
+      p = { sec: ev.tsSec, nsec: ev.tsNsec, time: ev.timestamp, frame: ev.frame, pv: name, id, server: undefined, refused: false };
       proc.byName.set(name, p);
     }
     if (!proc.byId.has(id)) proc.byId.set(id, p);
@@ -153,6 +157,14 @@ export class ConnectTracker {
     }
     proc.forget(p);
     this.sink.pair(p, ev, proc.client, state.server, state.circuit.id);
+  }
+
+  /** A CreateChFailResponse: the connect waits on (libca tries again), marked as refused. */
+  createFailed(state: ConnectCircuit, name: string | undefined, id: number): void {
+    if (name === undefined) return;
+    if (state.owner === undefined) this.decideOwner(state, name, id);
+    const p = state.owner?.byName.get(name);
+    if (p) p.refused = true;
   }
 
   circuitEnded(state: ConnectCircuit): void {

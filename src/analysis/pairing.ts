@@ -420,7 +420,10 @@ export class Pairer {
     } else if (m instanceof CreateChanResponse) {
       this.response(state, 'create', m.cid, ev, 'ok');
       if (this.kinds.has('connect')) this.connects.created(ev, state, ev.pv, m.cid);
-    } else if (m instanceof CreateChFailResponse) this.response(state, 'create', m.cid, ev, 'CreateChFail');
+    } else if (m instanceof CreateChFailResponse) {
+      this.response(state, 'create', m.cid, ev, 'CreateChFail');
+      if (this.kinds.has('connect')) this.connects.createFailed(state, ev.pv, m.cid);
+    }
     else if (m instanceof ReadNotifyRequest) this.request(state, 'read', m.ioid, ev);
     else if (m instanceof ReadNotifyResponse) this.response(state, 'read', m.ioid, ev, ecaName(m.status));
     else if (m instanceof WriteNotifyRequest) this.request(state, 'write', m.ioid, ev);

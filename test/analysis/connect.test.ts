@@ -101,6 +101,23 @@ describe('connect: a search pairs with its own process', () => {
     expect(r.unanswered).toEqual([]);
   });
 
+  it('a channel the server refuses is a failed connect, unless a later try succeeds', async () => {
+    const b = new CaptureBuilder({ precision: 'ns' });
+    const u = socket(50000);
+    b.udp(0, u, SERVER_A, ...searchDatagram('F:refused', 1), ca.searchRequest({ name: 'F:retried', cid: 2, version: 13 }));
+    reply(b, 0.001, u, 1, 2);
+    const c = b.tcp(socket(40000), SERVER_A);
+    c.handshake(0.002);
+    c.send('client', 0.003, Buffer.concat([1, 2].map((cid) => ca.createChanRequest({ name: cid === 1 ? 'F:refused' : 'F:retried', cid, version: 13 }))));
+    c.send('server', 0.004, Buffer.concat([ca.createChFailResponse({ cid: 1 }), ca.createChFailResponse({ cid: 2 })]));
+    c.send('client', 1, ca.createChanRequest({ name: 'F:retried', cid: 2, version: 13 }));
+    c.send('server', 1.001, ca.createChanResponse({ ...typed, cid: 2, sid: 2 }));
+    b.udp(2, u, u, WAKE_UP);
+    const r = await connects(b.bytes());
+    expect(r.records.map(row)).toEqual(['F:retried 10.0.1.1:50000 circuit 1 1001000 us']);
+    expect(r.unanswered.map((x) => [x.pv, x.server, x.reason])).toEqual([['F:refused', A, 'create-failed']]);
+  });
+
   it('a connect not made within the timeout is unanswered, however late its reply comes', async () => {
     const b = new CaptureBuilder({ precision: 'ns' });
     const u = socket(50000);

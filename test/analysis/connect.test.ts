@@ -30,6 +30,17 @@ function reply(b: CaptureBuilder, t: number, to: { ip: string; port: number }, .
   b.udp(t, SERVER_A, to, ...ids.map((cid) => ca.searchResponse({ port: SERVER_A.port, cid, version: 13 })));
 }
 
+/** Socket 50000 searches two names (ids 1, 2) at 0, A answers both, and circuit 1 (from port 40000) creates both at 3 ms. */
+function twoNamesCreated(b: CaptureBuilder, first: string, second: string) {
+  const u = socket(50000);
+  b.udp(0, u, SERVER_A, ...searchDatagram(first, 1), ca.searchRequest({ name: second, cid: 2, version: 13 }));
+  reply(b, 0.001, u, 1, 2);
+  const c = b.tcp(socket(40000), SERVER_A);
+  c.handshake(0.002);
+  c.send('client', 0.003, Buffer.concat([ca.createChanRequest({ name: first, cid: 1, version: 13 }), ca.createChanRequest({ name: second, cid: 2, version: 13 })]));
+  return { u, c };
+}
+
 describe('connect: a search pairs with its own process', () => {
   it('a process ends at its wake-up: the same port later is a new process, and each failure says how far it got', async () => {
     const b = new CaptureBuilder({ precision: 'ns' });
@@ -103,12 +114,7 @@ describe('connect: a search pairs with its own process', () => {
 
   it('a channel the server refuses is a failed connect, unless a later try succeeds', async () => {
     const b = new CaptureBuilder({ precision: 'ns' });
-    const u = socket(50000);
-    b.udp(0, u, SERVER_A, ...searchDatagram('F:refused', 1), ca.searchRequest({ name: 'F:retried', cid: 2, version: 13 }));
-    reply(b, 0.001, u, 1, 2);
-    const c = b.tcp(socket(40000), SERVER_A);
-    c.handshake(0.002);
-    c.send('client', 0.003, Buffer.concat([1, 2].map((cid) => ca.createChanRequest({ name: cid === 1 ? 'F:refused' : 'F:retried', cid, version: 13 }))));
+    const { u, c } = twoNamesCreated(b, 'F:refused', 'F:retried');
     c.send('server', 0.004, Buffer.concat([ca.createChFailResponse({ cid: 1 }), ca.createChFailResponse({ cid: 2 })]));
     c.send('client', 1, ca.createChanRequest({ name: 'F:retried', cid: 2, version: 13 }));
     c.send('server', 1.001, ca.createChanResponse({ ...typed, cid: 2, sid: 2 }));
@@ -120,12 +126,7 @@ describe('connect: a search pairs with its own process', () => {
 
   it('a connect not made within the timeout is unanswered, however late its reply comes', async () => {
     const b = new CaptureBuilder({ precision: 'ns' });
-    const u = socket(50000);
-    b.udp(0, u, SERVER_A, ...searchDatagram('T:late', 1), ca.searchRequest({ name: 'T:later', cid: 2, version: 13 }));
-    reply(b, 0.001, u, 1, 2);
-    const c = b.tcp(socket(40000), SERVER_A);
-    c.handshake(0.002);
-    c.send('client', 0.003, Buffer.concat([1, 2].map((cid) => ca.createChanRequest({ name: cid === 1 ? 'T:late' : 'T:later', cid, version: 13 }))));
+    const { c } = twoNamesCreated(b, 'T:late', 'T:later');
     c.send('client', 4.9, ca.echoRequest()); // requests waiting longer than 5 s are swept out now, and next at 6.15 s
     c.send('server', 5.2, ca.createChanResponse({ ...typed, cid: 1, sid: 1 })); // too late, still waiting
     c.send('server', 7, ca.createChanResponse({ ...typed, cid: 2, sid: 2 })); // too late, swept out at 7 s

@@ -185,6 +185,20 @@ describe.skipIf(!existsSync(corpus))('cawire latency on the real captures', SLOW
     expect(rows.map((f) => `${f[1]} ${f[9]}`)).toEqual(CAPUT_WRITE_OUTCOMES);
   });
 
+  it('flaky_connect: the .txt connect figures, and --unanswered names the four names of each of its 16 failed processes', () => {
+    const file = fileURLToPath(new URL('../scenarios/flaky_connect.client.pcap', corpus));
+    const stats = latency('--kind', 'connect', '--csv', '-q', file).out.trim().split('\n')[1]!.split(',');
+    // count, min, median, max: the .txt says 96, 0.520, 64.773, 1258.276 ms
+    expect([stats[1], ...[4, 6, 8].map((i) => Number(stats[i]).toFixed(3))]).toEqual(['96', '0.520', '64.773', '1258.276']);
+    const rows = latency('--kind', 'connect', '--unanswered', '--csv', '-q', file).out.trim().split('\n');
+    expect(rows[0]).toBe('kind,pv,client,server,request_time,request_frame,reason');
+    const names = new Map<string, string[]>();
+    for (const f of rows.slice(1).map((l) => l.split(','))) names.set(f[2]!.split(':')[1]!, [...(names.get(f[2]!.split(':')[1]!) ?? []), f[1]!]);
+    const failed = '33433, 34504, 35003, 35395, 38131, 38163, 40734, 41780, 43695, 45723, 48002, 52909, 54333, 56790, 58807, 60985'.split(', ');
+    expect([...names.keys()].sort()).toEqual(failed);
+    expect([...names.values()].every((n) => n.join(' ') === 'TP:ai TP:ao TP:lo TP:so')).toBe(true);
+  });
+
   it('multi_ioc: one row per server, 40 channels each', () => {
     const rows = latency('--csv', real('multi_ioc.pcap')).out.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join(' '));
     expect(rows).toEqual(['127.0.0.1:5064 40', '127.0.0.1:38231 40', '127.0.0.1:41233 40']);

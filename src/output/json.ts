@@ -141,7 +141,9 @@ export function writeJsonValue(out: TextOut, v: unknown): void {
     }
     out.char(93);
   } else {
-    const s = (Array.isArray(v) && hasNonFinite(v) ? JSON.stringify(v, keepNonFinite) : JSON.stringify(v)) ?? 'null';
+    let s = JSON.stringify(v) ?? 'null';
+    // JSON.stringify writes a NaN or infinity as null: only then (a fast search of the text) is the array scanned.
+    if (s.includes('null') && Array.isArray(v) && hasNonFinite(v)) s = JSON.stringify(v, keepNonFinite);
     // In pieces: each needs room for three bytes a character, and a whole waveform's text may be megabytes.
     for (let i = 0; i < s.length; ) {
       let j = Math.min(i + JSON_PIECE, s.length);

@@ -93,13 +93,19 @@ export class CaptureParser {
     return pos;
   }
 
-  /** Finishes the input: records a trailing partial record as truncation. */
+  /**
+   * Finishes the input: records a trailing partial record as truncation. A
+   * capture whose own file header (pcap) or first section header (pcapng) is
+   * incomplete has nothing to read: a CaptureError.
+   */
   end(): CaptureStats {
     const stats = this.stats;
+    const headerCut = this.format !== undefined && this.carryLength > 0 && this.carryStart === 0 && !this.stopped;
     if (this.format === undefined) {
       if (stats.bytes === 0) throw new CaptureError('empty file: no capture header');
       throw new CaptureError(`not a pcap or pcapng capture (only ${stats.bytes} bytes)`);
     }
+    if (headerCut) throw new CaptureError(`file ends ${this.carryLength} bytes into its ${this.format.recordNoun}: no packets in it`);
     if (!this.stopped && this.carryLength > 0) {
       const noun = this.format.recordNoun;
       this.stop(

@@ -233,12 +233,13 @@ async function* decoded(
     headLength += chunk.length;
   }
   const gzip = headLength >= 2 && startsWithGzipMagic(head);
+  const tail = new StreamTail();
   const rest = async function* (): AsyncGenerator<Buffer> {
-    yield* head;
+    for (const chunk of head) yield tail.saw(chunk);
     for (;;) {
       const next = await input.next();
       if (next.done) return;
-      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      yield tail.saw(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
     }
   };
   if (!gzip) {
@@ -253,8 +254,12 @@ async function* decoded(
   const output = pipeline(rest(), gunzip, () => {
     // errors reach the consumer through the iteration below
   });
+  let decompressed = 0;
   try {
-    for await (const chunk of output) yield chunk as Buffer;
+    for await (const chunk of output) {
+      decompressed += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined && code.startsWith('Z_')) {
@@ -262,7 +267,38 @@ async function* decoded(
     }
     throw err;
   }
+  // Nothing came out: a stream cut (or spoilt) before its first deflate block ends, unless it is a
+  // whole gzip of an empty file, whose trailer (CRC-32 and length of the data) is 8 zero bytes.
+  if (decompressed === 0 && !tail.endsInZeros(GZIP_TRAILER_LENGTH)) {
+    throw new CaptureError(`corrupt gzip data: the stream ends after ${tail.bytes} bytes without a byte of capture data in it (cut short or damaged)`);
+  }
 }
+
+/** gzip member trailer: CRC-32 and ISIZE, 4 bytes each. */
+const GZIP_TRAILER_LENGTH = 8;
+
+/** The last two chunks of a stream (views, no copies) and its length. */
+class StreamTail {
+  bytes = 0;
+  private last: Buffer = EMPTY_CHUNK;
+  private beforeLast: Buffer = EMPTY_CHUNK;
+
+  saw(chunk: Buffer): Buffer {
+    this.bytes += chunk.length;
+    this.beforeLast = this.last;
+    this.last = chunk;
+    return chunk;
+  }
+
+  /** True when the stream's last `n` bytes are all zero (n at most the last two chunks' length). */
+  endsInZeros(n: number): boolean {
+    if (this.bytes < n) return false;
+    const end = this.last.length >= n ? this.last.subarray(-n) : Buffer.concat([this.beforeLast, this.last]).subarray(-n);
+    return end.every((b) => b === 0);
+  }
+}
+
+const EMPTY_CHUNK = Buffer.alloc(0);
 
 /** `head` holds non-empty chunks, at least two bytes in all. */
 function startsWithGzipMagic(head: Buffer[]): boolean {

@@ -131,11 +131,15 @@ export function inputSource(file: string | undefined): CaptureSource {
   return '-';
 }
 
+/** 'after frame N', or 'before its first frame' when no frame was read. */
+const afterFrame = (n: number): string => (n > 0 ? `after frame ${n}` : 'before its first frame');
+
 /** Notes on stderr after a run: where a cut capture ended, and what was not decoded. */
 export function reportEnd(r: DissectResult, label = ''): void {
   const prefix = label ? `cawire: ${label}: ` : 'cawire: ';
   const t = r.capture.truncated;
-  if (t) process.stderr.write(`${prefix}capture ends early at byte ${t.atByte} after frame ${t.frame} (${t.reason}); decoded everything before it\n`);
+  // t.frame is the record that was not read: the last frame read is the one before.
+  if (t) process.stderr.write(`${prefix}capture ends early at byte ${t.atByte} ${afterFrame(t.frame - 1)} (${t.reason}); decoded everything before it\n`);
   const skipped = skippedSummary(r.stats);
   if (skipped) process.stderr.write(`${prefix}${skipped}\n`);
 }

@@ -236,10 +236,22 @@ describe('truncation and corruption', () => {
     }
   });
 
-  it('reports a file that ends inside the pcap file header', () => {
-    const { stats } = parseInChunks(file.subarray(0, 10));
+  it('rejects a file that ends inside the pcap file header: it holds no packets', () => {
+    for (const chunk of [1, 7, 10]) {
+      expect(() => parseInChunks(file.subarray(0, 10), chunk)).toThrowError(new CaptureError('file ends 10 bytes into its pcap file header: no packets in it'));
+    }
+  });
+
+  it('rejects a file that ends inside its first pcapng section header block', () => {
+    const ng = twoSectionPcapng();
+    expect(() => parseInChunks(ng.subarray(0, 20), 3)).toThrowError(new CaptureError('file ends 20 bytes into its pcapng section header block: no packets in it'));
+  });
+
+  it('reads a whole pcap file header without packets as an empty capture', () => {
+    const { packets, stats } = parseInChunks(file.subarray(0, 24));
+    expect(packets).toEqual([]);
     expect(stats).toMatchObject({ format: 'pcap', packets: 0 });
-    expect(stats.truncated).toEqual({ atByte: 0, frame: 1, reason: 'file ends 10 bytes into a pcap file header' });
+    expect(stats.truncated).toBeUndefined();
   });
 
   it('reports a file that ends inside a pcapng block', () => {

@@ -122,6 +122,17 @@ describe('captureChunks / readCapture', () => {
     await expect(read(packed)).rejects.toThrowError(/^corrupt gzip data: /);
   });
 
+  it('calls a gzip stream that gives no bytes at all corrupt, not an empty file', async () => {
+    const packed = gzipSync(capture);
+    for (const cut of [2, 10, 30]) {
+      await expect(read(packed.subarray(0, cut))).rejects.toThrowError(
+        new CaptureError(`corrupt gzip data: the stream ends after ${cut} bytes without a byte of capture data in it (cut short or damaged)`),
+      );
+    }
+    // a whole gzip of an empty file is an empty file
+    await expect(read(gzipSync(Buffer.alloc(0)))).rejects.toThrowError(new CaptureError('empty file: no capture header'));
+  });
+
   it('says which file cannot be opened and why', async () => {
     const missing = join(dir, 'missing.pcap');
     await expect(read(missing)).rejects.toThrowError(new CaptureError(`cannot open ${missing}: no such file`));

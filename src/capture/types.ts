@@ -41,6 +41,8 @@ export interface CaptureStats {
    * `frame`, so the last frame read is frame - 1.
    */
   truncated?: { atByte: number; frame: number; reason: string };
+  /** set when the read was stopped on purpose before the input's end (the CLI: by a signal): what stopped it, e.g. 'SIGINT' */
+  stoppedBy?: string;
   /** pcapng blocks skipped because their type is unknown or unused */
   skippedBlocks: number;
   /** packets on interfaces whose link type cannot be decoded, by link type */

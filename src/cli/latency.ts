@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency } from '../analysis/latency.js';
 import { millis, type LatencyStats } from '../analysis/latency-stats.js';
 import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
+import { CaptureError } from '../capture/types.js';
 import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
@@ -27,6 +28,7 @@ import {
   runCommand,
   type InputOptionValues,
 } from './common.js';
+import { stoppedBySignals } from './interrupt.js';
 
 interface LatencyCliOptions extends InputOptionValues {
   kind: PairKind | 'all';
@@ -277,7 +279,7 @@ async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], rep
 }
 
 /** One capture, in this thread: statistics from the streaming accumulator, or from danfo.js with --danfo. */
-async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], file: string | undefined): Promise<void> {
+async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], file: string | undefined, stop: AbortSignal): Promise<void> {
   const listing = o.raw || o.slowerThan !== undefined;
   const bound = o.slowerThan ?? -Infinity;
   const listed: PairRecord[] = [];
@@ -292,6 +294,7 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
     statsEngine: o.danfo ? 'danfo' : 'stream',
     keepRecords: o.danfo && !listing && !o.unanswered ? DANFO_MAX_ROWS : 0,
     onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
+    stop,
   });
   listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
   const report: Report = { ...result, listed, several: false };
@@ -300,9 +303,11 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
 
 /**
  * Several captures, each paired on a worker thread (src/parallel): statistics
- * from the streaming accumulator over the union of every file's latencies.
+ * from the streaming accumulator over the union of every file's latencies. A
+ * signal (`stop`) ends the files being read; the report covers what was read,
+ * and leaves out the files not yet begun.
  */
-async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[]): Promise<void> {
+async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[], stop: AbortSignal): Promise<void> {
   const { defaultJobs, pairFiles } = await import('../parallel/pool.js');
   const listing = o.raw || o.slowerThan !== undefined;
   const parts = await pairFiles(
@@ -317,12 +322,18 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
       listSlowerThan: listing ? (o.slowerThan ?? -Infinity) : undefined,
     },
     o.jobs ?? defaultJobs(files.length),
+    stop,
   );
-  const merged = mergeLatencyParts(files, parts);
+  const readFiles = files.filter((_, i) => parts[i] !== undefined);
+  const read = parts.filter((p) => p !== undefined);
+  if (read.length === 0) throw new CaptureError(`capture cut short by ${String(stop.reason)} before any file could be read: nothing to report`);
+  const merged = mergeLatencyParts(readFiles, read);
   const report: Report = { ...merged, listed: merged.records, several: true };
   if (!(await writeReport(o, kinds, report)) || o.quiet) return;
-  parts.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, files[i]));
-  const note = contiguousNote(files, parts.map((p) => p.dissection));
+  read.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, readFiles[i]));
+  const unread = files.filter((_, i) => parts[i] === undefined);
+  if (unread.length) process.stderr.write(`cawire: capture cut short by ${String(stop.reason)} before ${unread.join(', ')} could be read; the report covers the other files\n`);
+  const note = contiguousNote(readFiles, read.map((p) => p.dissection));
   if (note) process.stderr.write(`${note}\n`);
 }
 
@@ -346,12 +357,15 @@ export function registerLatency(program: Command): void {
     .option('-q, --quiet', 'no end-of-run notes on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
   addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {
-    await runCommand(program.opts().debug === true, async () => {
-      checkOptions(o);
-      checkFiles(files);
-      const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
-      if (files.length > 1) await latencyOfSeveral(o, kinds, files);
-      else await latencyOfOne(o, kinds, files[0]);
-    });
+    // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
+    await runCommand(program.opts().debug === true, () =>
+      stoppedBySignals(async (stop) => {
+        checkOptions(o);
+        checkFiles(files);
+        const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
+        if (files.length > 1) await latencyOfSeveral(o, kinds, files, stop);
+        else await latencyOfOne(o, kinds, files[0], stop);
+      }),
+    );
   });
 }

@@ -28,6 +28,7 @@ import { formatReport, formatTable, type Column, type ListItem, type ReportForma
 import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import { stoppedBySignals } from './interrupt.js';
 
 interface ReportOptions extends InputOptionValues {
   json?: boolean;
@@ -76,9 +77,14 @@ function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
 }
 
-/** Decodes the whole capture into `analysis`. */
-async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis): Promise<DissectResult> {
-  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis });
+/** Decodes the whole capture into `analysis`, or what was read when `stop` aborts (Ctrl-C). */
+async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis, stop: AbortSignal): Promise<DissectResult> {
+  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis, abort: stop });
+}
+
+/** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
+function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
+  return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
 /** Writes the report, then the end-of-run note unless --quiet. */
@@ -228,9 +234,9 @@ export function registerSearches(program: Command): void {
     .addOption(new Option('--clients', 'per client: search rate, peak in any 1 s, most searched names').conflicts(others('clients')))
     .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
     .action(async (file: string | undefined, o: SearchOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new SearchAnalysis();
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const report = analysis.finish();
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
@@ -344,9 +350,9 @@ export function registerBeacons(program: Command): void {
         .argParser(positiveNumber),
     )
     .action(async (file: string | undefined, o: BeaconOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new BeaconAnalysis(o.silence);
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const report = analysis.finish();
         const format = formatOf(o);
         let text: string;
@@ -451,9 +457,9 @@ export function registerCircuits(program: Command): void {
   reportCommand(program, 'circuits', DESCRIPTIONS.circuits)
     .option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment')
     .action(async (file: string | undefined, o: CircuitOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new CircuitAnalysis();
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const circuits = analysis.finish();
         const format = formatOf(o);
         const text = o.endedByRst
@@ -546,9 +552,9 @@ export function registerSummary(program: Command): void {
         .argParser(positiveNumber),
     )
     .action(async (file: string | undefined, o: SummaryCliOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new SummaryAnalysis({ slowSec: o.slow });
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const rows = summaryRows(analysis.finish(result), file);
         const format = formatOf(o);
         await writeReport(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);

@@ -81,6 +81,9 @@ export interface CircuitSummary extends Omit<CircuitTally, 'messages'> {
   /** who sent the first FIN, or the RST */
   closer?: Closer;
   rstBy?: Closer;
+  /** time and frame of the closer's first FIN, or of the RST */
+  closeTime?: number;
+  closeFrame?: number;
 }
 
 export interface ResetCircuit {
@@ -216,6 +219,8 @@ export class CircuitAnalysis {
       endedBy: c.endedBy,
       closer: c.closer,
       rstBy: c.rstBy,
+      closeTime: c.closeTime,
+      closeFrame: c.closeFrame,
     });
   }
 

@@ -446,6 +446,8 @@ interface SummaryRow {
   value: string | number;
   detail?: string;
   command?: string;
+  /** every frame a problem's cases name */
+  frames?: number[];
 }
 
 function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] {
@@ -460,7 +462,7 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
-    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command })),
+    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
@@ -473,6 +475,8 @@ const SUMMARY_COLUMNS: Column<SummaryRow>[] = [
   { title: 'value', value: (r) => r.value },
   { title: 'detail', value: (r) => r.detail },
   { title: 'command', value: (r) => r.command },
+  // A list: an array in JSON (list cells are a Column type of their own in the output work; until then a cast).
+  { title: 'frames', value: (r) => r.frames as unknown as string | undefined },
 ];
 
 const OVERVIEW_COLUMNS: Column<SummaryRow>[] = [
@@ -497,7 +501,7 @@ function summaryScreen(rows: SummaryRow[]): string {
     { section: 'messages', item: 'by command', value: '', detail: lines.join('\n') } satisfies SummaryRow,
   ];
   const problems = rows.filter((r) => r.section === 'problems');
-  const commands = problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`);
+  const commands = [...new Set(problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`))];
   return [
     formatTable(OVERVIEW_COLUMNS, overview),
     formatTable(PROBLEM_COLUMNS, problems),

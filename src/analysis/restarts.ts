@@ -104,6 +104,8 @@ interface ServerCircuits {
 class ByServer {
   private readonly circuits = new Map<string, ServerCircuits>();
   private readonly beacons = new Map<string, BeaconRecord[]>();
+  /** the times of each server's beacons, in order */
+  private readonly beaconTimes = new Map<string, number[]>();
 
   constructor(beacons: BeaconReport, circuits: readonly CircuitSummary[]) {
     for (const c of circuits) {
@@ -122,6 +124,7 @@ class ByServer {
       if (list) list.push(b);
       else this.beacons.set(b.server, [b]);
     }
+    for (const [server, list] of this.beacons) this.beaconTimes.set(server, list.map((b) => b.at.time));
   }
 
   circuitsOf(server: string): readonly CircuitSummary[] {
@@ -146,12 +149,16 @@ class ByServer {
 
   /** The server's last beacon before t. */
   beaconBefore(server: string, t: number): BeaconRecord | undefined {
-    return this.beacons.get(server)?.findLast((b) => b.at.time < t);
+    const before = countBelow(this.beaconTimes.get(server) ?? [], t);
+    return before ? this.beacons.get(server)![before - 1] : undefined;
   }
 
   /** Whether the server sent no beacon after `from` and before `to`. */
   silentBetween(server: string, from: number, to: number): boolean {
-    return !this.beacons.get(server)?.some((b) => b.at.time > from && b.at.time < to);
+    const times = this.beaconTimes.get(server) ?? [];
+    let next = countBelow(times, from);
+    while (next < times.length && times[next]! <= from) next++;
+    return next >= times.length || times[next]! >= to;
   }
 }
 

@@ -44,7 +44,7 @@ export function collect(v: string, prev: string[] = []): string[] {
 /** Options that say which traffic is CA, shared by every command that reads a capture. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--ports <list>', 'more CA server ports to decode (TCP and UDP), comma-separated').argParser(parsePortList))
+    .addOption(new Option('--ports <list>', 'more CA ports to decode (TCP and UDP), comma-separated; a listed repeater port is known by its traffic').argParser(parsePortList))
     .addOption(new Option('--no-learn-ports', 'do not learn server TCP ports from search replies and beacons'))
     .addOption(
       new Option('--max-message <bytes>', 'largest CA message reassembled; larger ones are skipped and counted').argParser((v) => {

@@ -191,8 +191,10 @@ export class Dissector implements PacketSink {
     }
     this.stats.udpDatagrams++;
     if (payLen === 0) {
-      if (toRepeater) {
-        // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port.
+      // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port. An empty datagram to a
+      // port of --ports is one too (a site's repeater on 5067 listed with its servers' 5066): it means nothing
+      // to a server. Registering the client's socket lets its repeater's confirm and relayed beacons decode.
+      if (toRepeater || (toServer && dport !== o.serverPort)) {
         this.rememberClientSocket(srcKey);
         this.emitUdp(srcIp, sport, dstIp, dport, emptyRegistration(), undefined);
       }

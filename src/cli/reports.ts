@@ -480,6 +480,8 @@ interface SummaryRow {
   command?: string;
   /** the whole list `detail` previews (the servers) */
   items?: readonly ListItem[];
+  /** every frame a problem's cases name (the detail names the first few cases) */
+  frames?: number[];
 }
 
 function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] {
@@ -494,7 +496,7 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
-    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command })),
+    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
@@ -508,6 +510,7 @@ const SUMMARY_COLUMNS: Column<SummaryRow>[] = [
   { title: 'detail', value: (r) => r.detail },
   { title: 'command', value: (r) => r.command },
   { title: 'items', value: (r) => r.items },
+  { title: 'frames', value: (r) => r.frames },
 ];
 
 const OVERVIEW_COLUMNS: Column<SummaryRow>[] = [
@@ -532,7 +535,7 @@ function summaryScreen(rows: SummaryRow[]): string {
     { section: 'messages', item: 'by command', value: '', detail: lines.join('\n') } satisfies SummaryRow,
   ];
   const problems = rows.filter((r) => r.section === 'problems');
-  const commands = problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`);
+  const commands = [...new Set(problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`))];
   return [
     formatTable(OVERVIEW_COLUMNS, overview),
     formatTable(PROBLEM_COLUMNS, problems),

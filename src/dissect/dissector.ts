@@ -19,7 +19,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream } from '../net/tcp.js';
-import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
+import { CircuitTable, Half, TcpCircuit, endpointKey, type Closer } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
@@ -322,14 +322,14 @@ export class Dissector implements PacketSink {
       if (!c.endedBy) {
         c.endedBy = 'rst';
         c.rstBy = fromClient ? 'client' : 'server';
-        c.closer ??= c.rstBy;
+        if (!c.closer) this.closing(c, c.rstBy);
         c.endTime = this.now;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
     } else if (flags & TCP_FIN && !half.fin) {
       half.fin = true;
-      if (!c.closer) c.closer = fromClient ? 'client' : 'server';
+      if (!c.closer) this.closing(c, fromClient ? 'client' : 'server');
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
@@ -337,6 +337,13 @@ export class Dissector implements PacketSink {
         this.closedQueue.push(c);
       }
     }
+  }
+
+  /** The first FIN, or a RST before any FIN: who closed the circuit, when, in which frame. */
+  private closing(c: TcpCircuit, closer: Closer): void {
+    c.closer = closer;
+    c.closeTime = this.now;
+    c.closeFrame = this.frame;
   }
 
   private openCircuit(

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { circuitCapture, putFailCapture, restartCapture, searchCapture } from '../analysis/report-captures.js';
+import { circuitCapture, putFailCapture, restartCapture, searchCapture, serverCloseCapture } from '../analysis/report-captures.js';
 import { parseCsvList } from '../../src/output/csv-list.js';
 import { HAVE_SHARED, PUBLIC, REAL } from '../helpers/shared.js';
 
@@ -21,6 +21,7 @@ const SEARCHES = file('searches.pcap', searchCapture());
 const BEACONS = file('beacons.pcap', restartCapture());
 const CIRCUITS = file('circuits.pcap', circuitCapture());
 const PUTS = file('puts.pcap', putFailCapture());
+const CLOSES = file('closes.pcap', serverCloseCapture());
 
 function cawire(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -295,7 +296,7 @@ describe('cawire circuits', () => {
 describe('cawire summary', () => {
   it('one screen: the capture, then the problems, then the commands that show them', () => {
     const out = lines(cawire('summary', PUTS).out);
-    expect(out.slice(-20)).toEqual([
+    expect(out.slice(-24)).toEqual([
       '┌──────────────────────────────────────┬───────┬─────────────────────────────────────────────┐',
       '│ problem                              │ found │ where                                       │',
       '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
@@ -309,7 +310,11 @@ describe('cawire summary', () => {
       '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
       '│ beacon anomalies (clients re-search) │     0 │                                             │',
       '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ IOC restarts                         │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
       '│ circuits cut by a reset              │     0 │                                             │',
+      '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
+      '│ circuits closed by the server        │     0 │                                             │',
       '├──────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
       '│ responses slower than 1 s            │     1 │ write P:v 1.500 s (frames 12->14)           │',
       '└──────────────────────────────────────┴───────┴─────────────────────────────────────────────┘',
@@ -320,13 +325,27 @@ describe('cawire summary', () => {
     expect(out[3]).toBe('│ CA traffic   │ 2023-11-14T22:13:20.010000000Z - 2023-11-14T22:13:21.530000000Z │ 1.520 s                                                                        │');
   });
 
-  it('--csv rows: section, item, value, detail, command', () => {
+  it('--csv rows: section, item, value, detail, command, frames', () => {
     const rows = lines(cawire('summary', '--csv', '--slow', '2', PUTS).out);
-    expect(rows[0]).toBe('section,item,value,detail,command,items');
-    expect(rows).toContain(`capture,circuits,1,,cawire circuits ${PUTS},`);
-    expect(rows).toContain('messages,WriteNotifyResponse,1,,,');
-    expect(rows).toContain(`problems,responses slower than 2 s,0,,cawire latency --kind all --slower-than 2s ${PUTS},`);
-    expect(rows).toHaveLength(1 + 7 + 8 + 7);
+    expect(rows[0]).toBe('section,item,value,detail,command,items,frames');
+    expect(rows).toContain(`capture,circuits,1,,cawire circuits ${PUTS},,`);
+    expect(rows).toContain('messages,WriteNotifyResponse,1,,,,');
+    expect(rows).toContain(`problems,responses slower than 2 s,0,,cawire latency --kind all --slower-than 2s ${PUTS},,`);
+    expect(rows).toContain(`problems,IOC restarts,0,,cawire circuits ${PUTS},,""`);
+    expect(rows).toHaveLength(1 + 7 + 8 + 9);
+  });
+
+  it('an IOC restart and the circuits the servers closed: every frame in --json and --csv, each command once under the screen', () => {
+    // frames from tshark: FIN 22 and RST 25 from 10.0.0.1:5064, the SYN of 10.0.0.9's next circuit 28, FIN 35 from 10.0.0.2:5064
+    const rows = json(cawire('summary', '--json', CLOSES).out).filter((r) => r.section === 'problems' && r.value !== 0);
+    expect(rows.map((r) => [r.item, r.value, r.frames, r.command])).toEqual([
+      ['IOC restarts', 1, [22, 25, 28], `cawire circuits ${CLOSES}`],
+      ['circuits cut by a reset', 2, null, `cawire circuits --ended-by-rst ${CLOSES}`],
+      ['circuits closed by the server', 3, [22, 25, 35], `cawire circuits ${CLOSES}`],
+    ]);
+    const csv = lines(cawire('summary', '--csv', CLOSES).out).find((l) => l.startsWith('problems,IOC restarts,'))!;
+    expect(parseCsvList(csv.slice(csv.lastIndexOf(',"') + 2, -1))).toEqual(['22', '25', '28']);
+    expect(lines(cawire('summary', CLOSES).out).slice(-3)).toEqual(['details:', `  cawire circuits ${CLOSES}`, `  cawire circuits --ended-by-rst ${CLOSES}`]);
   });
 
   it.skipIf(!HAVE_SHARED)('multi_ioc: every server in the servers row\'s `items`, where the detail shows a few', () => {

@@ -10,7 +10,7 @@ import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import type { Column } from '../output/table.js';
 import { CaptureError } from '../capture/types.js';
-import { UsageError, checkFiles, contiguousNote, inputSource, reportEnd } from './common.js';
+import { CONTIGUOUS_SEC, UsageError, checkFiles, contiguousNote, inputSource, reportEnd } from './common.js';
 
 export interface InputChoice {
   files: string[];
@@ -64,7 +64,7 @@ export function withFileColumn<R>(columns: readonly Column<R>[]): Column<Filed<R
 /** Seconds to a short text for the join note. */
 const secs = (s: number): string => `${s.toFixed(3)} s`;
 
-/** The note on a joined read: the files in the order read, their frames, and the gaps and overlaps between them. */
+/** The note on a joined read: the files in the order read, their frames, and the gaps (over CONTIGUOUS_SEC) and overlaps between them. */
 export function joinNote(joined: readonly JoinedFile[]): string {
   const parts = joined.map((f) => `${f.path} (frames ${f.firstFrame ? `${f.firstFrame}-${f.lastFrame}` : 'none'})`);
   const gaps: string[] = [];
@@ -73,7 +73,8 @@ export function joinNote(joined: readonly JoinedFile[]): string {
     const b = joined[k]!;
     if (Number.isNaN(a.lastTime) || Number.isNaN(b.firstTime)) continue;
     const gap = b.firstTime - a.lastTime;
-    if (gap > 0) gaps.push(`a gap of ${secs(gap)} between ${a.path} and ${b.path} (frames ${a.lastFrame} and ${b.firstFrame})`);
+    // Rotated files follow one another within a packet interval; longer is a stretch not captured.
+    if (gap > CONTIGUOUS_SEC) gaps.push(`a gap of ${secs(gap)} between ${a.path} and ${b.path} (frames ${a.lastFrame} and ${b.firstFrame})`);
     else if (gap < 0) gaps.push(`${b.path} begins ${secs(-gap)} before ${a.path} ends (frames ${a.lastFrame} and ${b.firstFrame}): they overlap`);
   }
   const lines = [`cawire: joined ${joined.length} files as one capture in time order, frames numbered on as mergecap -a numbers them: ${parts.join(', ')}`];

@@ -10,6 +10,7 @@ import {
   WriteNotifyResponse,
 } from '../../protocols/ca/messages.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
+import { CompositeAnalysis, type Analysis } from './analysis.js';
 import type { CaEvent } from '../dissect/event.js';
 import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
@@ -72,11 +73,28 @@ export interface CaptureSummary {
   problems: Problem[];
 }
 
-/** Runs every report over one pass of the capture; `finish()` gives the summary. */
-export class SummaryAnalysis {
-  private readonly searches = new SearchAnalysis();
-  private readonly beacons = new BeaconAnalysis();
-  private readonly circuitAnalysis = new CircuitAnalysis();
+/** What the summary counts itself, in the same pass as the other analyses (SummaryAnalysis). */
+export interface SummaryCountsPart {
+  first?: Moment;
+  last?: Moment;
+  commands: [string, number][];
+  clientHosts: number;
+  pvs: number;
+  createFailures: { count: number; text: string };
+  /** by ECA name */
+  ecaErrors: [string, { count: number; text: string }][];
+  slowSec: number;
+  slowCount: number;
+  /** the slowest responses, slowest first */
+  slowest: PairRecord[];
+}
+
+/**
+ * The summary's own tallies: messages by command, client hosts, PV names,
+ * failures, ECA errors and the slowest responses (a Pairer). It decides which
+ * monitor updates are taken whole, so it comes first in the summary's composite.
+ */
+export class SummaryCounts implements Analysis<SummaryCountsPart> {
   private readonly pairer: Pairer;
   private readonly slowSec: number;
   /** message count by class name (a counter object each, so a repeat of the last type costs no lookup) */
@@ -102,9 +120,6 @@ export class SummaryAnalysis {
   }
 
   event(ev: CaEvent): void {
-    this.searches.event(ev);
-    this.beacons.event(ev);
-    this.circuitAnalysis.event(ev);
     this.pairer.event(ev);
     extendSpan(this.span, ev);
     this.count(ev.type);
@@ -133,14 +148,13 @@ export class SummaryAnalysis {
   /**
    * A successful monitor update the pairer need not see is counted from its
    * header words exactly as its event would be; anything else is taken whole
-   * (true). Its PV needs no adding: the circuit knows it from the CreateChan
-   * and EventAdd messages, which came as events with the same name.
+   * (true), before anything is tallied. Its PV needs no adding: the circuit
+   * knows it from the CreateChan and EventAdd messages, which came as events
+   * with the same name.
    */
   declined(m: DeclinedMessage): boolean {
     if (!declinedUpdate(m) || !ecaIsSuccess(m.parameter1)) return true;
     if (this.pairer.declined(m)) return true;
-    this.beacons.seen(m);
-    this.circuitAnalysis.update(m);
     extendSpanAt(this.span, m);
     this.count('EventAddResponse');
     return false;
@@ -157,7 +171,6 @@ export class SummaryAnalysis {
   }
 
   circuitEnded(c: TcpCircuit): void {
-    this.circuitAnalysis.circuitEnded(c);
     this.pairer.circuitEnded(c);
   }
 
@@ -176,69 +189,129 @@ export class SummaryAnalysis {
     this.slowest.length = Math.min(this.slowest.length, EXAMPLES);
   }
 
-  finish(result: DissectResult): CaptureSummary {
+  finish(): SummaryCountsPart {
     this.pairer.finish();
-    const searches = this.searches.finish();
-    const beacons = this.beacons.finish();
-    const circuits = this.circuitAnalysis.finish();
-    const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
-    for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
-    const restarts = findRestarts(beacons, circuits);
+    const seen = (o: Occurrences) => ({ count: o.count, text: String(o) });
     return {
       first: this.span.first,
       last: this.span.last,
-      packets: result.stats.packets,
-      caMessages: result.stats.caMessages,
       commands: [...this.commands].map(([type, c]): [string, number] => [type, c.n]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
-      servers: [...servers].sort(),
       clientHosts: this.clientHosts.size,
       pvs: this.pvs.size,
-      circuits: circuits.length,
-      problems: [
-        unansweredProblem(searches),
-        duplicateProblem(searches),
-        this.createFailureProblem(),
-        this.ecaProblem(),
-        beaconProblem(beacons),
-        restartProblem(restarts),
-        resetProblem(circuits),
-        serverCloseProblem(circuits, restarts),
-        this.slowProblem(),
-      ],
+      createFailures: seen(this.createFailures),
+      ecaErrors: [...this.ecaErrors].map(([name, o]) => [name, seen(o)]),
+      slowSec: this.slowSec,
+      slowCount: this.slowCount,
+      slowest: this.slowest,
     };
+  }
+}
+
+/** The parts the summary combines: its own tallies and the other reports'. */
+export interface SummaryParts extends Record<string, unknown> {
+  counts: SummaryCountsPart;
+  searches: SearchReport;
+  beacons: BeaconReport;
+  circuits: CircuitSummary[];
+}
+
+/** Every report over one pass of the capture (a CompositeAnalysis); `finish()` gives the summary. */
+export class SummaryAnalysis implements Analysis<CaptureSummary> {
+  private readonly composite: CompositeAnalysis<SummaryParts>;
+
+  constructor(opts: SummaryOptions = {}) {
+    const circuits = new CircuitAnalysis();
+    // SummaryCounts first: it decides which monitor updates are taken whole (see CompositeAnalysis).
+    this.composite = new CompositeAnalysis<SummaryParts>({
+      counts: new SummaryCounts(opts),
+      searches: bind(new SearchAnalysis()),
+      beacons: bind(new BeaconAnalysis()),
+      circuits: { ...bind(circuits), circuitEnded: (c) => circuits.circuitEnded(c) },
+    });
   }
 
-  private createFailureProblem(): Problem {
-    const f = this.createFailures;
-    return {
-      problem: 'failed channel creations',
-      count: f.count,
-      detail: String(f),
-      command: 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"',
-    };
+  selection(): MessageSelection {
+    return this.composite.selection();
   }
 
-  private ecaProblem(): Problem {
-    const kinds = [...this.ecaErrors].sort((a, b) => b[1].count - a[1].count);
-    return {
-      problem: 'ECA errors',
-      count: kinds.reduce((n, [, o]) => n + o.count, 0),
-      detail: kinds.map(([name, o]) => `${name} x${o.count} (${o})`).join('; '),
-      command:
-        'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"',
-    };
+  event(ev: CaEvent): void {
+    this.composite.event(ev);
   }
 
-  private slowProblem(): Problem {
-    return {
-      problem: `responses slower than ${this.slowSec} s`,
-      count: this.slowCount,
-      detail: this.slowest
-        .map((r) => `${r.kind}${r.pv === undefined ? '' : ` ${safeText(r.pv)}`} ${r.latency.toFixed(3)} s (frames ${r.requestFrame}->${r.responseFrame})`)
-        .join('; '),
-      command: `cawire latency --kind all --slower-than ${this.slowSec}s`,
-    };
+  circuitEnded(c: TcpCircuit): void {
+    this.composite.circuitEnded(c);
   }
+
+  finish(result: DissectResult): CaptureSummary {
+    return summarise(this.composite.finish(result), result);
+  }
+}
+
+/** An analysis object's methods, bound to it, as an Analysis. */
+function bind<P>(a: { event(ev: CaEvent): void; selection(): MessageSelection; finish(): P }): Analysis<P> {
+  return { event: (ev) => a.event(ev), selection: () => a.selection(), finish: () => a.finish() };
+}
+
+/** The summary from its parts. */
+export function summarise(parts: SummaryParts, result: DissectResult): CaptureSummary {
+  const { counts, searches, beacons, circuits } = parts;
+  const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
+  for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
+  const restarts = findRestarts(beacons, circuits);
+  return {
+    first: counts.first,
+    last: counts.last,
+    packets: result.stats.packets,
+    caMessages: result.stats.caMessages,
+    commands: counts.commands,
+    servers: [...servers].sort(),
+    clientHosts: counts.clientHosts,
+    pvs: counts.pvs,
+    circuits: circuits.length,
+    problems: [
+      unansweredProblem(searches),
+      duplicateProblem(searches),
+      createFailureProblem(counts),
+      ecaProblem(counts),
+      beaconProblem(beacons),
+      restartProblem(restarts),
+      resetProblem(circuits),
+      serverCloseProblem(circuits, restarts),
+      slowProblem(counts),
+    ],
+  };
+}
+
+function createFailureProblem(counts: SummaryCountsPart): Problem {
+  const f = counts.createFailures;
+  return {
+    problem: 'failed channel creations',
+    count: f.count,
+    detail: f.text,
+    command: 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"',
+  };
+}
+
+function ecaProblem(counts: SummaryCountsPart): Problem {
+  const kinds = [...counts.ecaErrors].sort((a, b) => b[1].count - a[1].count);
+  return {
+    problem: 'ECA errors',
+    count: kinds.reduce((n, [, o]) => n + o.count, 0),
+    detail: kinds.map(([name, o]) => `${name} x${o.count} (${o.text})`).join('; '),
+    command:
+      'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"',
+  };
+}
+
+function slowProblem(counts: SummaryCountsPart): Problem {
+  return {
+    problem: `responses slower than ${counts.slowSec} s`,
+    count: counts.slowCount,
+    detail: counts.slowest
+      .map((r) => `${r.kind}${r.pv === undefined ? '' : ` ${safeText(r.pv)}`} ${r.latency.toFixed(3)} s (frames ${r.requestFrame}->${r.responseFrame})`)
+      .join('; '),
+    command: `cawire latency --kind all --slower-than ${counts.slowSec}s`,
+  };
 }
 
 function more(total: number): string {

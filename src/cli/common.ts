@@ -2,9 +2,11 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CaptureSource } from '../capture/source.js';
+import type { EventFilterSpec, TimeBound } from '../dissect/filter.js';
 import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { skippedSummary } from '../dissect/stats.js';
+import { parseDuration as parseUnitDuration, parseTimeBound } from './units.js';
 
 /** Exit statuses: 0 done, 1 internal error, 2 unusable input or arguments. */
 export const EXIT_OK = 0;
@@ -70,11 +72,55 @@ export function checkFiles(files: readonly string[]): void {
   if (files.length > 1 && files.includes('-')) throw new UsageError("'-' (stdin) reads one capture: it does not combine with other files");
 }
 
+/** The filters every report shares (README: what each means per report). */
+export interface FilterOptionValues {
+  pv?: string[];
+  host?: string[];
+  port?: number[];
+  since?: TimeBound;
+  until?: TimeBound;
+  /** seconds */
+  duration?: number;
+}
+
+/** --pv, --host, --port, --since, --until, --duration; `window` describes what --since/--until bound. */
+export function addFilterOptions(cmd: Command, window = 'only messages'): Command {
+  return cmd
+    .option('--pv <glob>', 'only messages on PVs matching the glob (* and ?); repeatable, comma-separated', collect)
+    .option('--host <addr>', 'only messages from or to this IPv4 address or CIDR block (10.9.0.0/16); repeatable', collect)
+    .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
+    .option('--since <time>', `${window} at or after this capture time: ISO, Unix seconds, or +30s after the first packet`, parseTimeBound)
+    .option('--until <time>', `${window} before this capture time: ISO, Unix seconds, or +30s after the first packet`, parseTimeBound)
+    .option('--duration <duration>', 'read this much capture time from the first packet (30s, 5m), then report', (v) => parseUnitDuration(v));
+}
+
+/** The filter options as a spec (with --since/--until unless `withTimes` is false: latency bounds its requests instead). */
+export function filterSpec(o: FilterOptionValues, withTimes = true): EventFilterSpec {
+  const spec: EventFilterSpec = { pv: o.pv, host: o.host, port: o.port, duration: o.duration };
+  if (withTimes) Object.assign(spec, { since: o.since, until: o.until });
+  return spec;
+}
+
+/** --join: several files are pieces of one capture. */
+export function addJoinOption(cmd: Command): Command {
+  return cmd.option(
+    '--join',
+    'read several files as one capture (rotated with tcpdump -C/-G/-W), in the order of their first packet: circuits, channels and requests are followed across them, frames numbered on as mergecap -a would',
+  );
+}
+
 /** What --help says about several files. */
 export const SEVERAL_FILES_HELP = `
 Several files are read in parallel on worker threads (--jobs), each as its own capture: a circuit,
 channel or request that spans two files (tcpdump -C/-G rotation) is not joined across them. To read
 rotated files as one capture, join them first: mergecap -a -w joined.pcap a.pcap b.pcap`;
+
+/** What a report's --help says about several files. */
+export const REPORT_FILES_HELP = `
+Several files are read in parallel on worker threads (--jobs), each as its own capture; rows name
+their file. With --join they are read as one capture instead: rotated files (tcpdump -C/-G/-W) in
+the order of their first packet, circuits, channels and requests followed across them, frames
+numbered on as mergecap -a numbers them; a time gap or overlap between files is noted.`;
 
 /** --jobs N: worker threads for several files. */
 export function addJobsOption(cmd: Command): Command {
@@ -98,7 +144,7 @@ const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s
  * CONTIGUOUS_SEC after another ends): pieces of one capture, which are not
  * joined. Undefined when no two files do.
  */
-export function contiguousNote(files: readonly string[], results: readonly DissectResult[]): string | undefined {
+export function contiguousNote(files: readonly string[], results: readonly DissectResult[], joinHint = ''): string | undefined {
   const spans = files
     .map((file, i) => ({ file, first: results[i]!.stats.firstTime, last: results[i]!.stats.lastTime }))
     .filter((s) => !Number.isNaN(s.first))
@@ -113,7 +159,7 @@ export function contiguousNote(files: readonly string[], results: readonly Disse
   return (
     `cawire: note: ${names.join(', ')} follow one another in time, but each file is read as its own capture: ` +
     `requests and replies, circuits and PV names are not joined across files; ` +
-    `to read them as one capture, join them first: mergecap -a -w joined.pcap ${names.map(shellWord).join(' ')}`
+    `to read them as one capture, join them first: mergecap -a -w joined.pcap ${names.map(shellWord).join(' ')}${joinHint}`
   );
 }
 

@@ -3,7 +3,7 @@
 // line counting the unanswered requests, then count, mean, std, min, 25%, 50%,
 // 75%, max in milliseconds per server.
 
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency } from '../analysis/latency.js';
 import { millis, type LatencyStats } from '../analysis/latency-stats.js';
 import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
@@ -14,20 +14,38 @@ import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
 import { formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
+import { UNKNOWN_USER, hostOf, userOfHost, type ClientNameTable } from '../analysis/client-names.js';
+import type { TimeBound } from '../dissect/filter.js';
 import {
-  SEVERAL_FILES_HELP,
+  REPORT_FILES_HELP,
   UsageError,
   addInputOptions,
   addJobsOption,
+  addJoinOption,
   checkFiles,
+  collect,
   contiguousNote,
   dissectOptions,
+  filterSpec,
   inputSource,
   parseDuration,
+  parsePortList,
   reportEnd,
   runCommand,
   type InputOptionValues,
 } from './common.js';
+import { joinNote } from './report-run.js';
+import { parseDuration as parseUnitDuration, parseTimeBound } from './units.js';
+
+/** Every file's host names, for --by user over several files. */
+function mergeNames(tables: readonly (ClientNameTable | undefined)[]): ClientNameTable | undefined {
+  if (!tables.some(Boolean)) return undefined;
+  const hosts = new Map<string, string[]>();
+  for (const t of tables) {
+    for (const [ip, list] of t?.hosts ?? []) hosts.set(ip, [...new Set([...(hosts.get(ip) ?? []), ...list])]);
+  }
+  return { circuits: new Map(), hosts };
+}
 import { stoppedBySignals } from './interrupt.js';
 
 interface LatencyCliOptions extends InputOptionValues {
@@ -38,9 +56,13 @@ interface LatencyCliOptions extends InputOptionValues {
   json?: boolean;
   /** seconds */
   slowerThan?: number;
-  /** Unix seconds */
-  since?: number;
-  until?: number;
+  since?: TimeBound;
+  until?: TimeBound;
+  pv?: string[];
+  host?: string[];
+  port?: number[];
+  duration?: number;
+  join?: boolean;
   /** seconds */
   timeout: number;
   plot?: string;
@@ -50,13 +72,7 @@ interface LatencyCliOptions extends InputOptionValues {
   danfo?: boolean;
 }
 
-/** ISO 8601 (local time unless it names a zone) or Unix seconds, as Unix seconds. */
-export function parseTime(v: string): number {
-  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v);
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError('want an ISO time (2026-11-23T08:56:00Z) or Unix seconds');
-  return ms / 1000;
-}
+export { parseTime } from './units.js';
 
 /** [one, many] for "N … were unanswered". */
 const UNANSWERED_TEXT: Readonly<Record<PairKind, [string, string]>> = {
@@ -110,18 +126,22 @@ interface StatsRow extends LatencyStats {
   conflicts?: SearchConflict[];
 }
 
-/** The group of an unanswered request (groupKey's rule; it names no circuit, so by circuit its group is ''). */
-function unansweredGroup(u: Unanswered, by: GroupBy): string {
+/** The group of an unanswered request (groupKey's rule; it names no circuit, so by circuit its group is '', by user its host's names). */
+function unansweredGroup(u: Unanswered, by: GroupBy, names?: ClientNameTable): string {
   if (by === 'server') return u.server ?? '';
   if (by === 'client') return u.client;
+  if (by === 'host') return hostOf(u.client);
+  if (by === 'user') return names ? userOfHost(names, u.client) : UNKNOWN_USER;
   if (by === 'pv') return u.pv ?? '';
   return '';
 }
 
 /** Whether a search conflict involves a statistics group. */
-function conflictIn(c: SearchConflict, by: GroupBy, group: string): boolean {
+function conflictIn(c: SearchConflict, by: GroupBy, group: string, names?: ClientNameTable): boolean {
   if (by === 'server') return c.servers.includes(group);
   if (by === 'client') return c.client === group;
+  if (by === 'host') return hostOf(c.client) === group;
+  if (by === 'user') return (names ? userOfHost(names, c.client) : UNKNOWN_USER) === group;
   if (by === 'pv') return c.pv === group;
   return group === '';
 }
@@ -135,13 +155,13 @@ function statsRows(report: Report, kinds: readonly PairKind[], by: GroupBy): Sta
   const key = (kind: PairKind, group: string) => `${kind}\0${group}`;
   const unanswered = new Map<string, number>();
   for (const u of report.unanswered) {
-    const k = key(u.kind, unansweredGroup(u, by));
+    const k = key(u.kind, unansweredGroup(u, by, report.names));
     unanswered.set(k, (unanswered.get(k) ?? 0) + 1);
   }
   const row = (s: LatencyStats): StatsRow => {
     const r: StatsRow = { ...s, unanswered: unanswered.get(key(s.kind, s.group)) ?? 0 };
     unanswered.delete(key(s.kind, s.group));
-    if (s.kind === 'search') r.conflicts = report.conflicts.filter((c) => conflictIn(c, by, s.group));
+    if (s.kind === 'search') r.conflicts = report.conflicts.filter((c) => conflictIn(c, by, s.group, report.names));
     return r;
   };
   const rows: StatsRow[] = [];
@@ -225,7 +245,7 @@ function checkOptions(o: LatencyCliOptions): void {
   if (!(o.timeout > 0)) throw new UsageError('--timeout must be longer than 0');
   if (o.csv && o.json) throw new UsageError('choose one of --csv and --json');
   if (o.unanswered && (o.raw || o.slowerThan !== undefined)) throw new UsageError('--unanswered lists requests without replies; it does not combine with --raw or --slower-than');
-  if (o.since !== undefined && o.until !== undefined && o.since >= o.until) throw new UsageError('--since must be earlier than --until');
+  if (o.since && o.until && 'at' in o.since && 'at' in o.until && o.since.at >= o.until.at) throw new UsageError('--since must be earlier than --until');
   if (o.plot && !plotFormat(o.plot)) throw new UsageError(`--plot writes .svg or .png files, not '${o.plot}'`);
 }
 
@@ -237,6 +257,8 @@ interface Report extends Pick<MergedLatency, 'stats' | 'distributions' | 'counts
   conflicts: Filed<SearchConflict>[];
   /** several captures: rows name their file */
   several: boolean;
+  /** by user: the names the circuits sent (several captures: every file's hosts) */
+  names?: ClientNameTable;
 }
 
 /** Notes on stderr: replies without their request, then what the dissector skipped. */
@@ -279,17 +301,18 @@ async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], rep
 }
 
 /** One capture, in this thread: statistics from the streaming accumulator, or from danfo.js with --danfo. */
-async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], file: string | undefined, stop: AbortSignal): Promise<void> {
+async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[], stop: AbortSignal): Promise<void> {
   const listing = o.raw || o.slowerThan !== undefined;
   const bound = o.slowerThan ?? -Infinity;
   const listed: PairRecord[] = [];
-  const result = await latency(inputSource(file), {
+  const result = await latency(o.join ? files : inputSource(files[0]), {
     kinds,
     by: o.by,
     timeout: o.timeout,
     since: o.since,
     until: o.until,
     dissect: dissectOptions(o),
+    filter: filterSpec(o, false),
     // danfo.js needs the records; without --danfo none are kept (the accumulator has the values).
     statsEngine: o.danfo ? 'danfo' : 'stream',
     keepRecords: o.danfo && !listing && !o.unanswered ? DANFO_MAX_ROWS : 0,
@@ -298,7 +321,9 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
   });
   listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
   const report: Report = { ...result, listed, several: false };
-  if ((await writeReport(o, kinds, report)) && !o.quiet) reportNotes(result.counts, result.dissection, kinds);
+  if (!(await writeReport(o, kinds, report)) || o.quiet) return;
+  if (result.joined) process.stderr.write(`${joinNote(result.joined)}\n`);
+  reportNotes(result.counts, result.dissection, kinds);
 }
 
 /**
@@ -319,6 +344,7 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
       since: o.since,
       until: o.until,
       dissect: dissectOptions(o),
+      filter: filterSpec(o, false),
       listSlowerThan: listing ? (o.slowerThan ?? -Infinity) : undefined,
     },
     o.jobs ?? defaultJobs(files.length),
@@ -328,12 +354,12 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
   const read = parts.filter((p) => p !== undefined);
   if (read.length === 0) throw new CaptureError(`capture cut short by ${String(stop.reason)} before any file could be read: nothing to report`);
   const merged = mergeLatencyParts(readFiles, read);
-  const report: Report = { ...merged, listed: merged.records, several: true };
+  const report: Report = { ...merged, listed: merged.records, several: true, names: mergeNames(read.map((p) => p.names)) };
   if (!(await writeReport(o, kinds, report)) || o.quiet) return;
   read.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, readFiles[i]));
   const unread = files.filter((_, i) => parts[i] === undefined);
   if (unread.length) process.stderr.write(`cawire: capture cut short by ${String(stop.reason)} before ${unread.join(', ')} could be read; the report covers the other files\n`);
-  const note = contiguousNote(readFiles, read.map((p) => p.dissection));
+  const note = contiguousNote(readFiles, read.map((p) => p.dissection), '; or read them with --join');
   if (note) process.stderr.write(`${note}\n`);
 }
 
@@ -343,28 +369,33 @@ export function registerLatency(program: Command): void {
     .description(DESCRIPTIONS.latency)
     .argument('[files...]', "pcap/pcapng captures, gzip allowed; '-' or none reads stdin; several are paired each on its own and described together")
     .addOption(new Option('--kind <kind>', 'what to pair').choices([...PAIR_KINDS, 'all']).default('create'))
-    .addOption(new Option('--by <field>', 'one statistics row per').choices(GROUP_BY).default('server'))
+    .addOption(new Option('--by <field>', 'one statistics row per (host: client IP; user: the CA user@host names the client sent)').choices(GROUP_BY).default('server'))
     .option('--raw', 'list the paired records instead of statistics')
     .option('--csv', 'CSV (statistics, or records with --raw/--slower-than, or --unanswered)')
     .option('--json', 'JSON Lines, like --csv')
     .option('--slower-than <duration>', 'list the pairs slower than this (300ms, 250us, 2s; bare number = ms) with frame numbers', (v) => parseDuration(v, 'ms'))
-    .option('--since <time>', 'only requests sent at or after this ISO time or Unix seconds', parseTime)
-    .option('--until <time>', 'only requests sent before this ISO time or Unix seconds', parseTime)
+    .option('--since <time>', 'only requests sent at or after this capture time: ISO, Unix seconds, or +30s after the first packet', parseTimeBound)
+    .option('--until <time>', 'only requests sent before this capture time: ISO, Unix seconds, or +30s after the first packet', parseTimeBound)
+    .option('--pv <glob>', 'only messages on PVs matching the glob (* and ?); repeatable, comma-separated', collect)
+    .option('--host <addr>', 'only messages from or to this IPv4 address or CIDR block (10.9.0.0/16); repeatable', collect)
+    .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
+    .option('--duration <duration>', 'read this much capture time from the first packet (30s, 5m), then report', (v) => parseUnitDuration(v))
     .option('--timeout <duration>', 'a request unanswered this long (capture time; bare number = s) counts as unanswered', (v) => parseDuration(v, 's'), DEFAULT_TIMEOUT_SEC)
     .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
     .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
     .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
-    .addHelpText('after', SEVERAL_FILES_HELP);
-  addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {
+    .addHelpText('after', REPORT_FILES_HELP);
+  addJobsOption(addJoinOption(addInputOptions(cmd))).action(async (files: string[], o: LatencyCliOptions) => {
     // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
     await runCommand(program.opts().debug === true, () =>
       stoppedBySignals(async (stop) => {
         checkOptions(o);
         checkFiles(files);
         const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
-        if (files.length > 1) await latencyOfSeveral(o, kinds, files, stop);
-        else await latencyOfOne(o, kinds, files[0], stop);
+        if (o.join && files.length < 2) throw new UsageError('--join reads several files as one capture: name at least two');
+        if (files.length > 1 && !o.join) await latencyOfSeveral(o, kinds, files, stop);
+        else await latencyOfOne(o, kinds, files, stop);
       }),
     );
   });

@@ -4,13 +4,15 @@
 // numbers to open in Wireshark.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BeaconAnalysis, DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
-import { CircuitAnalysis, circuitDuration, circuitEnding, openChannels, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
+import { DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
+import { circuitDuration, circuitEnding, openChannels, resetCircuits, type CircuitSummary, type ResetCircuit } from '../analysis/circuits.js';
+import { circuitGroups, type CircuitGroup } from '../analysis/circuit-groups.js';
 import { median } from '../analysis/latency-stats.js';
 import type { Moment } from '../analysis/moment.js';
+import type { ClientGrouping } from '../analysis/client-names.js';
+import type { SearchPart } from '../analysis/registry.js';
 import {
   RATE_WINDOW_SEC,
-  SearchAnalysis,
   topCounts,
   type ClientSearches,
   type NameSearches,
@@ -18,30 +20,32 @@ import {
   type ServerAnswer,
   type UnansweredSearch,
 } from '../analysis/searches.js';
-import { DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
-import type { TcpCircuit } from '../dissect/circuits.js';
-import type { CaEvent } from '../dissect/event.js';
-import type { MessageSelection } from '../dissect/options.js';
-import { runDissection, type DissectResult } from '../dissect/run.js';
+import { DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ListItem, type ReportFormat } from '../output/table.js';
 import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
-import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import {
+  REPORT_FILES_HELP,
+  addFilterOptions,
+  addInputOptions,
+  addJobsOption,
+  addJoinOption,
+  dissectOptions,
+  filterSpec,
+  runCommand,
+  type FilterOptionValues,
+  type InputOptionValues,
+} from './common.js';
 import { stoppedBySignals } from './interrupt.js';
+import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
-interface ReportOptions extends InputOptionValues {
+interface ReportOptions extends InputOptionValues, FilterOptionValues {
   json?: boolean;
   csv?: boolean;
   quiet?: boolean;
-}
-
-/** What a report feeds the engine: every event, and circuits as they end. */
-interface Analysis {
-  event(ev: CaEvent): void;
-  circuitEnded?(c: TcpCircuit): void;
-  /** the messages it reads (default: all) */
-  selection?(): MessageSelection;
+  join?: boolean;
+  jobs?: number;
 }
 
 /** Names listed in one table cell before the rest is counted. */
@@ -61,25 +65,30 @@ function positiveInteger(v: string): number {
   return n;
 }
 
-/** A report command: [file], input options, --json, --csv, -q. */
-function reportCommand(program: Command, name: string, description: string): Command {
+/** A report command: [files...], input options, filters, --join, --jobs, --json, --csv, -q. */
+function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
   const cmd = program
     .command(name)
     .description(description)
-    .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
+    .argument('[files...]', "pcap/pcapng captures, gzip allowed; '-' or none reads stdin; several: each its own capture, or one with --join")
     .addOption(new Option('--json', 'one JSON object per row (JSON Lines)').conflicts('csv'))
     .option('--csv', 'CSV with a header line')
-    .option('-q, --quiet', 'no end-of-run note on stderr');
-  return addInputOptions(cmd);
+    .option('-q, --quiet', 'no end-of-run note on stderr')
+    .addHelpText('after', `\nFilters: ${filterMeaning}\n${REPORT_FILES_HELP}`);
+  return addJobsOption(addJoinOption(addFilterOptions(addInputOptions(cmd))));
 }
+
+/** The input and filters the command line names. */
+function inputOf(files: string[], o: ReportOptions): InputChoice {
+  return { files, join: o.join, jobs: o.jobs, dissect: dissectOptions(o), filter: filterSpec(o) };
+}
+
+/** --by for client rows: per socket (default), host, or CA user@host. */
+const byOption = (what: string) =>
+  new Option('--by <group>', `${what} per client socket (ip:port), client host (ip), or CA user@host the client sent`).choices(['socket', 'host', 'user']).default('socket');
 
 function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
-}
-
-/** Decodes the whole capture into `analysis`, or what was read when `stop` aborts (Ctrl-C). */
-async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis, stop: AbortSignal): Promise<DissectResult> {
-  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis, abort: stop });
 }
 
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
@@ -87,12 +96,18 @@ function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>)
   return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
-/** Writes the report, then the end-of-run note unless --quiet. */
-async function writeReport(text: string, result: DissectResult, o: ReportOptions): Promise<void> {
+/** Writes the report, then the end-of-run notes unless --quiet. */
+async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
   const out = new LineWriter();
   if (text) out.line(text);
   await out.end();
-  if (!o.quiet && !out.closed) reportEnd(result);
+  if (!o.quiet && !out.closed) reportInputEnd(input);
+}
+
+/** One capture's rows in `columns`, or several files' rows with the file first. */
+function rowsReport<P, R>(format: ReportFormat, columns: readonly Column<R>[], input: ReportInput<P>, rows: (part: P) => readonly R[], top = <T>(r: T[]): T[] => r): string {
+  if (!input.several) return formatReport(format, columns as Column<R>[], top([...rows(input.part)]));
+  return formatReport(format, withFileColumn(columns), top(filedRows(input, rows)));
 }
 
 /** A note under a table (table format only: CSV and JSON stay pure rows and carry the note's facts as row keys). */
@@ -193,6 +208,17 @@ const DUPLICATE_COLUMNS: Column<DuplicateRow>[] = [
   { title: 'reply ms (median)', key: 'reply_ms', value: (r) => medianMs(r.answer.latencies), align: 'right' },
 ];
 
+/** What the filters mean for searches. */
+const SEARCH_FILTERS = `--pv: searches for matching names and their replies; --host, --port: searches and replies from or to them;
+--since, --until, --duration: searches and replies in that capture time.`;
+
+/** The client columns, the first named for the grouping (--by). */
+function clientColumns(by: ClientGrouping): Column<ClientSearches>[] {
+  if (by === 'socket') return CLIENT_COLUMNS;
+  const title = by === 'host' ? 'client host' : 'client user';
+  return [{ title, key: by === 'host' ? 'client_host' : 'client_user', value: (r) => (by === 'user' ? safeText(r.client) : r.client) }, ...CLIENT_COLUMNS.slice(1)];
+}
+
 const CLIENT_COLUMNS: Column<ClientSearches>[] = [
   { title: 'client', value: (r) => r.client },
   { title: 'searches', value: (r) => r.searches, align: 'right' },
@@ -217,6 +243,7 @@ const STORM_COLUMNS: Column<SearchStorm>[] = [
 ];
 
 interface SearchOptions extends ReportOptions {
+  by?: ClientGrouping;
   top?: number;
   unanswered?: boolean;
   duplicates?: boolean;
@@ -227,35 +254,35 @@ interface SearchOptions extends ReportOptions {
 export function registerSearches(program: Command): void {
   const views = ['unanswered', 'duplicates', 'clients', 'storm'];
   const others = (v: string) => views.filter((o) => o !== v);
-  reportCommand(program, 'searches', DESCRIPTIONS.searches)
+  reportCommand(program, 'searches', DESCRIPTIONS.searches, SEARCH_FILTERS)
     .addOption(new Option('--top <n>', 'only the first N rows (most searched names, busiest clients)').argParser(positiveInteger))
     .addOption(new Option('--unanswered', 'names a client searched for and never got a reply for, with its back-off').conflicts(others('unanswered')))
     .addOption(new Option('--duplicates', 'names answered by more than one server (duplicate PVs)').conflicts(others('duplicates')))
     .addOption(new Option('--clients', 'per client: search rate, peak in any 1 s, most searched names').conflicts(others('clients')))
     .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
-    .action(async (file: string | undefined, o: SearchOptions) => {
+    .addOption(byOption('--clients: one row'))
+    .action(async (files: string[], o: SearchOptions) => {
       await runReport(program, async (stop) => {
-        const analysis = new SearchAnalysis();
-        const result = await analyse(file, o, analysis, stop);
-        const report = analysis.finish();
+        const input = await readReport('searches', { storm: o.storm, by: o.by }, inputOf(files, o), stop);
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
+        const report = <R>(columns: readonly Column<R>[], rows: (p: SearchPart) => readonly R[]) => rowsReport(format, columns, input, rows, top);
         let text: string;
-        if (o.unanswered) text = formatReport(format, UNANSWERED_COLUMNS, top(report.unanswered));
-        else if (o.duplicates) {
-          const rows = report.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer })));
-          text = formatReport(format, DUPLICATE_COLUMNS, top(rows));
-        } else if (o.clients) text = formatReport(format, CLIENT_COLUMNS, top(report.clients));
-        else if (o.storm !== undefined) text = formatReport(format, STORM_COLUMNS, top(report.storms(o.storm)));
+        if (o.unanswered) text = report(UNANSWERED_COLUMNS, (p) => p.unanswered);
+        else if (o.duplicates) text = report(DUPLICATE_COLUMNS, (p) => p.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer }))));
+        else if (o.clients) text = report(clientColumns(o.by ?? 'socket'), (p) => p.clients);
+        else if (o.storm !== undefined) text = report(STORM_COLUMNS, (p) => p.storms!);
+        else if (input.several) text = report(NAME_COLUMNS, (p) => p.names);
         else {
+          const part = input.part;
           const notes: string[] = [];
-          const never = new Set(report.unanswered.map((u) => u.name)).size;
+          const never = new Set(part.unanswered.map((u) => u.name)).size;
           if (never) notes.push(`${never} name(s) searched for without a reply: cawire searches --unanswered`);
-          if (report.duplicates.length) notes.push(`${report.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
-          const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(report.unanswered)];
-          text = withNotes(format, formatReport(format, columns, top(report.names)), notes);
+          if (part.duplicates.length) notes.push(`${part.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
+          const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(part.unanswered)];
+          text = withNotes(format, formatReport(format, columns, top(part.names)), notes);
         }
-        await writeReport(text, result, o);
+        await writeReport(text, input, o);
       });
     });
 }
@@ -336,35 +363,42 @@ export function timelineLine(r: BeaconRecord): string {
   return `${r.anomaly ? '* ' : '  '}${r.server.padEnd(40)} ${when(r.at)} frame ${r.at.frame} ${notes.join(' ')}`;
 }
 
+/** What the filters mean for beacons. */
+const BEACON_FILTERS = `--host, --port: beacons from or to them (and the capture span from the messages kept);
+--pv: beacons name no PV, so only the capture span is bounded by it; --since, --until, --duration: beacons in that capture time.`;
+
 interface BeaconOptions extends ReportOptions {
   timeline?: boolean;
   silence?: number;
 }
 
 export function registerBeacons(program: Command): void {
-  reportCommand(program, 'beacons', DESCRIPTIONS.beacons)
+  reportCommand(program, 'beacons', DESCRIPTIONS.beacons, BEACON_FILTERS)
     .option('--timeline', 'one line per beacon, casw style, anomalies marked with *')
     .addOption(
       new Option('--silence <sec>', 'list gaps between beacons longer than this')
         .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}, EPICS_CA_CONN_TMO`)
         .argParser(positiveNumber),
     )
-    .action(async (file: string | undefined, o: BeaconOptions) => {
+    .action(async (files: string[], o: BeaconOptions) => {
       await runReport(program, async (stop) => {
-        const analysis = new BeaconAnalysis(o.silence);
-        const result = await analyse(file, o, analysis, stop);
-        const report = analysis.finish();
+        const input = await readReport('beacons', { silence: o.silence }, inputOf(files, o), stop);
         const format = formatOf(o);
         let text: string;
-        if (o.timeline) text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
-        else {
+        if (input.several) {
+          text = o.timeline ? rowsReport(format, TIMELINE_COLUMNS, input, (p) => p.timeline) : rowsReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, input, (p) => p.servers);
+        } else if (o.timeline) {
+          const report = input.part;
+          text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
+        } else {
+          const report = input.part;
           // In JSON/CSV each server's `copies` holds its part of this note: they add up to report.copies.
           const notes = report.copies
             ? [`copies merged: ${report.copies} (the same beacon id from the same server on another path within ${BEACON_COPY_WINDOW_SEC} s: relayed by a caRepeater, or sent to several addresses); counted once`]
             : [];
           text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers), notes);
         }
-        await writeReport(text, result, o);
+        await writeReport(text, input, o);
       });
     });
 }
@@ -451,21 +485,49 @@ const RESET_COLUMNS: Column<ResetCircuit>[] = [
 
 interface CircuitOptions extends ReportOptions {
   endedByRst?: boolean;
+  by?: ClientGrouping;
 }
 
+/** Circuits totalled per client host or user@host (--by). */
+function circuitGroupColumns(by: ClientGrouping): Column<CircuitGroup>[] {
+  return [
+    { title: by === 'host' ? 'client host' : 'client user', key: by === 'host' ? 'client_host' : 'client_user', value: (r) => safeText(r.group) },
+    { title: 'circuits', value: (r) => r.circuits, align: 'right' },
+    { title: 'client sockets', key: 'client_sockets', value: (r) => r.clients, preview: LIST_PREVIEW },
+    { title: 'servers', value: (r) => r.servers, preview: LIST_PREVIEW },
+    { title: 'first start', key: 'first_start', value: (r) => whenSeconds(r.start) },
+    { title: 'first frame', key: 'first_frame', value: (r) => r.firstFrame, align: 'right' },
+    { title: 'channels created', key: 'channels_created', value: (r) => r.channelsCreated, align: 'right' },
+    { title: 'subscriptions', value: (r) => r.subscriptions, align: 'right' },
+    { title: 'updates', value: (r) => r.updates, align: 'right' },
+    { title: 'CA bytes to server', key: 'ca_bytes_to_server', value: (r) => r.caBytesToServer, align: 'right' },
+    { title: 'CA bytes to client', key: 'ca_bytes_to_client', value: (r) => r.caBytesToClient, align: 'right' },
+    { title: 'retransmissions', value: (r) => r.retransmissions, align: 'right' },
+    { title: 'capture gaps', key: 'capture_gaps', value: (r) => r.gaps, align: 'right' },
+    { title: 'ended by RST', key: 'ended_by_rst', value: (r) => r.endedByRst, align: 'right' },
+    { title: 'open at end', key: 'open_at_end', value: (r) => r.openAtEnd, align: 'right' },
+  ];
+}
+
+/** What the filters mean for circuits. */
+const CIRCUIT_FILTERS = `--pv: circuits that carried a matching PV (counting only its messages); --host, --port: circuits with that
+end; --since, --until, --duration: circuits that carried a message in that capture time (counting those).`;
+
 export function registerCircuits(program: Command): void {
-  reportCommand(program, 'circuits', DESCRIPTIONS.circuits)
-    .option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment')
-    .action(async (file: string | undefined, o: CircuitOptions) => {
+  reportCommand(program, 'circuits', DESCRIPTIONS.circuits, CIRCUIT_FILTERS)
+    .addOption(new Option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment').conflicts('by'))
+    .addOption(byOption('one row of totals'))
+    .action(async (files: string[], o: CircuitOptions) => {
       await runReport(program, async (stop) => {
-        const analysis = new CircuitAnalysis();
-        const result = await analyse(file, o, analysis, stop);
-        const circuits = analysis.finish();
+        const input = await readReport('circuits', {}, inputOf(files, o), stop);
         const format = formatOf(o);
+        const by = o.by ?? 'socket';
         const text = o.endedByRst
-          ? formatReport(format, RESET_COLUMNS, resetCircuits(circuits))
-          : formatReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, circuits);
-        await writeReport(text, result, o);
+          ? rowsReport(format, RESET_COLUMNS, input, resetCircuits)
+          : by !== 'socket'
+            ? rowsReport(format, circuitGroupColumns(by), input, (circuits) => circuitGroups(circuits, by))
+            : rowsReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, input, (circuits) => circuits);
+        await writeReport(text, input, o);
       });
     });
 }
@@ -543,24 +605,33 @@ function summaryScreen(rows: SummaryRow[]): string {
   ].join('\n');
 }
 
+/** What the filters mean for the summary. */
+const SUMMARY_FILTERS = `each report in it counts the messages kept: --pv matching PVs, --host/--port from or to them,
+--since/--until/--duration in that capture time (circuits: those that carried a message kept).`;
+
 interface SummaryCliOptions extends ReportOptions {
   slow?: number;
 }
 
 export function registerSummary(program: Command): void {
-  reportCommand(program, 'summary', DESCRIPTIONS.summary)
+  reportCommand(program, 'summary', DESCRIPTIONS.summary, SUMMARY_FILTERS)
     .addOption(
       new Option('--slow <sec>', 'list responses slower than this')
         .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
         .argParser(positiveNumber),
     )
-    .action(async (file: string | undefined, o: SummaryCliOptions) => {
+    .action(async (files: string[], o: SummaryCliOptions) => {
       await runReport(program, async (stop) => {
-        const analysis = new SummaryAnalysis({ slowSec: o.slow });
-        const result = await analyse(file, o, analysis, stop);
-        const rows = summaryRows(analysis.finish(result), file);
+        const input = await readReport('summary', { slowSec: o.slow }, inputOf(files, o), stop);
         const format = formatOf(o);
-        await writeReport(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);
+        let text: string;
+        if (!input.several) {
+          const rows = summaryRows(input.part, files.length === 1 ? files[0] : undefined);
+          text = format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows);
+        } else if (format === 'table') {
+          text = input.files.map((file, i) => `${file}:\n${summaryScreen(summaryRows(input.parts[i]!, file))}`).join('\n\n');
+        } else text = formatReport(format, withFileColumn(SUMMARY_COLUMNS), input.files.flatMap((file, i) => summaryRows(input.parts[i]!, file).map((r) => ({ ...r, file }))));
+        await writeReport(text, input, o);
       });
     });
 }

@@ -28,3 +28,17 @@ export function parseSize(v: string): number {
   if (!m) throw new InvalidArgumentError('want a size such as 64MiB, 100MB or 4096');
   return Math.round(Number(m[1]) * BYTES_PER[(m[2] ?? '').toLowerCase()]!);
 }
+
+/** ISO 8601 (local time unless it names a zone) or Unix seconds, as Unix seconds. */
+export function parseTime(v: string): number {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('want an ISO time (2026-11-23T08:56:00Z) or Unix seconds');
+  return ms / 1000;
+}
+
+/** A point in capture time: '+30s' (after the capture's first packet, any duration), an ISO time or Unix seconds. */
+export function parseTimeBound(v: string): { at: number } | { afterFirst: number } {
+  const rel = /^\s*\+(.*)$/.exec(v);
+  return rel ? { afterFirst: parseDuration(rel[1]!) } : { at: parseTime(v) };
+}

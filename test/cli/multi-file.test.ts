@@ -196,10 +196,10 @@ describe('cawire latency with several files', SLOW, () => {
     }
   });
 
-  it('notes once that files following one another in time are not joined, and suggests mergecap -a', () => {
+  it('notes once that files following one another in time are not joined, and suggests mergecap -a (and a report, --join)', () => {
     const note = `cawire: note: ${FILES[0]}, ${LATER} follow one another in time, but each file is read as its own capture: requests and replies, circuits and PV names are not joined across files; to read them as one capture, join them first: mergecap -a -w joined.pcap ${FILES[0]} ${LATER}\n`;
     const lat = cawire(['latency', LATER, FILES[0]!]);
-    expect({ code: lat.code, err: lat.err }).toEqual({ code: 0, err: note });
+    expect({ code: lat.code, err: lat.err }).toEqual({ code: 0, err: note.replace(/\n$/, '; or read them with --join\n') });
     const pr = cawire(['print', '--format', '{frame}', FILES[0]!, LATER]);
     expect({ code: pr.code, err: pr.err }).toEqual({ code: 0, err: note });
     expect(cawire(['print', '-q', FILES[0]!, LATER]).err).toBe('');

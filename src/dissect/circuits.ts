@@ -11,7 +11,8 @@ export type Closer = 'client' | 'server';
 /** One direction of a circuit: reassembly feeding CA framing. */
 export class Half implements StreamConsumer {
   stream!: TcpStream;
-  framer!: StreamFramer<Half>;
+  /** made by the dissector when this direction's first payload byte arrives: a circuit that carries no data costs no framer */
+  framer: StreamFramer<Half> | undefined = undefined;
   /** CA bytes framed into messages, and messages */
   caMessages = 0;
   /** bytes on the wire (frames) and TCP payload bytes in this direction */
@@ -24,10 +25,10 @@ export class Half implements StreamConsumer {
   ) {}
 
   data(buf: Buffer, off: number, len: number): void {
-    this.framer.push(buf, off, len);
+    this.framer!.push(buf, off, len);
   }
   gap(): void {
-    this.framer.gap();
+    this.framer?.gap();
   }
 }
 

@@ -6,7 +6,7 @@
 
 import { ipv4Offset } from '../capture/link.js';
 import { unixSeconds, type PacketSink } from '../capture/types.js';
-import { CircuitState, SearchNames, isMonitorUpdate } from '../../protocols/ca/circuit.js';
+import { CircuitState, SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
@@ -18,7 +18,7 @@ import {
   type CaMessage,
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
-import { HeldBudget, TcpStream } from '../net/tcp.js';
+import { HeldBudget, TcpStream, type TcpLimits } from '../net/tcp.js';
 import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
@@ -74,6 +74,9 @@ export class Dissector implements PacketSink {
   private readonly assembling: HeldBudget;
   /** what every framer shares: limits, that budget, the pool of assembly buffers */
   private readonly framerLimits: FramerLimits;
+  /** the limits every stream and every circuit's id tables share (one object each, not one per circuit) */
+  private readonly tcpLimits: TcpLimits;
+  private readonly circuitLimits: CircuitLimits;
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
@@ -98,6 +101,8 @@ export class Dissector implements PacketSink {
     this.held = new HeldBudget(this.options.maxHeldTotal);
     this.assembling = new HeldBudget(this.options.maxMessageBytesTotal);
     this.framerLimits = { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling, pool: new AssemblyPool() };
+    this.tcpLimits = { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST };
+    this.circuitLimits = { maxIdsPerCircuit: this.options.maxIdsPerCircuit };
     this.tcpSink = {
       message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
       malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
@@ -312,9 +317,11 @@ export class Dissector implements PacketSink {
     }
     if (flags & TCP_ACK) other.stream.ack(ack);
     if (payLen > 0) {
+      // This direction's first data: its framer is made now (a circuit that carries none costs none).
+      const framer = (half.framer ??= this.newFramer(half));
       half.stream.segment(seq, buf, payOff, payLen);
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
-      if (cut) half.framer.gap();
+      if (cut) framer.gap();
     }
     if (flags & TCP_RST) {
       if (!c.endedBy) {
@@ -375,13 +382,10 @@ export class Dissector implements PacketSink {
       srcIsClient ? dport : sport,
       this.now,
       evidence,
-      new CircuitState({ maxIdsPerCircuit: this.options.maxIdsPerCircuit }),
+      new CircuitState(this.circuitLimits),
     );
-    const midStream = !syn;
-    for (const half of [c.toServer, c.toClient]) {
-      half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
-      half.framer = new StreamFramer(this.tcpSink, half, this.framerLimits, midStream);
-    }
+    c.toServer.stream = new TcpStream(c.toServer, this.tcpLimits, this.held);
+    c.toClient.stream = new TcpStream(c.toClient, this.tcpLimits, this.held);
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
     this.circuits.add(c);
     this.stats.circuits++;
@@ -392,6 +396,11 @@ export class Dissector implements PacketSink {
       this.ageHead = 0;
     }
     return c;
+  }
+
+  /** A direction's framer, made at its first payload byte; it checks its first data when the circuit was joined without its SYN. */
+  private newFramer(half: Half): StreamFramer<Half> {
+    return new StreamFramer(this.tcpSink, half, this.framerLimits, half.circuit.roleEvidence !== 'syn');
   }
 
   /** Returns false when no object keeps `buf` (the message was declined, or copied): see FrameSink.message. */
@@ -476,7 +485,7 @@ export class Dissector implements PacketSink {
     const s = this.stats;
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();
-      half.framer.end();
+      half.framer?.end();
       const st = half.stream.stats;
       s.retransmissions += st.retransmissions;
       s.outOfOrder += st.outOfOrder;

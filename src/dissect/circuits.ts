@@ -1,7 +1,7 @@
 // TCP virtual circuits: the two directions of a connection, who is client and
 // server, and the facts the reports need (handshake, bytes, how it ended).
 
-import { CircuitState } from '../../protocols/ca/circuit.js';
+import { CircuitState, type CircuitLimits } from '../../protocols/ca/circuit.js';
 import { StreamFramer } from '../../protocols/ca/framing.js';
 import { ipToString } from '../../protocols/ca/ip.js';
 import { TcpStream, type StreamConsumer } from '../net/tcp.js';
@@ -33,7 +33,8 @@ export class Half implements StreamConsumer {
 }
 
 export class TcpCircuit {
-  readonly ca: CircuitState;
+  /** made at first use (see `ca`): a circuit that carries no CA message has none */
+  private caState: CircuitState | undefined = undefined;
   readonly toServer: Half;
   readonly toClient: Half;
   /** capture times (Unix seconds, float) */
@@ -66,14 +67,18 @@ export class TcpCircuit {
     readonly serverPort: number,
     now: number,
     roleEvidence: TcpCircuit['roleEvidence'],
-    ca: CircuitState,
+    private readonly caLimits: CircuitLimits,
   ) {
     this.firstSeen = now;
     this.lastSeen = now;
     this.roleEvidence = roleEvidence;
-    this.ca = ca;
     this.toServer = new Half(this, true);
     this.toClient = new Half(this, false);
+  }
+
+  /** The circuit's CA state: which PV each id names, versions, host and user name. */
+  get ca(): CircuitState {
+    return (this.caState ??= new CircuitState(this.caLimits));
   }
 
   /** whether a packet between these endpoints (either direction) belongs to this circuit */

@@ -6,7 +6,7 @@
 
 import { ipv4Offset } from '../capture/link.js';
 import { unixSeconds, type PacketSink } from '../capture/types.js';
-import { CircuitState, SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
+import { SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
@@ -59,8 +59,12 @@ export class Dissector implements PacketSink {
   /** closed circuits lingering for late packets, in closing order from closedHead; entries of circuits already retired are skipped */
   private closedQueue: TcpCircuit[] = [];
   private closedHead = 0;
-  /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
-  private ageQueue: { c: TcpCircuit; seen: number }[] = [];
+  /**
+   * open circuits, oldest first by when they were queued (opened, or found active again), and
+   * each one's lastSeen then (a parallel array of numbers: no object per entry): see idlest()
+   */
+  private ageQueue: TcpCircuit[] = [];
+  private ageSeen: number[] = [];
   private ageHead = 0;
   private lastCircuit?: TcpCircuit = undefined;
   /** server TCP endpoints learned from search replies and beacons */
@@ -161,6 +165,7 @@ export class Dissector implements PacketSink {
     this.closedQueue = [];
     this.closedHead = 0;
     this.ageQueue = [];
+    this.ageSeen = [];
     this.ageHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
@@ -382,19 +387,16 @@ export class Dissector implements PacketSink {
       srcIsClient ? dport : sport,
       this.now,
       evidence,
-      new CircuitState(this.circuitLimits),
+      this.circuitLimits,
     );
     c.toServer.stream = new TcpStream(c.toServer, this.tcpLimits, this.held);
     c.toClient.stream = new TcpStream(c.toClient, this.tcpLimits, this.held);
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
     this.circuits.add(c);
     this.stats.circuits++;
-    this.ageQueue.push({ c, seen: c.lastSeen });
-    if (this.ageQueue.length > 2 * this.circuits.size + 1024) {
-      // Drop the entries of circuits already gone, so the queue stays within the table's size.
-      this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.circuits.has(e.c));
-      this.ageHead = 0;
-    }
+    this.ageQueue.push(c);
+    this.ageSeen.push(c.lastSeen);
+    if (this.ageQueue.length > 2 * this.circuits.size + 1024) this.compactAgeQueue();
     return c;
   }
 
@@ -521,14 +523,31 @@ export class Dissector implements PacketSink {
    */
   private idlest(): TcpCircuit | undefined {
     const q = this.ageQueue;
+    const seen = this.ageSeen;
     while (this.ageHead < q.length) {
-      const e = q[this.ageHead++]!;
-      if (!this.circuits.has(e.c)) continue;
-      if (e.c.lastSeen === e.seen) return e.c;
-      e.seen = e.c.lastSeen;
-      q.push(e);
+      const i = this.ageHead++;
+      const c = q[i]!;
+      if (!this.circuits.has(c)) continue;
+      if (c.lastSeen === seen[i]) return c;
+      q.push(c);
+      seen.push(c.lastSeen);
     }
     return undefined;
+  }
+
+  /** Drops the entries already passed and those of circuits gone, so the queue stays within the table's size. */
+  private compactAgeQueue(): void {
+    const q: TcpCircuit[] = [];
+    const seen: number[] = [];
+    for (let i = this.ageHead; i < this.ageQueue.length; i++) {
+      const c = this.ageQueue[i]!;
+      if (!this.circuits.has(c)) continue;
+      q.push(c);
+      seen.push(this.ageSeen[i]!);
+    }
+    this.ageQueue = q;
+    this.ageSeen = seen;
+    this.ageHead = 0;
   }
 
 

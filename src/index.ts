@@ -27,3 +27,4 @@ export { SearchAnalysis } from './analysis/searches.js';
 export { BeaconAnalysis } from './analysis/beacons.js';
 export { CircuitAnalysis } from './analysis/circuits.js';
 export { SummaryAnalysis } from './analysis/summary.js';
+export { LIST_SEPARATOR, parseCsvList } from './output/csv-list.js';

@@ -81,6 +81,9 @@ export interface CircuitSummary extends Omit<CircuitTally, 'messages'> {
   /** who sent the first FIN, or the RST */
   closer?: Closer;
   rstBy?: Closer;
+  /** time and frame of the closer's first FIN, or of the RST */
+  closeTime?: number;
+  closeFrame?: number;
 }
 
 export interface ResetCircuit {
@@ -186,9 +189,8 @@ export class CircuitAnalysis {
     this.tallies.delete(c);
     const up = c.toServer.stream.stats;
     const down = c.toClient.stream.stats;
-    const messages = t.messages;
-    // Field by field: an object literal that spreads another and adds fields gets a hidden class
-    // of its own in V8, each row then costing a few KiB and its push longer the more rows there are.
+    // Field by field: a spread of the tally gave every summary a hidden class of its own, and every
+    // pass over thousands of them (summary, restarts) a megamorphic property lookup per field read.
     this.done.push({
       created: t.created,
       cleared: t.cleared,
@@ -201,8 +203,8 @@ export class CircuitAnalysis {
       eventsOn: t.eventsOn,
       echoRequests: t.echoRequests,
       echoResponses: t.echoResponses,
-      firstMessage: messages.first,
-      lastMessage: messages.last,
+      firstMessage: t.messages.first,
+      lastMessage: t.messages.last,
       id: c.id,
       client: c.client,
       server: c.server,
@@ -213,7 +215,7 @@ export class CircuitAnalysis {
       serverVersion: c.ca.serverVersion,
       priority: c.ca.priority,
       start: c.synTime ?? c.firstSeen,
-      startFrame: c.synFrame ?? messages.first?.frame,
+      startFrame: c.synFrame ?? t.messages.first?.frame,
       end: c.endTime,
       endFrame: c.endFrame,
       lastSeen: c.lastSeen,
@@ -228,6 +230,8 @@ export class CircuitAnalysis {
       endedBy: c.endedBy,
       closer: c.closer,
       rstBy: c.rstBy,
+      closeTime: c.closeTime,
+      closeFrame: c.closeFrame,
     });
   }
 

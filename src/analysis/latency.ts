@@ -37,6 +37,8 @@ export interface LatencyOptions {
   onRecord?: (r: PairRecord) => void;
   /** 'auto' (default): danfo.js for kept records up to DANFO_MAX_ROWS, else the accumulator */
   statsEngine?: 'auto' | 'danfo' | 'stream';
+  /** aborting it ends the read at once: the result covers what was read (runDissection's `abort`) */
+  stop?: AbortSignal;
 }
 
 export interface LatencyResult {
@@ -111,7 +113,10 @@ export async function latency(source: CaptureSource, options: LatencyOptions = {
     },
   );
   // Only the messages the pairer reads become events: of the monitor updates, the first of each subscription.
-  const dissection = await runDissection(source, { ...pairer.selection(), ...options.dissect }, (ev) => pairer.event(ev), { listener: pairer });
+  const dissection = await runDissection(source, { ...pairer.selection(), ...options.dissect }, (ev) => pairer.event(ev), {
+    listener: pairer,
+    abort: options.stop,
+  });
   pairer.finish();
 
   const engine = options.statsEngine ?? 'auto';

@@ -13,11 +13,12 @@ import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
-import { safeText } from '../output/values.js';
+import { formatSecondsIso, safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { CircuitAnalysis, resetCircuits, type CircuitSummary } from './circuits.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { Pairer, type PairRecord } from './pairing.js';
+import { closePacket, findRestarts, refusedConnections, serverClosed, type IocRestart, type RestartClient } from './restarts.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
 
 /** A response slower than this is listed: caget and caput give up after 1 s by default (-w 1.0). */
@@ -53,6 +54,8 @@ export interface Problem {
   detail: string;
   /** the cawire command (without the capture) that shows every case */
   command: string;
+  /** every frame the problem's cases name (the detail names only the first few cases) */
+  frames?: number[];
 }
 
 export interface CaptureSummary {
@@ -180,6 +183,7 @@ export class SummaryAnalysis {
     const circuits = this.circuitAnalysis.finish();
     const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
     for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
+    const restarts = findRestarts(beacons, circuits);
     return {
       first: this.span.first,
       last: this.span.last,
@@ -196,7 +200,9 @@ export class SummaryAnalysis {
         this.createFailureProblem(),
         this.ecaProblem(),
         beaconProblem(beacons),
+        restartProblem(restarts),
         resetProblem(circuits),
+        serverCloseProblem(circuits, restarts),
         this.slowProblem(),
       ],
     };
@@ -293,6 +299,81 @@ function beaconProblem(r: BeaconReport): Problem {
         .map((s) => `${s.server} x${s.anomalies.length} (first at frame ${s.anomalies[0]!.at.frame})`)
         .join('; ') + more(withAnomalies.length),
     command: 'cawire beacons --timeline',
+  };
+}
+
+// ---- IOC restarts and circuits closed by the server ----------------------------
+
+/** Sorted, without repeats. */
+function frameSet(frames: Iterable<number | undefined>): number[] {
+  return [...new Set([...frames].filter((f): f is number => f !== undefined))].sort((a, b) => a - b);
+}
+
+/** How a restart shows: when the IOC went down and how it came back, with the frames. */
+function restartEvidence(r: IocRestart): string {
+  const first = r.closed[0];
+  const down = first
+    ? `down ${formatSecondsIso(first.closeTime!)} frame ${first.closeFrame} (closed ${r.closed.length} circuit${r.closed.length > 1 ? 's' : ''})`
+    : 'no close seen';
+  const b = r.beaconBefore;
+  const a = r.beaconAfter;
+  if (!a) return `${down}, no beacon seen`;
+  if (r.evidence === 'beacon-id') return `${down}, up frame ${a.at.frame} (beacon id ${b!.id} -> ${a.id})`;
+  const as = r.serverAfter === r.server ? '' : ` as ${r.serverAfter}`;
+  return `${down}, up frame ${a.at.frame}${as} (first beacon id ${a.id}${b ? `, the old one's last at frame ${b.at.frame}` : ''})`;
+}
+
+/** Per client host: not back, or back after how long; the ones not back first, then the slowest. */
+function clientsBack(r: IocRestart): string {
+  if (!r.clients.length) return 'no client had a circuit to it';
+  const order = (c: RestartClient) => c.seconds ?? Infinity;
+  const clients = [...r.clients].sort((x, y) => order(y) - order(x));
+  const words = clients.slice(0, EXAMPLES).map((c, i) => {
+    if (!c.back) return `${c.host} not back by the end of the capture`;
+    const s = c.seconds!;
+    const back = i === 0 || !clients[i - 1]!.back ? 'back ' : '';
+    return `${c.host} ${back}${s < 0 ? `${(-s).toFixed(3)} s before the first beacon` : `after ${s.toFixed(3)} s`} (frame ${c.back.startFrame})`;
+  });
+  return words.join(', ') + (clients.length > EXAMPLES ? `, +${clients.length - EXAMPLES} more` : '');
+}
+
+function restartProblem(restarts: readonly IocRestart[]): Problem {
+  return {
+    problem: 'IOC restarts',
+    count: restarts.length,
+    detail:
+      restarts
+        .slice(0, EXAMPLES)
+        .map((r) => `${r.server} ${restartEvidence(r)}: ${clientsBack(r)}`)
+        .join('; ') + more(restarts.length),
+    command: 'cawire circuits',
+    frames: frameSet(
+      restarts.flatMap((r) => [r.beaconBefore?.at.frame, r.beaconAfter?.at.frame, ...r.closed.map((c) => c.closeFrame), ...r.clients.map((c) => c.back?.startFrame)]),
+    ),
+  };
+}
+
+/** The first few PV names a circuit created. */
+function pvHead(c: CircuitSummary): string {
+  if (!c.created.length) return c.firstMessage ? 'no channel' : 'no CA message';
+  return c.created.slice(0, EXAMPLES).map(safeText).join(' ') + (c.created.length > EXAMPLES ? ` +${c.created.length - EXAMPLES} more` : '');
+}
+
+function serverCloseProblem(circuits: readonly CircuitSummary[], restarts: readonly IocRestart[]): Problem {
+  const closed = serverClosed(circuits);
+  const rst = closed.filter((c) => closePacket(c) === 'RST').length;
+  const inRestarts = restarts.reduce((n, r) => n + r.closed.length, 0);
+  const refused = refusedConnections(circuits).length;
+  const counts = [
+    ...(closed.length ? [`FIN x${closed.length - rst}, RST x${rst}${inRestarts ? ` (${inRestarts} going down in IOC restarts)` : ''}`] : []),
+    ...closed.slice(0, EXAMPLES).map((c) => `#${c.id} ${c.client} -> ${c.server} ${closePacket(c)} at frame ${c.closeFrame} (${pvHead(c)})`),
+  ];
+  return {
+    problem: 'circuits closed by the server',
+    count: closed.length,
+    detail: counts.join('; ') + more(closed.length) + (refused ? `${counts.length ? '; ' : ''}${refused} connection${refused > 1 ? 's' : ''} refused` : ''),
+    command: 'cawire circuits',
+    frames: frameSet(closed.map((c) => c.closeFrame)),
   };
 }
 

@@ -176,7 +176,8 @@ interface PcapngInterface {
 export class PcapngFormat implements RecordFormat {
   /** enough for type, length and (for a section header) the byte-order magic */
   readonly prefixLength = 12;
-  readonly recordNoun = 'pcapng block';
+  /** the first block is the section header, which the file cannot do without */
+  recordNoun = 'pcapng section header block';
   problem = '';
   /** byte order of the current section */
   private littleEndian = true;
@@ -273,6 +274,7 @@ export class PcapngFormat implements RecordFormat {
     this.littleEndian = le;
     this.interfaces = [];
     this.sawSection = true;
+    this.recordNoun = 'pcapng block';
     return true;
   }
 

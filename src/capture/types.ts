@@ -35,8 +35,14 @@ export interface CaptureStats {
   precision: 'us' | 'ns' | 'other';
   packets: number;
   bytes: number; // capture bytes consumed (after gunzip)
-  /** set when the file ends in the middle of a record */
+  /**
+   * Set when the file ends in the middle of a record, or a corrupt record ends
+   * the reading: the record at `atByte` is not read; it would have been frame
+   * `frame`, so the last frame read is frame - 1.
+   */
   truncated?: { atByte: number; frame: number; reason: string };
+  /** set when the read was stopped on purpose before the input's end (the CLI: by a signal): what stopped it, e.g. 'SIGINT' */
+  stoppedBy?: string;
   /** pcapng blocks skipped because their type is unknown or unused */
   skippedBlocks: number;
   /** packets on interfaces whose link type cannot be decoded, by link type */

@@ -44,7 +44,7 @@ export function collect(v: string, prev: string[] = []): string[] {
 /** Options that say which traffic is CA, shared by every command that reads a capture. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--ports <list>', 'more CA server ports to decode (TCP and UDP), comma-separated').argParser(parsePortList))
+    .addOption(new Option('--ports <list>', 'more CA ports to decode (TCP and UDP), comma-separated; a listed repeater port is known by its traffic').argParser(parsePortList))
     .addOption(new Option('--no-learn-ports', 'do not learn server TCP ports from search replies and beacons'))
     .addOption(
       new Option('--max-message <bytes>', 'largest CA message reassembled; larger ones are skipped and counted').argParser((v) => {
@@ -131,11 +131,23 @@ export function inputSource(file: string | undefined): CaptureSource {
   return '-';
 }
 
+/** 'after frame N', or 'before its first frame' when no frame was read. */
+const afterFrame = (n: number): string => (n > 0 ? `after frame ${n}` : 'before its first frame');
+
+/** The note for a read stopped by a signal (capture.stoppedBy): how far it got. */
+function cutShortNote(r: DissectResult): string {
+  const frames = r.capture.packets;
+  const span = frames > 0 ? ` (${(r.stats.lastTime - r.stats.firstTime).toFixed(3)} s of capture)` : '';
+  return `capture cut short by ${r.capture.stoppedBy} ${afterFrame(frames)}${span}; the report covers what was read`;
+}
+
 /** Notes on stderr after a run: where a cut capture ended, and what was not decoded. */
 export function reportEnd(r: DissectResult, label = ''): void {
   const prefix = label ? `cawire: ${label}: ` : 'cawire: ';
   const t = r.capture.truncated;
-  if (t) process.stderr.write(`${prefix}capture ends early at byte ${t.atByte} after frame ${t.frame} (${t.reason}); decoded everything before it\n`);
+  // t.frame is the record that was not read: the last frame read is the one before.
+  if (t) process.stderr.write(`${prefix}capture ends early at byte ${t.atByte} ${afterFrame(t.frame - 1)} (${t.reason}); decoded everything before it\n`);
+  if (r.capture.stoppedBy !== undefined) process.stderr.write(`${prefix}${cutShortNote(r)}\n`);
   const skipped = skippedSummary(r.stats);
   if (skipped) process.stderr.write(`${prefix}${skipped}\n`);
 }

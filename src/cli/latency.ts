@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency } from '../analysis/latency.js';
 import { millis, type LatencyStats } from '../analysis/latency-stats.js';
 import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
+import { CaptureError } from '../capture/types.js';
 import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
@@ -27,6 +28,7 @@ import {
   runCommand,
   type InputOptionValues,
 } from './common.js';
+import { stoppedBySignals } from './interrupt.js';
 
 interface LatencyCliOptions extends InputOptionValues {
   kind: PairKind | 'all';
@@ -93,8 +95,66 @@ function unansweredLine(kinds: readonly PairKind[], unanswered: readonly Unanswe
 /** A float capture time as ISO with six fraction digits (what a float near 2e9 s resolves). */
 const isoTime = (t: number): string => `${formatSecondsIso(t).slice(0, 26)}Z`;
 
-/** Milliseconds: three decimals in tables, full precision (null for NaN) in CSV/JSON. */
-const msCell = (format: ReportFormat) => (v: number) => (format === 'table' ? (Number.isNaN(v) ? '' : v.toFixed(3)) : Number.isNaN(v) ? null : v);
+/** Milliseconds: three decimals in tables (blank for NaN), full precision in CSV/JSON (NaN as "NaN": table.ts jsonNumber). */
+const msCell = (format: ReportFormat) => (v: number) => (format === 'table' ? (Number.isNaN(v) ? '' : v.toFixed(3)) : v);
+
+/**
+ * A statistics row with what the table says beside the table, for CSV/JSON:
+ * `unanswered`, the requests of its kind and group that got no reply (the
+ * line above the table; rows of one kind add up to its count), and for
+ * searches `conflicts` and `conflict_frames`, the names answered by more than
+ * one server that involve its group (the lines under the table).
+ */
+interface StatsRow extends LatencyStats {
+  unanswered: number;
+  conflicts?: SearchConflict[];
+}
+
+/** The group of an unanswered request (groupKey's rule; it names no circuit, so by circuit its group is ''). */
+function unansweredGroup(u: Unanswered, by: GroupBy): string {
+  if (by === 'server') return u.server ?? '';
+  if (by === 'client') return u.client;
+  if (by === 'pv') return u.pv ?? '';
+  return '';
+}
+
+/** Whether a search conflict involves a statistics group. */
+function conflictIn(c: SearchConflict, by: GroupBy, group: string): boolean {
+  if (by === 'server') return c.servers.includes(group);
+  if (by === 'client') return c.client === group;
+  if (by === 'pv') return c.pv === group;
+  return group === '';
+}
+
+/**
+ * The statistics rows with their unanswered counts and conflicts; a group whose
+ * requests all went unanswered gets a row of its own (count 0, statistics NaN)
+ * after its kind's other rows, so that nothing the table's notes say is lost.
+ */
+function statsRows(report: Report, kinds: readonly PairKind[], by: GroupBy): StatsRow[] {
+  const key = (kind: PairKind, group: string) => `${kind}\0${group}`;
+  const unanswered = new Map<string, number>();
+  for (const u of report.unanswered) {
+    const k = key(u.kind, unansweredGroup(u, by));
+    unanswered.set(k, (unanswered.get(k) ?? 0) + 1);
+  }
+  const row = (s: LatencyStats): StatsRow => {
+    const r: StatsRow = { ...s, unanswered: unanswered.get(key(s.kind, s.group)) ?? 0 };
+    unanswered.delete(key(s.kind, s.group));
+    if (s.kind === 'search') r.conflicts = report.conflicts.filter((c) => conflictIn(c, by, s.group));
+    return r;
+  };
+  const rows: StatsRow[] = [];
+  for (const kind of kinds) {
+    for (const s of report.stats) if (s.kind === kind) rows.push(row(s));
+    for (const [k, n] of [...unanswered]) {
+      const [of, group] = k.split('\0') as [PairKind, string];
+      if (of !== kind) continue;
+      rows.push({ ...row({ kind, group, count: 0, mean: NaN, std: NaN, min: NaN, q25: NaN, q50: NaN, q75: NaN, max: NaN }), unanswered: n });
+    }
+  }
+  return rows;
+}
 
 function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Column<LatencyStats>[] {
   const ms = msCell(format);
@@ -112,6 +172,13 @@ function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Col
     num('max', 'max_ms', (s) => s.max),
   ];
 }
+
+/** The notes beside the statistics table, as keys of each row (StatsRow). */
+const NOTE_COLUMNS: Column<StatsRow>[] = [
+  { title: 'unanswered', value: (s) => s.unanswered, align: 'right' },
+  { title: 'conflicts', value: (s) => s.conflicts?.length, align: 'right' },
+  { title: 'conflict frames', key: 'conflict_frames', value: (s) => s.conflicts?.map((c) => c.frame) },
+];
 
 /** A wire string for a cell: control characters escaped in tables, exact in CSV/JSON. */
 const wireText = (format: ReportFormat) => (s: string | undefined) => (format === 'table' ? safeText(s ?? '') : (s ?? ''));
@@ -194,7 +261,7 @@ function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], report: R
   if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed)];
   if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered)];
   const columns = statsColumns(format, o.by, kinds.length > 1);
-  if (format !== 'table') return [formatReport(format, columns, report.stats)];
+  if (format !== 'table') return [formatReport<StatsRow>(format, [...columns, ...NOTE_COLUMNS], statsRows(report, kinds, o.by))];
   return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats), ...(kinds.includes('search') ? conflictLines(report) : [])];
 }
 
@@ -212,7 +279,7 @@ async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], rep
 }
 
 /** One capture, in this thread: statistics from the streaming accumulator, or from danfo.js with --danfo. */
-async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], file: string | undefined): Promise<void> {
+async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], file: string | undefined, stop: AbortSignal): Promise<void> {
   const listing = o.raw || o.slowerThan !== undefined;
   const bound = o.slowerThan ?? -Infinity;
   const listed: PairRecord[] = [];
@@ -227,6 +294,7 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
     statsEngine: o.danfo ? 'danfo' : 'stream',
     keepRecords: o.danfo && !listing && !o.unanswered ? DANFO_MAX_ROWS : 0,
     onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
+    stop,
   });
   listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
   const report: Report = { ...result, listed, several: false };
@@ -235,9 +303,11 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
 
 /**
  * Several captures, each paired on a worker thread (src/parallel): statistics
- * from the streaming accumulator over the union of every file's latencies.
+ * from the streaming accumulator over the union of every file's latencies. A
+ * signal (`stop`) ends the files being read; the report covers what was read,
+ * and leaves out the files not yet begun.
  */
-async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[]): Promise<void> {
+async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[], stop: AbortSignal): Promise<void> {
   const { defaultJobs, pairFiles } = await import('../parallel/pool.js');
   const listing = o.raw || o.slowerThan !== undefined;
   const parts = await pairFiles(
@@ -252,12 +322,18 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
       listSlowerThan: listing ? (o.slowerThan ?? -Infinity) : undefined,
     },
     o.jobs ?? defaultJobs(files.length),
+    stop,
   );
-  const merged = mergeLatencyParts(files, parts);
+  const readFiles = files.filter((_, i) => parts[i] !== undefined);
+  const read = parts.filter((p) => p !== undefined);
+  if (read.length === 0) throw new CaptureError(`capture cut short by ${String(stop.reason)} before any file could be read: nothing to report`);
+  const merged = mergeLatencyParts(readFiles, read);
   const report: Report = { ...merged, listed: merged.records, several: true };
   if (!(await writeReport(o, kinds, report)) || o.quiet) return;
-  parts.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, files[i]));
-  const note = contiguousNote(files, parts.map((p) => p.dissection));
+  read.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, readFiles[i]));
+  const unread = files.filter((_, i) => parts[i] === undefined);
+  if (unread.length) process.stderr.write(`cawire: capture cut short by ${String(stop.reason)} before ${unread.join(', ')} could be read; the report covers the other files\n`);
+  const note = contiguousNote(readFiles, read.map((p) => p.dissection));
   if (note) process.stderr.write(`${note}\n`);
 }
 
@@ -281,12 +357,15 @@ export function registerLatency(program: Command): void {
     .option('-q, --quiet', 'no end-of-run notes on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
   addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {
-    await runCommand(program.opts().debug === true, async () => {
-      checkOptions(o);
-      checkFiles(files);
-      const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
-      if (files.length > 1) await latencyOfSeveral(o, kinds, files);
-      else await latencyOfOne(o, kinds, files[0]);
-    });
+    // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
+    await runCommand(program.opts().debug === true, () =>
+      stoppedBySignals(async (stop) => {
+        checkOptions(o);
+        checkFiles(files);
+        const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
+        if (files.length > 1) await latencyOfSeveral(o, kinds, files, stop);
+        else await latencyOfOne(o, kinds, files[0], stop);
+      }),
+    );
   });
 }

@@ -24,10 +24,11 @@ import type { CaEvent } from '../dissect/event.js';
 import type { MessageSelection } from '../dissect/options.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
+import { formatReport, formatTable, type Column, type ListItem, type ReportFormat } from '../output/table.js';
 import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import { stoppedBySignals } from './interrupt.js';
 
 interface ReportOptions extends InputOptionValues {
   json?: boolean;
@@ -76,9 +77,14 @@ function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
 }
 
-/** Decodes the whole capture into `analysis`. */
-async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis): Promise<DissectResult> {
-  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis });
+/** Decodes the whole capture into `analysis`, or what was read when `stop` aborts (Ctrl-C). */
+async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis, stop: AbortSignal): Promise<DissectResult> {
+  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis, abort: stop });
+}
+
+/** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
+function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
+  return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
 /** Writes the report, then the end-of-run note unless --quiet. */
@@ -89,7 +95,7 @@ async function writeReport(text: string, result: DissectResult, o: ReportOptions
   if (!o.quiet && !out.closed) reportEnd(result);
 }
 
-/** A note under a table (table format only: CSV and JSON stay pure rows). */
+/** A note under a table (table format only: CSV and JSON stay pure rows and carry the note's facts as row keys). */
 function withNotes(format: ReportFormat, table: string, notes: string[]): string {
   return format === 'table' && notes.length ? `${table}\n${notes.join('\n')}` : table;
 }
@@ -108,12 +114,24 @@ function preview(items: readonly string[], n: number): string {
   return items.length > n ? `${items.slice(0, n).join(' ')} +${items.length - n} more` : items.join(' ');
 }
 
-const frameList = (moments: readonly Moment[]): string => preview(moments.map((m) => String(m.frame)), FRAME_PREVIEW);
+const frames = (moments: readonly Moment[]): number[] => moments.map((m) => m.frame);
 
+const frameList = (moments: readonly Moment[]): string => preview(frames(moments).map(String), FRAME_PREVIEW);
+
+/** The names most searched for, with their counts, for a table cell. */
 function topNames(counts: ReadonlyMap<string, number>): string {
   return topCounts(counts, LIST_PREVIEW)
     .map(([name, n]) => `${safeText(name)} x${n}`)
     .join(' ');
+}
+
+/** Every name, most searched for first (topNames' order): `top_names` and, in the same order, `top_name_counts`. */
+function topNameColumns<R>(names: (r: R) => ReadonlyMap<string, number>): Column<R>[] {
+  const ranked = (r: R) => topCounts(names(r), names(r).size);
+  return [
+    { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => topNames(names(r)) },
+    { title: 'top name counts', key: 'top_name_counts', value: (r) => ranked(r).map(([, n]) => n), hideInTable: true },
+  ];
 }
 
 /** A shell word: quoted when it holds anything but safe characters. */
@@ -133,10 +151,22 @@ const NAME_COLUMNS: Column<NameSearches>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'answered by', key: 'answered_by', value: (r) => [...r.servers.keys()].join(' ') },
+  { title: 'answered by', key: 'answered_by', value: (r) => [...r.servers.keys()] },
   { title: 'replies', value: (r) => [...r.servers.values()].reduce((n, s) => n + s.replies, 0), align: 'right' },
   { title: 'reply ms (median)', key: 'reply_ms', value: (r) => medianMs([...r.servers.values()].flatMap((s) => s.latencies)), align: 'right' },
 ];
+
+/**
+ * The first note under the names table as a key of every row in JSON/CSV: how many
+ * clients searched for the name and got no reply (the note counts the names
+ * where this is above 0). The second note's names are those with more than one
+ * server in `answered_by`.
+ */
+function unansweredClientsColumn(unanswered: readonly UnansweredSearch[]): Column<NameSearches> {
+  const clients = new Map<string, number>();
+  for (const u of unanswered) clients.set(u.name, (clients.get(u.name) ?? 0) + 1);
+  return { title: 'clients without a reply', key: 'unanswered_clients', value: (r) => clients.get(r.name) ?? 0, align: 'right' };
+}
 
 const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'PV', key: 'pv', value: (r) => safeText(r.name) },
@@ -145,7 +175,7 @@ const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
+  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
   { title: 'name answered otherwise', key: 'name_answered', value: (r) => r.nameAnswered },
 ];
 
@@ -172,7 +202,7 @@ const CLIENT_COLUMNS: Column<ClientSearches>[] = [
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
   { title: 'searches/s', key: 'rate', value: (r) => round(r.rate, 2), align: 'right' },
   { title: `peak in ${RATE_WINDOW_SEC} s`, key: 'peak', value: (r) => r.peak, align: 'right' },
-  { title: 'top names', key: 'top_names', value: (r) => topNames(r.names) },
+  ...topNameColumns<ClientSearches>((r) => r.names),
 ];
 
 const STORM_COLUMNS: Column<SearchStorm>[] = [
@@ -183,7 +213,7 @@ const STORM_COLUMNS: Column<SearchStorm>[] = [
   { title: 'searches', value: (r) => r.searches, align: 'right' },
   { title: `peak in ${RATE_WINDOW_SEC} s`, key: 'peak', value: (r) => r.peak, align: 'right' },
   { title: 'clients', value: (r) => r.clients.size, align: 'right' },
-  { title: 'top names', key: 'top_names', value: (r) => topNames(r.names) },
+  ...topNameColumns<SearchStorm>((r) => r.names),
 ];
 
 interface SearchOptions extends ReportOptions {
@@ -204,9 +234,9 @@ export function registerSearches(program: Command): void {
     .addOption(new Option('--clients', 'per client: search rate, peak in any 1 s, most searched names').conflicts(others('clients')))
     .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
     .action(async (file: string | undefined, o: SearchOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new SearchAnalysis();
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const report = analysis.finish();
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
@@ -222,7 +252,8 @@ export function registerSearches(program: Command): void {
           const never = new Set(report.unanswered.map((u) => u.name)).size;
           if (never) notes.push(`${never} name(s) searched for without a reply: cawire searches --unanswered`);
           if (report.duplicates.length) notes.push(`${report.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
-          text = withNotes(format, formatReport(format, NAME_COLUMNS, top(report.names)), notes);
+          const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(report.unanswered)];
+          text = withNotes(format, formatReport(format, columns, top(report.names)), notes);
         }
         await writeReport(text, result, o);
       });
@@ -250,14 +281,14 @@ const BEACON_COLUMNS: Column<BeaconServer>[] = [
   { title: 'min s', key: 'min_s', value: shortestPeriod, align: 'right' },
   { title: 'max s', key: 'max_s', value: longestPeriod, align: 'right' },
   { title: 'missed', value: (r) => r.missed, align: 'right' },
-  { title: 'gap frames', key: 'gap_frames', value: (r) => frameList(r.gaps.map((g) => g.at)) },
+  { title: 'gap frames', key: 'gap_frames', value: (r) => frames(r.gaps.map((g) => g.at)) },
   { title: 'restarts', value: (r) => r.restarts.length, align: 'right' },
-  { title: 'restart frames', key: 'restart_frames', value: (r) => frameList(r.restarts.map((g) => g.at)) },
+  { title: 'restart frames', key: 'restart_frames', value: (r) => frames(r.restarts.map((g) => g.at)) },
   { title: 'silences', value: (r) => r.silences.length, align: 'right' },
   { title: 'longest silence s', key: 'longest_silence_s', value: longestSilence, align: 'right' },
-  { title: 'silence frames', key: 'silence_frames', value: (r) => preview(r.silences.map((x) => `${x.from.frame}-${x.to?.frame ?? 'end'}`), FRAME_PREVIEW) },
+  { title: 'silence frames', key: 'silence_frames', value: (r) => r.silences.map((x) => `${x.from.frame}-${x.to?.frame ?? 'end'}`) },
   { title: 'anomalies', value: (r) => r.anomalies.length, align: 'right' },
-  { title: 'anomaly frames', key: 'anomaly_frames', value: (r) => frameList(r.anomalies.map((a) => a.at)) },
+  { title: 'anomaly frames', key: 'anomaly_frames', value: (r) => frames(r.anomalies.map((a) => a.at)) },
 ];
 
 /** The same facts, paired up to fit a terminal. */
@@ -319,14 +350,15 @@ export function registerBeacons(program: Command): void {
         .argParser(positiveNumber),
     )
     .action(async (file: string | undefined, o: BeaconOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new BeaconAnalysis(o.silence);
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const report = analysis.finish();
         const format = formatOf(o);
         let text: string;
         if (o.timeline) text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
         else {
+          // In JSON/CSV each server's `copies` holds its part of this note: they add up to report.copies.
           const notes = report.copies
             ? [`copies merged: ${report.copies} (the same beacon id from the same server on another path within ${BEACON_COPY_WINDOW_SEC} s: relayed by a caRepeater, or sent to several addresses); counted once`]
             : [];
@@ -339,7 +371,7 @@ export function registerBeacons(program: Command): void {
 
 // ---- circuits ----------------------------------------------------------------
 
-const names = (list: readonly string[]): string => list.map(safeText).join(' ');
+const names = (list: readonly string[]): string[] => list.map(safeText);
 const both = (a: number | undefined, b: number | undefined): string => `${a ?? '?'}/${b ?? '?'}`;
 
 const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
@@ -393,7 +425,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'CA bytes up/down', value: (r) => both(r.caBytesToServer, r.caBytesToClient), align: 'right' },
   { title: 'TCP bytes up/down', value: (r) => both(r.wireBytesToServer, r.wireBytesToClient), align: 'right' },
   { title: 'channels +/-', value: (r) => both(r.created.length, r.cleared.length), align: 'right' },
-  { title: 'PVs', value: (r) => preview(r.created.map(safeText), LIST_PREVIEW) },
+  { title: 'PVs', value: (r) => names(r.created), preview: LIST_PREVIEW },
   { title: 'subs +/-', value: (r) => both(r.subscriptions, r.cancelled), align: 'right' },
   { title: 'updates', value: (r) => r.updates, align: 'right' },
   { title: 'off/on', value: (r) => both(r.eventsOff, r.eventsOn), align: 'right' },
@@ -425,9 +457,9 @@ export function registerCircuits(program: Command): void {
   reportCommand(program, 'circuits', DESCRIPTIONS.circuits)
     .option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment')
     .action(async (file: string | undefined, o: CircuitOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new CircuitAnalysis();
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const circuits = analysis.finish();
         const format = formatOf(o);
         const text = o.endedByRst
@@ -446,6 +478,10 @@ interface SummaryRow {
   value: string | number;
   detail?: string;
   command?: string;
+  /** the whole list `detail` previews (the servers) */
+  items?: readonly ListItem[];
+  /** every frame a problem's cases name (the detail names the first few cases) */
+  frames?: number[];
 }
 
 function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] {
@@ -455,12 +491,12 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'CA traffic', value: span, detail: seconds },
     { section: 'capture', item: 'packets', value: s.packets },
     { section: 'capture', item: 'CA messages', value: s.caMessages },
-    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW) },
+    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW), items: s.servers },
     { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
-    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command })),
+    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
@@ -473,6 +509,8 @@ const SUMMARY_COLUMNS: Column<SummaryRow>[] = [
   { title: 'value', value: (r) => r.value },
   { title: 'detail', value: (r) => r.detail },
   { title: 'command', value: (r) => r.command },
+  { title: 'items', value: (r) => r.items },
+  { title: 'frames', value: (r) => r.frames },
 ];
 
 const OVERVIEW_COLUMNS: Column<SummaryRow>[] = [
@@ -497,7 +535,7 @@ function summaryScreen(rows: SummaryRow[]): string {
     { section: 'messages', item: 'by command', value: '', detail: lines.join('\n') } satisfies SummaryRow,
   ];
   const problems = rows.filter((r) => r.section === 'problems');
-  const commands = problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`);
+  const commands = [...new Set(problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`))];
   return [
     formatTable(OVERVIEW_COLUMNS, overview),
     formatTable(PROBLEM_COLUMNS, problems),
@@ -517,9 +555,9 @@ export function registerSummary(program: Command): void {
         .argParser(positiveNumber),
     )
     .action(async (file: string | undefined, o: SummaryCliOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
+      await runReport(program, async (stop) => {
         const analysis = new SummaryAnalysis({ slowSec: o.slow });
-        const result = await analyse(file, o, analysis);
+        const result = await analyse(file, o, analysis, stop);
         const rows = summaryRows(analysis.finish(result), file);
         const format = formatOf(o);
         await writeReport(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);

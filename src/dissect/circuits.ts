@@ -54,6 +54,9 @@ export class TcpCircuit {
   endedBy?: 'fin' | 'rst' = undefined;
   closer?: Closer = undefined;
   rstBy?: Closer = undefined;
+  /** time and frame of the closer's first FIN, or of the RST (before any FIN) */
+  closeTime?: number = undefined;
+  closeFrame?: number = undefined;
   /** how the client/server roles were decided */
   roleEvidence: 'syn' | 'server-port' | 'content' | 'port-order';
   /** next circuit in the same CircuitTable bucket */

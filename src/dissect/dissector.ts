@@ -19,7 +19,7 @@ import {
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream, type TcpLimits } from '../net/tcp.js';
-import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
+import { CircuitTable, Half, TcpCircuit, endpointKey, type Closer } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
@@ -201,8 +201,10 @@ export class Dissector implements PacketSink {
     }
     this.stats.udpDatagrams++;
     if (payLen === 0) {
-      if (toRepeater) {
-        // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port.
+      // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port. An empty datagram to a
+      // port of --ports is one too (a site's repeater on 5067 listed with its servers' 5066): it means nothing
+      // to a server. Registering the client's socket lets its repeater's confirm and relayed beacons decode.
+      if (toRepeater || (toServer && dport !== o.serverPort)) {
         this.rememberClientSocket(srcKey);
         this.emitUdp(srcIp, sport, dstIp, dport, emptyRegistration(), undefined);
       }
@@ -332,14 +334,14 @@ export class Dissector implements PacketSink {
       if (!c.endedBy) {
         c.endedBy = 'rst';
         c.rstBy = fromClient ? 'client' : 'server';
-        c.closer ??= c.rstBy;
+        if (!c.closer) this.closing(c, c.rstBy);
         c.endTime = this.now;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
     } else if (flags & TCP_FIN && !half.fin) {
       half.fin = true;
-      if (!c.closer) c.closer = fromClient ? 'client' : 'server';
+      if (!c.closer) this.closing(c, fromClient ? 'client' : 'server');
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
@@ -347,6 +349,13 @@ export class Dissector implements PacketSink {
         this.closedQueue.push(c);
       }
     }
+  }
+
+  /** The first FIN, or a RST before any FIN: who closed the circuit, when, in which frame. */
+  private closing(c: TcpCircuit, closer: Closer): void {
+    c.closer = closer;
+    c.closeTime = this.now;
+    c.closeFrame = this.frame;
   }
 
   private openCircuit(

@@ -2,14 +2,31 @@
 
 import Table from 'cli-table3';
 import stringWidth from 'string-width';
+import { csvList, type ListItem } from './csv-list.js';
+import { jsonSafe } from './non-finite.js';
+
+/** A scalar cell. */
+export type Cell = string | number | boolean | null | undefined;
+export type { ListItem };
 
 export interface Column<R> {
   /** header text (also the CSV header and JSON key unless `key` is given) */
   title: string;
   key?: string;
-  value: (row: R) => string | number | boolean | null | undefined;
+  /**
+   * The cell: a scalar, or a list (frames, PV names, intervals), which a table
+   * shows as its first `preview` items and "+N more", JSON as an array and CSV
+   * as its items joined by LIST_SEPARATOR in one quoted field.
+   */
+  value: (row: R) => Cell | readonly ListItem[];
   /** right-align in tables (numbers) */
   align?: 'left' | 'right';
+  /** a list cell in a table: the items shown before "+N more" (default: all) */
+  preview?: number;
+  /** the cell as a table shows it, when that differs from the value (e.g. rounded, or with counts) */
+  table?: (row: R) => Cell;
+  /** CSV and JSON only: a table shows its facts in another column */
+  hideInTable?: boolean;
 }
 
 export type ReportFormat = 'table' | 'csv' | 'json';
@@ -27,10 +44,11 @@ function wantColour(): boolean {
  */
 export const TABLE_BLOCK_ROWS = 100;
 
-export function formatTable<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+export function formatTable<R>(allColumns: readonly Column<R>[], rows: readonly R[]): string {
+  const columns = allColumns.filter((c) => !c.hideInTable);
   const colour = wantColour();
   const head = columns.map((c) => c.title);
-  const cells = rows.map((r) => columns.map((c) => cell(c.value(r))));
+  const cells = rows.map((r) => columns.map((c) => tableCell(c, r)));
   const render = (block: string[][], withHead: boolean, colWidths?: number[]): string => {
     const table = new Table({
       head: withHead ? head : [],
@@ -71,13 +89,25 @@ function textWidth(s: string): number {
   return widest;
 }
 
-function cell(v: string | number | boolean | null | undefined): string {
+function cell(v: Cell): string {
   if (v === null || v === undefined) return '';
   return String(v);
 }
 
-/** RFC 4180 CSV: fields with commas, quotes or newlines are quoted, quotes doubled. */
-export function csvField(v: string | number | boolean | null | undefined): string {
+/** A cell as a table shows it: a list as its first items and how many more there are. */
+function tableCell<R>(c: Column<R>, r: R): string {
+  if (c.table) return cell(c.table(r));
+  const v = c.value(r);
+  if (!isList(v)) return cell(v);
+  const n = c.preview ?? Infinity;
+  return v.length > n ? `${v.slice(0, n).join(' ')} +${v.length - n} more` : v.join(' ');
+}
+
+const isList = (v: Cell | readonly ListItem[]): v is readonly ListItem[] => Array.isArray(v);
+
+/** RFC 4180 CSV: fields with commas, quotes or newlines are quoted, quotes doubled; a list is always quoted. */
+export function csvField(v: Cell | readonly ListItem[]): string {
+  if (isList(v)) return `"${csvList(v).replace(/"/g, '""')}"`;
   const s = cell(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -88,11 +118,16 @@ export function formatCsv<R>(columns: readonly Column<R>[], rows: readonly R[]):
   return lines.join('\n');
 }
 
+/** A cell as a JSON value: a list as an array; NaN and infinities as strings (non-finite.ts). */
+function jsonCell(v: Cell | readonly ListItem[]): unknown {
+  return v === undefined ? null : jsonSafe(v);
+}
+
 export function formatJsonRows<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   return rows
     .map((r) => {
       const o: Record<string, unknown> = {};
-      for (const c of columns) o[c.key ?? c.title] = c.value(r) ?? null;
+      for (const c of columns) o[c.key ?? c.title] = jsonCell(c.value(r));
       return JSON.stringify(o);
     })
     .join('\n');

@@ -54,7 +54,13 @@ export interface LatencyStart {
   options: LatencyTaskOptions;
 }
 
-export type ToWorker = PrintStart | MoreBatches | LatencyStart;
+/** Stop reading (a signal reached the CLI): each latency task sends back the part it has, `reason` as its capture.stoppedBy. */
+export interface StopReading {
+  type: 'stop';
+  reason: string;
+}
+
+export type ToWorker = PrintStart | MoreBatches | LatencyStart | StopReading;
 
 // ---- worker -> main thread --------------------------------------------------
 
@@ -87,6 +93,12 @@ export interface LatencyDone {
   part: LatencyPart;
 }
 
+/** A latency task stopped (a 'stop' message) before its capture's header was read: nothing to merge. */
+export interface LatencyUnread {
+  type: 'unread';
+  file: number;
+}
+
 /** Why a task failed: `capture` and `usage` are the input's fault (exit 2), `internal` a bug (exit 1). */
 export interface TaskFailed {
   type: 'failed';
@@ -96,4 +108,4 @@ export interface TaskFailed {
   stack?: string;
 }
 
-export type FromWorker = LineBatch | PrintDone | LatencyDone | TaskFailed;
+export type FromWorker = LineBatch | PrintDone | LatencyDone | LatencyUnread | TaskFailed;

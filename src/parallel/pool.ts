@@ -13,7 +13,8 @@
 // at a few batches per file however far apart the files' speeds are.
 //
 // latency: a queue of files; each thread takes the next file when it has sent
-// back the last one's LatencyPart; the caller merges the parts.
+// back the last one's LatencyPart; the caller merges the parts. A signal to the
+// CLI stops the files being read and begins no more.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -203,35 +204,54 @@ export async function printFiles(
 /**
  * Pairs each file on a worker thread, at most `jobs` at once; resolves to the
  * files' parts in command-line order. Rejects with the first failure, after
- * stopping the other threads.
+ * stopping the other threads. When `stop` aborts, the files being read stop
+ * (their parts cover what was read, capture.stoppedBy the abort's reason); the
+ * files not yet begun, or stopped before their header was read, are left out:
+ * their parts are undefined.
  */
-export async function pairFiles(paths: readonly string[], options: LatencyTaskOptions, jobs: number): Promise<LatencyPart[]> {
-  const parts: LatencyPart[] = [];
+export async function pairFiles(
+  paths: readonly string[],
+  options: LatencyTaskOptions,
+  jobs: number,
+  stop?: AbortSignal,
+): Promise<(LatencyPart | undefined)[]> {
+  const parts: (LatencyPart | undefined)[] = paths.map(() => undefined);
   let next = 0;
-  let pending = paths.length;
+  let returned = 0;
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  /** every file begun has come back, and no more will begin */
+  const finished = (): boolean => returned === next && (next === paths.length || stop?.aborted === true);
   const give = (w: Worker): void => {
-    if (next >= paths.length) return;
+    if (next >= paths.length || stop?.aborted) return;
     Pool.send(w, { type: 'latency', file: next, path: paths[next]!, options });
     next++;
   };
   const pool = new Pool(
     Math.min(jobs, paths.length),
     (m, w) => {
-      if (m.type === 'paired') {
-        parts[m.file] = m.part;
-        if (--pending === 0) settle.resolve();
+      if (m.type === 'paired' || m.type === 'unread') {
+        if (m.type === 'paired') parts[m.file] = m.part;
+        returned++;
+        if (finished()) settle.resolve();
         else give(w);
       } else if (m.type === 'failed') settle.reject(taskError(m, paths[m.file]!));
     },
     (err) => settle.reject(err),
   );
+  const onStop = (): void => {
+    const reason = typeof stop!.reason === 'string' ? stop!.reason : 'abort';
+    for (const w of pool.workers) Pool.send(w, { type: 'stop', reason });
+    if (finished()) settle.resolve();
+  };
+  stop?.addEventListener('abort', onStop);
   try {
     for (const w of pool.workers) give(w);
+    if (stop?.aborted) onStop();
     await done;
     return parts;
   } finally {
+    stop?.removeEventListener('abort', onStop);
     await pool.close();
   }
 }

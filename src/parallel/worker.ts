@@ -3,7 +3,8 @@
 // functions the single-file path uses (runDissection, compileTemplateWriter,
 // writeEventJson, eventFilter, latency). A print task renders lines and posts them
 // in batches, one per credit the main thread grants, so it never runs far ahead
-// of the merge; a latency task posts its whole LatencyPart at the end.
+// of the merge; a latency task posts its whole LatencyPart at the end (on a
+// 'stop' message, the part of what it read).
 
 import { parentPort } from 'node:worker_threads';
 import { latency, type LatencyPart } from '../analysis/latency.js';
@@ -112,15 +113,31 @@ class PrintTask {
   }
 }
 
+/** The latency tasks under way, stopped by a 'stop' message. */
+const pairing = new Set<AbortController>();
+
 async function pair(start: LatencyStart): Promise<void> {
   const { listSlowerThan: bound, ...options } = start.options;
   const records: PairRecord[] = [];
+  const stop = new AbortController();
+  pairing.add(stop);
   const r = await latency(start.path, {
     ...options,
     keepRecords: 0,
     statsEngine: 'stream',
     onRecord: bound === undefined ? undefined : (rec) => rec.latency > bound && records.push(rec),
-  });
+    stop: stop.signal,
+  })
+    .catch((err: unknown) => {
+      // Stopped before the header came (the reader's CaptureError): the file is left out, not a failure.
+      if (stop.signal.aborted && err instanceof Error && err.name === 'CaptureError') return undefined;
+      throw err;
+    })
+    .finally(() => pairing.delete(stop));
+  if (!r) {
+    post({ type: 'unread', file: start.file });
+    return;
+  }
   const part: LatencyPart = { distributions: r.distributions, records, unanswered: r.unanswered, counts: r.counts, conflicts: r.conflicts, dissection: r.dissection };
   post({ type: 'paired', file: start.file, part }, r.distributions.map((d) => d.values.buffer as ArrayBuffer));
 }
@@ -143,6 +160,9 @@ port.on('message', (m: ToWorker) => {
       return;
     case 'latency':
       pair(m).catch((err: unknown) => post(failed(m.file, err)));
+      return;
+    case 'stop':
+      for (const task of pairing) task.abort(m.reason);
       return;
   }
 });

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { captureChunks, readCapture } from '../../src/capture/source.js';
 import { CaptureError } from '../../src/capture/types.js';
@@ -120,6 +120,52 @@ describe('captureChunks / readCapture', () => {
     packed.fill(0xff, 10, 40);
     await expect(read(packed)).rejects.toThrowError(CaptureError);
     await expect(read(packed)).rejects.toThrowError(/^corrupt gzip data: /);
+  });
+
+  it('calls a gzip stream that gives no bytes at all corrupt, not an empty file', async () => {
+    const packed = gzipSync(capture);
+    for (const cut of [2, 10, 30]) {
+      await expect(read(packed.subarray(0, cut))).rejects.toThrowError(
+        new CaptureError(`corrupt gzip data: the stream ends after ${cut} bytes without a byte of capture data in it (cut short or damaged)`),
+      );
+    }
+    // a whole gzip of an empty file is an empty file
+    await expect(read(gzipSync(Buffer.alloc(0)))).rejects.toThrowError(new CaptureError('empty file: no capture header'));
+  });
+
+  it('an abort ends a stream that waits for input at once, with what was read so far', async () => {
+    const live = new PassThrough();
+    const controller = new AbortController();
+    const chunks = captureChunks(live, { signal: controller.signal });
+    live.write(capture.subarray(0, 100));
+    const got: Buffer[] = [];
+    for await (const chunk of chunks) {
+      got.push(chunk);
+      // the stream stays open: only the abort can end this iteration
+      setImmediate(() => controller.abort('SIGINT'));
+    }
+    expect(Buffer.concat(got).equals(capture.subarray(0, 100))).toBe(true);
+    expect(chunks.stopped).toBe(true);
+  });
+
+  it('an abort stops a regular file before its next read', async () => {
+    const path = join(dir, 'stopped.pcap');
+    writeFileSync(path, capture);
+    const controller = new AbortController();
+    const chunks = captureChunks(path, { highWaterMark: 100, signal: controller.signal });
+    const got: Buffer[] = [];
+    for await (const chunk of chunks) {
+      got.push(Buffer.from(chunk));
+      controller.abort('SIGTERM');
+    }
+    expect(got.map((c) => c.length)).toEqual([100]);
+    expect(chunks.stopped).toBe(true);
+  });
+
+  it('a run without an abort is not stopped', async () => {
+    const chunks = captureChunks(capture, { signal: new AbortController().signal });
+    for await (const _ of chunks) void _;
+    expect(chunks.stopped).toBe(false);
   });
 
   it('says which file cannot be opened and why', async () => {

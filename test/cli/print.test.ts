@@ -107,6 +107,13 @@ describe('cawire print', () => {
     expect(run(['print', join(dir, 'missing.pcap')])).toMatchObject({ code: 2, out: '', err: `cawire: cannot open ${join(dir, 'missing.pcap')}: no such file\n` });
   });
 
+  it('--json with --format is a usage error (exit 2, one line), in either order and as the default command', () => {
+    const err = 'cawire: --json writes whole JSON objects: it does not combine with --format\n';
+    expect(run(['print', FILE, '--json', '--format', '{pv}'])).toEqual({ code: 2, out: '', err });
+    expect(run(['-f', '{frame}', '--json', FILE])).toEqual({ code: 2, out: '', err });
+    expect(run(['print', FILE, '--json', '--format', '{timestamp} {src}:{sport}->{dst}:{dport} {command}'])).toEqual({ code: 2, out: '', err }); // the default template, given
+  });
+
   it('prints each message as soon as its packet arrives on a live pipe', async () => {
     const bytes = readFileSync(FILE);
     const child = spawn(process.execPath, [CLI, '-q', '--format', '{frame} {type}'], { stdio: ['pipe', 'pipe', 'pipe'] });

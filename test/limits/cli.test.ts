@@ -77,7 +77,7 @@ describe('exit statuses', { timeout: SPAWNS }, () => {
     const have = cut.length - records[2]!;
     const want = small.length - records[2]!;
     expect(r.err).toBe(
-      `cawire: capture ends early at byte ${records[2]} after frame 3 (file ends after ${have} of the ${want} bytes of a packet record); decoded everything before it\n`,
+      `cawire: capture ends early at byte ${records[2]} after frame 2 (file ends after ${have} of the ${want} bytes of a packet record); decoded everything before it\n`,
     );
   });
 

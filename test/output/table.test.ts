@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { describe, expect, it } from 'vitest';
-import { TABLE_BLOCK_ROWS, formatCsv, formatTable, type Column } from '../../src/output/table.js';
+import { LIST_SEPARATOR, parseCsvList, type ListItem } from '../../src/output/csv-list.js';
+import { TABLE_BLOCK_ROWS, formatCsv, formatJsonRows, formatTable, type Column } from '../../src/output/table.js';
 
 interface Row {
   name: string;
@@ -51,5 +52,59 @@ describe('text tables', () => {
 
   it('CSV quotes what needs it', () => {
     expect(formatCsv(COLUMNS, [{ name: 'a,b', n: 1, note: 'say "x"' }])).toBe('PV,count,note\n"a,b",1,"say ""x"""');
+  });
+});
+
+describe('list cells', () => {
+  interface Listed {
+    frames: number[];
+    names?: string[];
+    x: number;
+  }
+  const LISTED: Column<Listed>[] = [
+    { title: 'frames', value: (r) => r.frames, preview: 3 },
+    { title: 'names', value: (r) => r.names },
+    { title: 'x', value: (r) => r.x },
+    { title: 'count', value: (r) => r.frames.length, hideInTable: true },
+  ];
+  const rows: Listed[] = [
+    { frames: [1, 2, 3, 4, 5], names: ['A:b', 'C:d'], x: NaN },
+    { frames: [], names: [], x: -Infinity },
+    { frames: [7], x: 1.5 },
+  ];
+
+  it('a table shows the first items and how many more; a column hidden in tables is left out', () => {
+    const cells = formatTable(LISTED, rows)
+      .split('\n')
+      .filter((l) => /^│ [^f]/.test(l))
+      .map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+    expect(cells).toEqual([
+      ['1 2 3 +2 more', 'A:b C:d', 'NaN'],
+      ['', '', '-Infinity'],
+      ['7', '', '1.5'],
+    ]);
+  });
+
+  it('JSON has whole arrays, null for no list, and NaN and infinities as strings', () => {
+    expect(formatJsonRows(LISTED, rows).split('\n').map((l) => JSON.parse(l))).toEqual([
+      { frames: [1, 2, 3, 4, 5], names: ['A:b', 'C:d'], x: 'NaN', count: 5 },
+      { frames: [], names: [], x: '-Infinity', count: 0 },
+      { frames: [7], names: null, x: 1.5, count: 1 },
+    ]);
+  });
+
+  it(`CSV: one quoted field, items joined by '${LIST_SEPARATOR}'; an empty list is "" and no list an empty field`, () => {
+    expect(formatCsv(LISTED, rows).split('\n')).toEqual(['frames,names,x,count', '"1|2|3|4|5","A:b|C:d",NaN,5', '"","",-Infinity,0', '"7",,1.5,1']);
+  });
+
+  it('CSV lists read back item for item, whatever the items hold', () => {
+    const lists: ListItem[][] = [[], ['one'], ['a|b', 'c\\d', '\\|', '|', ''], ['x', 'y,z', 'say "q"', 'new\nline'], [1, 2.5, -3]];
+    for (const list of lists) {
+      const csv = formatCsv<ListItem[]>([{ title: 'l', value: (r) => r }], [list]);
+      const field = csv.slice(csv.indexOf('\n') + 1);
+      // The CSV field (RFC 4180 unquoted), then the list.
+      const text = field.slice(1, -1).replace(/""/g, '"');
+      expect(parseCsvList(text)).toEqual(list.map(String));
+    }
   });
 });

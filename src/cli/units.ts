@@ -1,0 +1,30 @@
+// The one parser of durations and the one of sizes, for every option of every command.
+// A duration is a number with a unit (300ms, 250us, 2s, 1.5m, 1h); a bare number is
+// seconds, and only where an option accepts it (README says which). A size is bytes,
+// with KB/MB/GB (powers of 1000) or KiB/MiB/GiB (powers of 1024).
+
+import { InvalidArgumentError } from 'commander';
+
+const SECONDS_PER: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, min: 60, h: 3600 };
+
+export interface DurationRules {
+  /** a bare number (seconds) is refused: for options whose bare numbers once meant milliseconds */
+  unitRequired?: boolean;
+}
+
+/** '300ms', '250us', '2s', '1m', '1h' (and a bare number of seconds unless refused) -> seconds. */
+export function parseDuration(v: string, rules: DurationRules = {}): number {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|min|m|h)?\s*$/.exec(v);
+  if (!m) throw new InvalidArgumentError('want a duration such as 300ms, 250us, 2s or 1m');
+  if (m[2] === undefined && rules.unitRequired) throw new InvalidArgumentError(`'${v}' has no unit: write ${v}ms or ${v}s`);
+  return Number(m[1]) * SECONDS_PER[m[2] ?? 's']!;
+}
+
+const BYTES_PER: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30 };
+
+/** '100MB', '1GB', '64MiB', '2e6', '4096' -> bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
+export function parseSize(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(k|m|g|ki|mi|gi)?b?\s*$/i.exec(v);
+  if (!m) throw new InvalidArgumentError('want a size such as 64MiB, 100MB or 4096');
+  return Math.round(Number(m[1]) * BYTES_PER[(m[2] ?? '').toLowerCase()]!);
+}

@@ -150,7 +150,7 @@ describe('limits that hold under attack', () => {
       })(),
     );
     const r = await attack(file, {});
-    // A circuit without data costs about 0.8 KiB (README; 2.2 KiB when every circuit got its framers
+    // A circuit without data costs about 0.85 KiB (README; 2.2 KiB when every circuit got its framers
     // and id tables at once); closed ones linger until retired.
     expect(r.growth).toBeLessThan(60_000 * 1.25 * 1024);
     expect(r.stats.circuits).toBe(60_000);

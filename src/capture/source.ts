@@ -12,14 +12,8 @@ import { CaptureError, type CaptureStats, type PacketSink } from './types.js';
 export type CaptureSource = string | Buffer | NodeJS.ReadableStream;
 
 export interface CaptureChunkOptions {
-  /** bytes per file read and per gunzipped chunk; default 1 MiB (64 KiB with reuseBuffer) */
+  /** bytes per file read and per gunzipped chunk; default 1 MiB (64 KiB for reusedBufferChunks) */
   highWaterMark?: number;
-  /**
-   * Read a regular file into one buffer, chunk after chunk (default false: a
-   * fresh buffer per chunk). Only for a consumer that keeps no view of a chunk
-   * once it has taken the next.
-   */
-  reuseBuffer?: boolean;
   /**
    * Aborting it ends the chunks at once, even while a read waits for input (a
    * live pipe): the bytes read so far are all the input there is.
@@ -59,16 +53,35 @@ function readInto(fd: number, buf: Buffer, offset: number, length: number): Prom
   return new Promise((resolve, reject) => readCallback(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/**
+ * Every chunk is a fresh buffer, never written again: a consumer may keep views
+ * of it, as a Dissector's messages do (CaMessageBase: how long a message's bytes
+ * stay valid).
+ */
 export function captureChunks(source: CaptureSource, opts: CaptureChunkOptions = {}): CaptureChunks {
-  const chunkSize = opts.highWaterMark ?? (opts.reuseBuffer ? REUSED_BUFFER_SIZE : DEFAULT_HIGH_WATER_MARK);
+  return chunksOf(source, opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, false, opts.signal);
+}
+
+/**
+ * captureChunks, but a regular file is read into one buffer, chunk after chunk:
+ * only for a consumer that keeps no view of a chunk once it has taken the next
+ * (a Dissector with copyMessages: runDissection and dissect use it so). Not
+ * exported by the library: a default Dissector's events would see their bytes
+ * overwritten by the next chunk.
+ */
+export function reusedBufferChunks(source: CaptureSource, opts: CaptureChunkOptions = {}): CaptureChunks {
+  return chunksOf(source, opts.highWaterMark ?? REUSED_BUFFER_SIZE, true, opts.signal);
+}
+
+function chunksOf(source: CaptureSource, chunkSize: number, reuseBuffer: boolean, signal: AbortSignal | undefined): CaptureChunks {
   const result = {
     gzip: false,
     stopped: false,
     [Symbol.asyncIterator]: () => {
       // Fresh buffers until the first bytes say the file is not gzip: the head chunks are
       // kept while looking, and gunzip queues its input.
-      const reads: FileReads = { reuse: false, signal: opts.signal, onStop: () => (result.stopped = true) };
-      const plain = (): void => void (reads.reuse = opts.reuseBuffer === true);
+      const reads: FileReads = { reuse: false, signal, onStop: () => (result.stopped = true) };
+      const plain = (): void => void (reads.reuse = reuseBuffer);
       return decoded(rawChunks(source, chunkSize, reads), chunkSize, () => (result.gzip = true), plain, () => result.stopped);
     },
   };

@@ -74,9 +74,11 @@ export interface DissectOptions {
   declined?: (m: DeclinedMessage) => boolean;
   /**
    * Give each message delivered as an event its own copy of its bytes (default
-   * false: a view of the capture's read buffer). No event then holds a view of
-   * the input, so a file is read through one reused buffer. Worth it when few
-   * messages are taken whole (the reports); a copy per message otherwise.
+   * false: a view of the capture's read buffer, which runDissection and dissect
+   * never write again; CaMessageBase states the rule). No event then holds a view
+   * of the input, so they read a file through one reused buffer. Worth it when few
+   * messages are taken whole (the reports); a copy per message otherwise. Needed
+   * when you feed a Dissector chunks you overwrite yourself.
    */
   copyMessages?: boolean;
 }

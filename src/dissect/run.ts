@@ -2,7 +2,7 @@
 // the CLI and the reports) or as an async iterable of events (library API).
 
 import { CaptureParser } from '../capture/reader.js';
-import { captureChunks, type CaptureSource } from '../capture/source.js';
+import { captureChunks, reusedBufferChunks, type CaptureSource } from '../capture/source.js';
 import type { CaptureStats } from '../capture/types.js';
 import { Dissector, type CircuitListener } from './dissector.js';
 import type { CaEvent } from './event.js';
@@ -44,7 +44,7 @@ export async function runDissection(
   const dissector = new Dissector(options, onEvent, hooks.listener);
   const parser = new CaptureParser(dissector);
   const { afterChunk, stop, abort } = hooks;
-  const chunks = captureChunks(source, { reuseBuffer: options.copyMessages, signal: abort });
+  const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: abort }) : captureChunks(source, { signal: abort });
   for await (const chunk of chunks) {
     parser.push(chunk);
     if (afterChunk) await afterChunk();
@@ -69,7 +69,7 @@ export class Dissection implements AsyncIterable<CaEvent> {
     const pending: CaEvent[] = [];
     const dissector = new Dissector(this.options, (ev) => pending.push(ev));
     const parser = new CaptureParser(dissector);
-    const chunks = captureChunks(this.source, { reuseBuffer: this.options.copyMessages });
+    const chunks = this.options.copyMessages ? reusedBufferChunks(this.source) : captureChunks(this.source);
     for await (const chunk of chunks) {
       parser.push(chunk);
       yield* pending.splice(0);

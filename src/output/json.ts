@@ -10,23 +10,32 @@
 import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js';
 import { dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
 import { ecaName } from '../../protocols/ca/eca.js';
+import type { FieldShow } from '../../protocols/ca/commands.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
-import type { CaMessage } from '../../protocols/ca/messages.js';
+import { MESSAGE_FIELDS, type CaMessage } from '../../protocols/ca/messages.js';
 import { epicsTimeToIso, epicsToUnixSeconds } from '../../protocols/ca/time.js';
 import { unixSeconds } from '../capture/types.js';
 import type { CaEvent } from '../dissect/event.js';
 import { hasNonFinite, jsonSafe } from './non-finite.js';
 import { perCircuit } from './template.js';
 import { TextOut, utf8Bytes } from './text-out.js';
-import { asString, fieldReader, formatIsoTime, writeEpicsTime, writeIsoTime, writeShortDecimal } from './values.js';
+import { asString, fieldReader, fieldShow, formatIsoTime, writeEpicsTime, writeIsoTime, writeShortDecimal } from './values.js';
+
+/** The name of a code, by how its field is shown (commands.ts: FIELDS). */
+const NAMES: Partial<Record<FieldShow, (v: number) => string>> = {
+  'dbr-type': dbrTypeName,
+  eca: ecaName,
+  'access-rights': accessRightsName,
+  'event-mask': eventMaskNames,
+};
 
 /** Fields that are codes: the record also gets `<field>_name`. */
-const NAMED: Record<string, (v: number) => string> = {
-  data_type: dbrTypeName,
-  status: ecaName,
-  access_rights: accessRightsName,
-  mask: eventMaskNames,
-};
+const NAMED: Record<string, (v: number) => string> = Object.fromEntries(
+  [...MESSAGE_FIELDS].flatMap((field) => {
+    const namer = NAMES[fieldShow(field)!];
+    return namer ? [[field, namer]] : [];
+  }),
+);
 
 function metadataRecord(md: DbrMetadata): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -47,7 +56,7 @@ export function messageFields(m: CaMessage): Record<string, unknown> {
   const rec = m as unknown as Record<string, unknown>;
   for (const f of m.fields) {
     const v = rec[f];
-    if (f === 'metadata') out[f] = metadataRecord(v as DbrMetadata);
+    if (fieldShow(f) === 'metadata') out[f] = metadataRecord(v as DbrMetadata);
     else out[f] = jsonSafe(v);
     const namer = NAMED[f];
     if (namer && typeof v === 'number') out[`${f}_name`] = namer(v);
@@ -261,7 +270,7 @@ function fieldWriter(field: string): FieldJson {
   const namer = NAMED[field];
   const names = namer ? nameWriter(namer) : undefined;
   const nameKey = utf8Bytes(`,${JSON.stringify(`${field}_name`)}:`);
-  const metadata = field === 'metadata';
+  const metadata = fieldShow(field) === 'metadata';
   return (out, m, first) => {
     const v = read(m);
     if (v === undefined) return first; // JSON.stringify leaves the key out

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { captureChunks, readCapture } from '../../src/capture/source.js';
+import { captureChunks, readCapture, reusedBufferChunks, type CaptureChunkOptions } from '../../src/capture/source.js';
 import { CaptureError } from '../../src/capture/types.js';
 import { collectingSink, ethernetIpv4, parseInChunks, pcapFile } from './build-capture.js';
 
@@ -64,13 +64,13 @@ describe('captureChunks / readCapture', () => {
     expect(stats).toMatchObject({ gzip: true, bytes: capture.length });
   });
 
-  it('reuseBuffer reads a file through one buffer after the first chunk, 64 KiB by default', async () => {
+  it('reusedBufferChunks reads a file through one buffer after the first chunk, 64 KiB by default', async () => {
     const path = join(dir, 'reused.pcap');
     const big = Buffer.concat([capture, Buffer.alloc(300 * 1024, 7)]);
     writeFileSync(path, big);
     const copies: Buffer[] = [];
     const arrays = new Set<ArrayBuffer>();
-    for await (const chunk of captureChunks(path, { reuseBuffer: true })) {
+    for await (const chunk of reusedBufferChunks(path)) {
       copies.push(Buffer.from(chunk));
       arrays.add(chunk.buffer as ArrayBuffer);
     }
@@ -84,15 +84,19 @@ describe('captureChunks / readCapture', () => {
     const small = new Set<ArrayBuffer>();
     for await (const chunk of captureChunks(path, { highWaterMark: 100 * 1024 })) small.add(chunk.buffer as ArrayBuffer);
     expect(small.size).toBe(4);
+    // the library's captureChunks has no reuse: a caller passing the old option still gets fresh chunks
+    const asked = new Set<ArrayBuffer>();
+    for await (const chunk of captureChunks(path, { highWaterMark: 64 * 1024, reuseBuffer: true } as CaptureChunkOptions)) asked.add(chunk.buffer as ArrayBuffer);
+    expect(asked.size).toBe(5);
   });
 
-  it('reuseBuffer reads a gzip file whole (its compressed chunks are not reused)', async () => {
+  it('reusedBufferChunks reads a gzip file whole (its compressed chunks are not reused)', async () => {
     const path = join(dir, 'reused.pcap.gz');
     const big = Buffer.concat([capture, Buffer.alloc(500 * 1024, 7)]);
     for (let i = capture.length; i < big.length; i += 97) big[i] = i & 0xff;
     writeFileSync(path, gzipSync(big, { level: 0 }));
     const out: Buffer[] = [];
-    for await (const chunk of captureChunks(path, { reuseBuffer: true })) out.push(Buffer.from(chunk));
+    for await (const chunk of reusedBufferChunks(path)) out.push(Buffer.from(chunk));
     expect(Buffer.concat(out).equals(big)).toBe(true);
   });
 

@@ -6,7 +6,7 @@
 
 import { ipv4Offset } from '../capture/link.js';
 import { unixSeconds, type PacketSink } from '../capture/types.js';
-import { CircuitState, SearchNames, isMonitorUpdate } from '../../protocols/ca/circuit.js';
+import { SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
@@ -18,7 +18,7 @@ import {
   type CaMessage,
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
-import { HeldBudget, TcpStream } from '../net/tcp.js';
+import { HeldBudget, TcpStream, type TcpLimits } from '../net/tcp.js';
 import { CircuitTable, Half, TcpCircuit, endpointKey, type Closer } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
@@ -59,8 +59,12 @@ export class Dissector implements PacketSink {
   /** closed circuits lingering for late packets, in closing order from closedHead; entries of circuits already retired are skipped */
   private closedQueue: TcpCircuit[] = [];
   private closedHead = 0;
-  /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
-  private ageQueue: { c: TcpCircuit; seen: number }[] = [];
+  /**
+   * open circuits, oldest first by when they were queued (opened, or found active again), and
+   * each one's lastSeen then (a parallel array of numbers: no object per entry): see idlest()
+   */
+  private ageQueue: TcpCircuit[] = [];
+  private ageSeen: number[] = [];
   private ageHead = 0;
   private lastCircuit?: TcpCircuit = undefined;
   /** server TCP endpoints learned from search replies and beacons */
@@ -74,6 +78,9 @@ export class Dissector implements PacketSink {
   private readonly assembling: HeldBudget;
   /** what every framer shares: limits, that budget, the pool of assembly buffers */
   private readonly framerLimits: FramerLimits;
+  /** the limits every stream and every circuit's id tables share (one object each, not one per circuit) */
+  private readonly tcpLimits: TcpLimits;
+  private readonly circuitLimits: CircuitLimits;
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
@@ -98,6 +105,8 @@ export class Dissector implements PacketSink {
     this.held = new HeldBudget(this.options.maxHeldTotal);
     this.assembling = new HeldBudget(this.options.maxMessageBytesTotal);
     this.framerLimits = { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling, pool: new AssemblyPool() };
+    this.tcpLimits = { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST };
+    this.circuitLimits = { maxIdsPerCircuit: this.options.maxIdsPerCircuit };
     this.tcpSink = {
       message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
       malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
@@ -156,6 +165,7 @@ export class Dissector implements PacketSink {
     this.closedQueue = [];
     this.closedHead = 0;
     this.ageQueue = [];
+    this.ageSeen = [];
     this.ageHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
@@ -314,9 +324,11 @@ export class Dissector implements PacketSink {
     }
     if (flags & TCP_ACK) other.stream.ack(ack);
     if (payLen > 0) {
+      // This direction's first data: its framer is made now (a circuit that carries none costs none).
+      const framer = (half.framer ??= this.newFramer(half));
       half.stream.segment(seq, buf, payOff, payLen);
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
-      if (cut) half.framer.gap();
+      if (cut) framer.gap();
     }
     if (flags & TCP_RST) {
       if (!c.endedBy) {
@@ -384,23 +396,22 @@ export class Dissector implements PacketSink {
       srcIsClient ? dport : sport,
       this.now,
       evidence,
-      new CircuitState({ maxIdsPerCircuit: this.options.maxIdsPerCircuit }),
+      this.circuitLimits,
     );
-    const midStream = !syn;
-    for (const half of [c.toServer, c.toClient]) {
-      half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
-      half.framer = new StreamFramer(this.tcpSink, half, this.framerLimits, midStream);
-    }
+    c.toServer.stream = new TcpStream(c.toServer, this.tcpLimits, this.held);
+    c.toClient.stream = new TcpStream(c.toClient, this.tcpLimits, this.held);
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
     this.circuits.add(c);
     this.stats.circuits++;
-    this.ageQueue.push({ c, seen: c.lastSeen });
-    if (this.ageQueue.length > 2 * this.circuits.size + 1024) {
-      // Drop the entries of circuits already gone, so the queue stays within the table's size.
-      this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.circuits.has(e.c));
-      this.ageHead = 0;
-    }
+    this.ageQueue.push(c);
+    this.ageSeen.push(c.lastSeen);
+    if (this.ageQueue.length > 2 * this.circuits.size + 1024) this.compactAgeQueue();
     return c;
+  }
+
+  /** A direction's framer, made at its first payload byte; it checks its first data when the circuit was joined without its SYN. */
+  private newFramer(half: Half): StreamFramer<Half> {
+    return new StreamFramer(this.tcpSink, half, this.framerLimits, half.circuit.roleEvidence !== 'syn');
   }
 
   /** Returns false when no object keeps `buf` (the message was declined, or copied): see FrameSink.message. */
@@ -485,7 +496,7 @@ export class Dissector implements PacketSink {
     const s = this.stats;
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();
-      half.framer.end();
+      half.framer?.end();
       const st = half.stream.stats;
       s.retransmissions += st.retransmissions;
       s.outOfOrder += st.outOfOrder;
@@ -521,14 +532,31 @@ export class Dissector implements PacketSink {
    */
   private idlest(): TcpCircuit | undefined {
     const q = this.ageQueue;
+    const seen = this.ageSeen;
     while (this.ageHead < q.length) {
-      const e = q[this.ageHead++]!;
-      if (!this.circuits.has(e.c)) continue;
-      if (e.c.lastSeen === e.seen) return e.c;
-      e.seen = e.c.lastSeen;
-      q.push(e);
+      const i = this.ageHead++;
+      const c = q[i]!;
+      if (!this.circuits.has(c)) continue;
+      if (c.lastSeen === seen[i]) return c;
+      q.push(c);
+      seen.push(c.lastSeen);
     }
     return undefined;
+  }
+
+  /** Drops the entries already passed and those of circuits gone, so the queue stays within the table's size. */
+  private compactAgeQueue(): void {
+    const q: TcpCircuit[] = [];
+    const seen: number[] = [];
+    for (let i = this.ageHead; i < this.ageQueue.length; i++) {
+      const c = this.ageQueue[i]!;
+      if (!this.circuits.has(c)) continue;
+      q.push(c);
+      seen.push(this.ageSeen[i]!);
+    }
+    this.ageQueue = q;
+    this.ageSeen = seen;
+    this.ageHead = 0;
   }
 
 

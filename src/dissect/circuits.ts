@@ -61,6 +61,8 @@ export class TcpCircuit {
   roleEvidence: 'syn' | 'server-port' | 'content' | 'port-order';
   /** next circuit in the same CircuitTable bucket */
   bucketNext?: TcpCircuit = undefined;
+  /** the server has sent payload (see DissectOptions.maxUnansweredCircuits) */
+  answered = false;
 
   constructor(
     readonly id: number,

@@ -4,6 +4,8 @@
 // on CA ports -> CA framing -> typed messages, with the sender's role decided by
 // the transport (SYN, server port, learned server endpoints, then content).
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ipv4Offset } from '../capture/link.js';
 import { unixSeconds, type PacketSink } from '../capture/types.js';
 import { SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
@@ -33,6 +35,25 @@ const TCP_ACK = 0x10;
 
 /** What a held out-of-order segment costs beyond its bytes (copy + list entry), charged against the held limits. */
 const HELD_SEGMENT_COST = 256;
+
+/** Circuits dropped unanswered between two forced collections (a power of two). */
+const FLOOD_COLLECT_EVERY = 16_384;
+
+/** A full garbage collection, where V8 allows one to be asked for (else nothing); set up at its first use. */
+let gcFunction: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!gcFunction) {
+    gcFunction = () => {};
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as unknown;
+      if (typeof gc === 'function') gcFunction = gc as () => void;
+    } catch {
+      // no way to ask: V8 collects when it will
+    }
+  }
+  gcFunction();
+}
 
 /** Closed circuits stay in the table this long (capture seconds) for late ACKs and retransmissions. */
 const CLOSED_LINGER_SEC = 30;
@@ -64,6 +85,10 @@ export class Dissector implements PacketSink {
    * each one's lastSeen then (a parallel array of numbers: no object per entry): see idlest()
    */
   private ageQueue: TcpCircuit[] = [];
+  /** open circuits the server has not sent payload on, oldest first (entries of circuits answered or gone are skipped) */
+  private unansweredQueue: TcpCircuit[] = [];
+  private unansweredHead = 0;
+  private unanswered = 0;
   private ageSeen: number[] = [];
   private ageHead = 0;
   private lastCircuit?: TcpCircuit = undefined;
@@ -324,6 +349,10 @@ export class Dissector implements PacketSink {
     }
     if (flags & TCP_ACK) other.stream.ack(ack);
     if (payLen > 0) {
+      if (!fromClient && !c.answered) {
+        c.answered = true;
+        this.unanswered--;
+      }
       // This direction's first data: its framer is made now (a circuit that carries none costs none).
       const framer = (half.framer ??= this.newFramer(half));
       half.stream.segment(seq, buf, payOff, payLen);
@@ -401,6 +430,13 @@ export class Dissector implements PacketSink {
     c.toServer.stream = new TcpStream(c.toServer, this.tcpLimits, this.held);
     c.toClient.stream = new TcpStream(c.toClient, this.tcpLimits, this.held);
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
+    if (this.unanswered >= this.options.maxUnansweredCircuits) this.evictUnanswered();
+    this.unanswered++;
+    this.unansweredQueue.push(c);
+    if (this.unansweredQueue.length > 2 * this.unanswered + 1024) {
+      this.unansweredQueue = this.unansweredQueue.slice(this.unansweredHead).filter((u) => !u.answered && this.circuits.has(u));
+      this.unansweredHead = 0;
+    }
     this.circuits.add(c);
     this.stats.circuits++;
     this.ageQueue.push(c);
@@ -493,6 +529,10 @@ export class Dissector implements PacketSink {
   private retire(c: TcpCircuit): void {
     if (this.lastCircuit === c) this.lastCircuit = undefined;
     this.circuits.delete(c);
+    if (!c.answered) {
+      c.answered = true; // counted out once
+      this.unanswered--;
+    }
     const s = this.stats;
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();
@@ -504,6 +544,21 @@ export class Dissector implements PacketSink {
       s.gapBytes += st.gapBytes;
     }
     this.listener.circuitEnded?.(c);
+  }
+
+  /** Too many circuits the server has not answered: drop the oldest of them. */
+  private evictUnanswered(): void {
+    const q = this.unansweredQueue;
+    while (this.unansweredHead < q.length) {
+      const c = q[this.unansweredHead++]!;
+      if (c.answered || !this.circuits.has(c)) continue;
+      this.stats.unansweredEvicted++;
+      this.retire(c);
+      // A flood makes each dropped circuit garbage at once: collect it now and then rather than let
+      // the heap grow to V8's next limit (a capture without a flood never comes here).
+      if ((this.stats.unansweredEvicted & (FLOOD_COLLECT_EVERY - 1)) === 0) collectGarbage();
+      return;
+    }
   }
 
   /** Takes the circuit closed longest ago off the closed queue (no array shifts: a head index, compacted now and then). */

@@ -21,6 +21,8 @@ const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const HAVE_PROC = existsSync('/proc/self/status');
 const FLOOD = 200_000;
+/** the default DissectOptions.maxUnansweredCircuits */
+const UNANSWERED_CAP = 20_000;
 /** building the capture and reading it take about 15 s on a loaded 2-core machine: a guard against a hang */
 const GUARD = 180_000;
 const dir = mkdtempSync(join(tmpdir(), 'cawire-flood-'));
@@ -86,19 +88,25 @@ describe.skipIf(!HAVE_PROC)('200,000 circuits open at once, default limits: peak
   // print: 558 MiB (SYN only) and 575 MiB (half a header) when every circuit got its framers and
   // id tables at once; now about 275 and 335. What is left is mostly the circuit itself: TcpCircuit,
   // its two Halves and TcpStreams, and the circuit table (0.85 KiB), on top of ~85 MiB of node and V8.
-  it('a SYN on each: no framer, id tables or buffers are made, none is evicted', () => {
+  it('a SYN on each: no framer, id tables or buffers are made; past 20,000 unanswered, the oldest are dropped', () => {
     const r = cawire(['print', flood(false)]);
-    expect(r).toMatchObject({ code: 0, out: '', err: '' }); // no message, nothing dropped (no "circuits dropped" note)
-    expect(r.peakMiB).toBeLessThan(300);
+    // 200,000 circuits the server never answered: all but the newest 20,000 (maxUnansweredCircuits) are dropped, and said so.
+    expect(r).toMatchObject({ code: 0, out: '' });
+    expect(r.err).toBe(`cawire: not decoded: ${FLOOD - UNANSWERED_CAP} circuits the server never answered dropped (too many open at once: a scan?)\n`);
+    expect(r.peakMiB).toBeLessThan(200); // about 137 (553 before per-circuit state was made lazy and the unanswered capped)
   }, GUARD);
 
-  it('SYN, SYN-ACK and half a header on each: every partial header is held to the end, one framer per circuit', () => {
+  it('SYN, SYN-ACK and half a header on each (the issue\'s attack): under 200 MiB, every partial header counted', () => {
     const r = cawire(['print', flood(true)]);
     expect(r.code).toBe(0);
     expect(r.out).toBe('');
     // each circuit's 8 bytes are still held when the capture ends: 200,000 x 8, and no circuit was dropped
-    expect(r.err).toBe(`cawire: not decoded: ${FLOOD} incomplete messages at a gap or the end (${FLOOD * HALF_HEADER.length} bytes)\n`);
-    expect(r.peakMiB).toBeLessThan(360);
+    // Every partial header is counted, those of the dropped circuits too.
+    expect(r.err).toBe(
+      `cawire: not decoded: ${FLOOD} incomplete messages at a gap or the end (${FLOOD * HALF_HEADER.length} bytes), ` +
+        `${FLOOD - UNANSWERED_CAP} circuits the server never answered dropped (too many open at once: a scan?)\n`,
+    );
+    expect(r.peakMiB).toBeLessThan(200); // about 152 (591 before)
   }, GUARD);
 
   it('summary: a row of about 0.7 KiB per circuit (1.6 GiB when each row had a hidden class of its own)', () => {
@@ -126,5 +134,26 @@ describe('what a circuit is given before its data arrives', () => {
     await runDissection(file, { env: {} }, (ev) => events.push(`${ev.sport} ${ev.type}`), { listener: { circuitEnded } });
     expect(events).toEqual(['40001 VersionRequest', '40002 EchoRequest', '5064 EchoResponse']);
     expect(Object.fromEntries(framers)).toEqual({ 40000: [false, false], 40001: [true, false], 40002: [true, true] });
+  });
+});
+
+describe('circuits the server has not answered', () => {
+  it('past maxUnansweredCircuits the oldest unanswered is dropped; one the server answered never is', async () => {
+    const clock = new Clock(1_700_000_000);
+    const server: Endpoint = { ip: SERVER_HOST, port: CA_PORT };
+    const syn = (port: number): IpPacket => {
+      const client: Endpoint = { ip: CLIENT_HOST, port };
+      return { ...clock.next(), ip: ipv4Packet(client.ip, server.ip, IP_PROTO_TCP, tcpSegment(client, server, 1000, 0, TCP.SYN, Buffer.alloc(0))) };
+    };
+    const file = writeCapture([
+      ...tcpFlowPackets(enc.echoRequest(), enc.echoResponse(), plainPlan(40000), clock), // answered: an echo
+      syn(40001),
+      syn(40002),
+      syn(40003), // a third unanswered one: 40001 goes
+    ]);
+    const ended: number[] = [];
+    const { stats } = await runDissection(file, { env: {}, maxUnansweredCircuits: 2 }, () => {}, { listener: { circuitEnded: (c) => ended.push(c.clientPort) } });
+    expect(stats.unansweredEvicted).toBe(1);
+    expect(ended).toEqual([40001, 40000, 40002, 40003]); // 40001 dropped as 40003 opened; the rest at the end
   });
 });

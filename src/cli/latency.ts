@@ -15,6 +15,7 @@ import { formatReport, formatTable, type Column, type ReportFormat } from '../ou
 import { formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
+  DURATION_HELP,
   SEVERAL_FILES_HELP,
   UsageError,
   addInputOptions,
@@ -23,7 +24,7 @@ import {
   contiguousNote,
   dissectOptions,
   inputSource,
-  parseDuration,
+  durationOption,
   reportEnd,
   runCommand,
   type InputOptionValues,
@@ -347,15 +348,15 @@ export function registerLatency(program: Command): void {
     .option('--raw', 'list the paired records instead of statistics')
     .option('--csv', 'CSV (statistics, or records with --raw/--slower-than, or --unanswered)')
     .option('--json', 'JSON Lines, like --csv')
-    .option('--slower-than <duration>', 'list the pairs slower than this (300ms, 250us, 2s; bare number = ms) with frame numbers', (v) => parseDuration(v, 'ms'))
+    .option('--slower-than <duration>', 'list the pairs slower than this (300ms, 250us, 2s; a unit is required) with frame numbers', durationOption({ unitRequired: true }))
     .option('--since <time>', 'only requests sent at or after this ISO time or Unix seconds', parseTime)
     .option('--until <time>', 'only requests sent before this ISO time or Unix seconds', parseTime)
-    .option('--timeout <duration>', 'a request unanswered this long (capture time; bare number = s) counts as unanswered', (v) => parseDuration(v, 's'), DEFAULT_TIMEOUT_SEC)
+    .option('--timeout <duration>', 'a request unanswered this long (capture time: 60s, 500ms; bare number = s) counts as unanswered', durationOption({ positive: true }), DEFAULT_TIMEOUT_SEC)
     .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
     .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
     .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
-    .addHelpText('after', SEVERAL_FILES_HELP);
+    .addHelpText('after', `\nThe ${DURATION_HELP}: --slower-than refuses a bare number (it was milliseconds).${SEVERAL_FILES_HELP}`);
   addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {
     // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
     await runCommand(program.opts().debug === true, () =>

@@ -27,7 +27,7 @@ import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, type Column, type ListItem, type ReportFormat } from '../output/table.js';
 import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
-import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import { DURATION_HELP, addInputOptions, dissectOptions, durationOption, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 import { stoppedBySignals } from './interrupt.js';
 
 interface ReportOptions extends InputOptionValues {
@@ -69,7 +69,8 @@ function reportCommand(program: Command, name: string, description: string): Com
     .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
     .addOption(new Option('--json', 'one JSON object per row (JSON Lines)').conflicts('csv'))
     .option('--csv', 'CSV with a header line')
-    .option('-q, --quiet', 'no end-of-run note on stderr');
+    .option('-q, --quiet', 'no end-of-run note on stderr')
+    .addHelpText('after', `\nThe ${DURATION_HELP}.`);
   return addInputOptions(cmd);
 }
 
@@ -345,9 +346,9 @@ export function registerBeacons(program: Command): void {
   reportCommand(program, 'beacons', DESCRIPTIONS.beacons)
     .option('--timeline', 'one line per beacon, casw style, anomalies marked with *')
     .addOption(
-      new Option('--silence <sec>', 'list gaps between beacons longer than this')
-        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}, EPICS_CA_CONN_TMO`)
-        .argParser(positiveNumber),
+      new Option('--silence <duration>', 'list gaps between beacons longer than this (30s, 2m; bare number = s)')
+        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}s, EPICS_CA_CONN_TMO`)
+        .argParser(durationOption({ positive: true })),
     )
     .action(async (file: string | undefined, o: BeaconOptions) => {
       await runReport(program, async (stop) => {
@@ -547,9 +548,9 @@ interface SummaryCliOptions extends ReportOptions {
 export function registerSummary(program: Command): void {
   reportCommand(program, 'summary', DESCRIPTIONS.summary)
     .addOption(
-      new Option('--slow <sec>', 'list responses slower than this')
-        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
-        .argParser(positiveNumber),
+      new Option('--slow <duration>', 'list responses slower than this (2s, 300ms; bare number = s)')
+        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}s, the default wait of caget and caput`)
+        .argParser(durationOption({ positive: true })),
     )
     .action(async (file: string | undefined, o: SummaryCliOptions) => {
       await runReport(program, async (stop) => {

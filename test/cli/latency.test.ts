@@ -105,7 +105,8 @@ describe('cawire latency', SLOW, () => {
     // units: bare numbers are ms; us and s work too
     expect(latency('--slower-than', '6500us', '--csv', FILE).out).toBe(r.out);
     expect(latency('--slower-than', '0.0065s', '--csv', FILE).out).toBe(r.out);
-    expect(latency('--slower-than', '6.5', '--csv', FILE).out).toBe(r.out);
+    // a bare number was milliseconds here: it is refused rather than read as seconds
+    expect(latency('--slower-than', '6.5', '--csv', FILE)).toEqual({ out: '', err: "cawire: option '--slower-than <duration>' argument '6.5' is invalid. '6.5' has no unit: write 6.5ms or 6.5s\n", code: 2 });
   });
 
   it('--raw lists every pair in request order with outcome, as JSON Lines', () => {
@@ -186,7 +187,7 @@ describe('cawire latency', SLOW, () => {
     expect(latency('--unanswered', '--raw', FILE).err).toBe('cawire: --unanswered lists requests without replies; it does not combine with --raw or --slower-than\n');
     // commander's own parse errors: exit status 2 like every usage error
     const bad = latency('--slower-than', 'soon', FILE);
-    expect(bad.err).toBe("cawire: option '--slower-than <duration>' argument 'soon' is invalid. want a duration such as 300ms, 250us or 2s\n");
+    expect(bad.err).toBe("cawire: option '--slower-than <duration>' argument 'soon' is invalid. want a duration such as 300ms, 250us, 2s or 1m\n");
     expect(bad.code).toBe(2);
     expect(latency('--since', 'yesterday', FILE).err).toBe("cawire: option '--since <time>' argument 'yesterday' is invalid. want an ISO time (2026-11-23T08:56:00Z) or Unix seconds\n");
     expect(latency('--kind', 'get', FILE).err).toContain("argument 'get' is invalid. Allowed choices are search, handshake, create, read, write, subscribe, echo, connect, all.");

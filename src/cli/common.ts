@@ -5,6 +5,7 @@ import type { CaptureSource } from '../capture/source.js';
 import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { skippedSummary } from '../dissect/stats.js';
+import { setWideTables } from '../output/table.js';
 import { parseDuration, parseSize, type DurationRules } from './units.js';
 
 /** Exit statuses: 0 done, 1 internal error, 2 unusable input or arguments. */
@@ -67,6 +68,15 @@ export interface InputOptionValues {
 
 export function dissectOptions(o: InputOptionValues): DissectOptions {
   return { ports: o.ports, learnPorts: o.learnPorts, maxMessageBytes: o.maxMessage };
+}
+
+/** How a report's text looks: --wide tables; set for the run before its action. */
+export function addDisplayOptions(cmd: Command): Command {
+  return cmd
+    .option('--wide', 'tables as wide as their widest cell, lists whole (default: fit the terminal, COLUMNS or 120 when piped)')
+    .hook('preAction', (_program, action) => {
+      setWideTables(action.opts().wide === true);
+    });
 }
 
 /** The captures named on the command line: none or '-' is stdin; '-' does not combine with files. */

@@ -11,13 +11,14 @@ import { CaptureError } from '../capture/types.js';
 import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
+import { formatReport, formatTable, noteLines, type Column, type ReportFormat } from '../output/table.js';
 import { formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
   DURATION_HELP,
   SEVERAL_FILES_HELP,
   UsageError,
+  addDisplayOptions,
   addInputOptions,
   addJobsOption,
   checkFiles,
@@ -252,7 +253,7 @@ function conflictLines(report: Report): string[] {
   if (n === 0) return [];
   return [
     `${n} ${n === 1 ? 'name was' : 'names were'} answered by more than one server:`,
-    ...report.conflicts.map((c) => `  ${safeText(c.pv)} (client ${c.client}, ${c.file === undefined ? '' : `${c.file} `}frame ${c.frame}): ${c.servers.join(', ')}`),
+    ...report.conflicts.map((c) => noteLines(`  ${safeText(c.pv)} (client ${c.client}, ${c.file === undefined ? '' : `${c.file} `}frame ${c.frame}): ${c.servers.join(', ')}`)),
   ];
 }
 
@@ -357,7 +358,7 @@ export function registerLatency(program: Command): void {
     .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
     .addHelpText('after', `\nThe ${DURATION_HELP}: --slower-than refuses a bare number (it was milliseconds).${SEVERAL_FILES_HELP}`);
-  addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: LatencyCliOptions) => {
+  addJobsOption(addInputOptions(addDisplayOptions(cmd))).action(async (files: string[], o: LatencyCliOptions) => {
     // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
     await runCommand(program.opts().debug === true, () =>
       stoppedBySignals(async (stop) => {

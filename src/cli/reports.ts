@@ -24,10 +24,10 @@ import type { CaEvent } from '../dissect/event.js';
 import type { MessageSelection } from '../dissect/options.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ListItem, type ReportFormat } from '../output/table.js';
+import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
 import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
-import { DURATION_HELP, addInputOptions, dissectOptions, durationOption, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import { DURATION_HELP, addDisplayOptions, addInputOptions, dissectOptions, durationOption, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 import { stoppedBySignals } from './interrupt.js';
 
 interface ReportOptions extends InputOptionValues {
@@ -71,7 +71,7 @@ function reportCommand(program: Command, name: string, description: string): Com
     .option('--csv', 'CSV with a header line')
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', `\nThe ${DURATION_HELP}.`);
-  return addInputOptions(cmd);
+  return addInputOptions(addDisplayOptions(cmd));
 }
 
 function formatOf(o: ReportOptions): ReportFormat {
@@ -98,7 +98,7 @@ async function writeReport(text: string, result: DissectResult, o: ReportOptions
 
 /** A note under a table (table format only: CSV and JSON stay pure rows and carry the note's facts as row keys). */
 function withNotes(format: ReportFormat, table: string, notes: string[]): string {
-  return format === 'table' && notes.length ? `${table}\n${notes.join('\n')}` : table;
+  return format === 'table' && notes.length ? `${table}\n${notes.map((n) => noteLines(n)).join('\n')}` : table;
 }
 
 // ---- values ------------------------------------------------------------------
@@ -119,18 +119,13 @@ const frames = (moments: readonly Moment[]): number[] => moments.map((m) => m.fr
 
 const frameList = (moments: readonly Moment[]): string => preview(frames(moments).map(String), FRAME_PREVIEW);
 
-/** The names most searched for, with their counts, for a table cell. */
-function topNames(counts: ReadonlyMap<string, number>): string {
-  return topCounts(counts, LIST_PREVIEW)
-    .map(([name, n]) => `${safeText(name)} x${n}`)
-    .join(' ');
-}
 
 /** Every name, most searched for first (topNames' order): `top_names` and, in the same order, `top_name_counts`. */
 function topNameColumns<R>(names: (r: R) => ReadonlyMap<string, number>): Column<R>[] {
   const ranked = (r: R) => topCounts(names(r), names(r).size);
   return [
-    { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => topNames(names(r)) },
+    // the table: the first LIST_PREVIEW names with their counts (as many as fit)
+    { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => ranked(r).map(([name, n]) => `${safeText(name)} x${n}`), preview: LIST_PREVIEW },
     { title: 'top name counts', key: 'top_name_counts', value: (r) => ranked(r).map(([, n]) => n), hideInTable: true },
   ];
 }
@@ -176,7 +171,7 @@ const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
+  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)) },
   { title: 'name answered otherwise', key: 'name_answered', value: (r) => r.nameAnswered },
 ];
 

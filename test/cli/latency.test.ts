@@ -21,7 +21,7 @@ writeFileSync(SEARCHES, searchCapture());
 const SLOW = { timeout: 60_000 };
 
 function latency(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, 'latency', ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'latency', ...args], { encoding: 'utf8', env: { ...process.env, COLUMNS: '120' } });
   return { out: r.stdout, err: r.stderr, code: r.status };
 }
 
@@ -37,7 +37,6 @@ describe('cawire latency', SLOW, () => {
         '│ server        │ count │  mean │   std │   min │   25% │   50% │   75% │   max │',
         '├───────────────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┤',
         '│ 10.0.0.1:5064 │     6 │ 2.000 │ 0.000 │ 2.000 │ 2.000 │ 2.000 │ 2.000 │ 2.000 │',
-        '├───────────────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┼───────┤',
         '│ 10.0.0.2:5064 │     6 │ 6.000 │ 1.095 │ 5.000 │ 5.000 │ 6.000 │ 7.000 │ 7.000 │',
         '└───────────────┴───────┴───────┴───────┴───────┴───────┴───────┴───────┴───────┘',
         '',

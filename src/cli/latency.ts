@@ -11,7 +11,7 @@ import { CaptureError } from '../capture/types.js';
 import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, noteLines, type Column, type ReportFormat } from '../output/table.js';
+import { formatReport, formatTable, noteLines, tableLayout, type Column, type ReportFormat } from '../output/table.js';
 import { formatSecondsIso, safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
@@ -260,11 +260,11 @@ function conflictLines(report: Report): string[] {
 /** What goes to stdout: the listing asked for, or the unanswered line and the statistics. */
 function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report): string[] {
   const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
-  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed)];
-  if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered)];
+  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed, o.slowerThan === undefined ? 'no pairs found' : `no pairs slower than ${millis(o.slowerThan)} ms found`)];
+  if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered, 'no unanswered requests found')];
   const columns = statsColumns(format, o.by, kinds.length > 1);
   if (format !== 'table') return [formatReport<StatsRow>(format, [...columns, ...NOTE_COLUMNS], statsRows(report, kinds, o.by))];
-  return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats), ...(kinds.includes('search') ? conflictLines(report) : [])];
+  return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats, tableLayout(), 'no pairs found'), ...(kinds.includes('search') ? conflictLines(report) : [])];
 }
 
 /** Writes the report to stdout (and the plot); false when the reader of stdout went away. */
@@ -275,6 +275,7 @@ async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], rep
     const series = report.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
     const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;
     await writeLatencyPlot(o.plot, series, { title: `${what} per ${o.by}` });
+    if (!o.quiet) process.stderr.write(`cawire: wrote ${o.plot}\n`);
   }
   await out.end();
   return !out.closed;

@@ -237,19 +237,19 @@ export function registerSearches(program: Command): void {
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
         let text: string;
-        if (o.unanswered) text = formatReport(format, UNANSWERED_COLUMNS, top(report.unanswered));
+        if (o.unanswered) text = formatReport(format, UNANSWERED_COLUMNS, top(report.unanswered), 'no unanswered searches found');
         else if (o.duplicates) {
           const rows = report.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer })));
-          text = formatReport(format, DUPLICATE_COLUMNS, top(rows));
-        } else if (o.clients) text = formatReport(format, CLIENT_COLUMNS, top(report.clients));
-        else if (o.storm !== undefined) text = formatReport(format, STORM_COLUMNS, top(report.storms(o.storm)));
+          text = formatReport(format, DUPLICATE_COLUMNS, top(rows), 'no names answered by more than one server found');
+        } else if (o.clients) text = formatReport(format, CLIENT_COLUMNS, top(report.clients), 'no searching clients found');
+        else if (o.storm !== undefined) text = formatReport(format, STORM_COLUMNS, top(report.storms(o.storm)), `no search storms (over ${o.storm} searches in 1 s) found`);
         else {
           const notes: string[] = [];
           const never = new Set(report.unanswered.map((u) => u.name)).size;
           if (never) notes.push(`${never} name(s) searched for without a reply: cawire searches --unanswered`);
           if (report.duplicates.length) notes.push(`${report.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
           const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(report.unanswered)];
-          text = withNotes(format, formatReport(format, columns, top(report.names)), notes);
+          text = withNotes(format, formatReport(format, columns, top(report.names), 'no searches found'), notes);
         }
         await writeReport(text, result, o);
       });
@@ -352,13 +352,13 @@ export function registerBeacons(program: Command): void {
         const report = analysis.finish();
         const format = formatOf(o);
         let text: string;
-        if (o.timeline) text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
+        if (o.timeline) text = format === 'table' ? report.timeline.map(timelineLine).join('\n') || 'no beacons found' : formatReport(format, TIMELINE_COLUMNS, report.timeline);
         else {
           // In JSON/CSV each server's `copies` holds its part of this note: they add up to report.copies.
           const notes = report.copies
             ? [`copies merged: ${report.copies} (the same beacon id from the same server on another path within ${BEACON_COPY_WINDOW_SEC} s: relayed by a caRepeater, or sent to several addresses); counted once`]
             : [];
-          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers), notes);
+          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers, 'no beacons found'), notes);
         }
         await writeReport(text, result, o);
       });
@@ -459,8 +459,8 @@ export function registerCircuits(program: Command): void {
         const circuits = analysis.finish();
         const format = formatOf(o);
         const text = o.endedByRst
-          ? formatReport(format, RESET_COLUMNS, resetCircuits(circuits))
-          : formatReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, circuits);
+          ? formatReport(format, RESET_COLUMNS, resetCircuits(circuits), 'no circuits cut by a reset found')
+          : formatReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, circuits, 'no circuits found');
         await writeReport(text, result, o);
       });
     });

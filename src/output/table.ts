@@ -93,7 +93,9 @@ interface TextCell {
   items?: readonly string[];
 }
 
-export function formatTable<R>(allColumns: readonly Column<R>[], rows: readonly R[], layout: TableLayout = tableLayout()): string {
+/** An empty result in a table: one line saying so (`none`, e.g. "no circuits found") instead of a head without rows. */
+export function formatTable<R>(allColumns: readonly Column<R>[], rows: readonly R[], layout: TableLayout = tableLayout(), none = 'none found'): string {
+  if (rows.length === 0) return none;
   const columns = allColumns.filter((c) => !c.hideInTable);
   const head = columns.map((c): TextCell => ({ lines: c.title.split('\n'), cut: false }));
   const body = rows.map((r) => columns.map((c) => tableCell(c, r, layout.wide)));
@@ -370,8 +372,9 @@ export function formatJsonRows<R>(columns: readonly Column<R>[], rows: readonly 
     .join('\n');
 }
 
-export function formatReport<R>(format: ReportFormat, columns: readonly Column<R>[], rows: readonly R[]): string {
+/** A report's rows; an empty table is the line `none` (CSV: the header alone; JSON: nothing). */
+export function formatReport<R>(format: ReportFormat, columns: readonly Column<R>[], rows: readonly R[], none?: string): string {
   if (format === 'csv') return formatCsv(columns, rows);
   if (format === 'json') return formatJsonRows(columns, rows);
-  return formatTable(columns, rows);
+  return formatTable(columns, rows, tableLayout(), none);
 }

@@ -6,6 +6,7 @@ import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { skippedSummary } from '../dissect/stats.js';
 import { setWideTables } from '../output/table.js';
+import { setLocalTimes } from '../output/times.js';
 import { parseDuration, parseSize, type DurationRules } from './units.js';
 
 /** Exit statuses: 0 done, 1 internal error, 2 unusable input or arguments. */
@@ -70,12 +71,14 @@ export function dissectOptions(o: InputOptionValues): DissectOptions {
   return { ports: o.ports, learnPorts: o.learnPorts, maxMessageBytes: o.maxMessage };
 }
 
-/** How a report's text looks: --wide tables; set for the run before its action. */
+/** How a report's text looks: --wide tables, --local times; set for the run before its action. */
 export function addDisplayOptions(cmd: Command): Command {
   return cmd
     .option('--wide', 'tables as wide as their widest cell, lists whole (default: fit the terminal, COLUMNS or 120 when piped)')
+    .option('--local', "times in the local zone with its offset (default: UTC, 'Z'), in every format")
     .hook('preAction', (_program, action) => {
       setWideTables(action.opts().wide === true);
+      setLocalTimes(action.opts().local === true);
     });
 }
 

@@ -12,7 +12,8 @@ import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, tableLayout, type Column, type ReportFormat } from '../output/table.js';
-import { formatSecondsIso, safeText } from '../output/values.js';
+import { formatFloatTime, useCaptureTimes } from '../output/times.js';
+import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
   DURATION_HELP,
@@ -94,8 +95,6 @@ function unansweredLine(kinds: readonly PairKind[], unanswered: readonly Unanswe
   return `${unanswered.length} ${unanswered.length === 1 ? 'request was' : 'requests were'} unanswered${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
-/** A float capture time as ISO with six fraction digits (what a float near 2e9 s resolves). */
-const isoTime = (t: number): string => `${formatSecondsIso(t).slice(0, 26)}Z`;
 
 /** Milliseconds: three decimals in tables (blank for NaN), full precision in CSV/JSON (NaN as "NaN": table.ts jsonNumber). */
 const msCell = (format: ReportFormat) => (v: number) => (format === 'table' ? (Number.isNaN(v) ? '' : v.toFixed(3)) : v);
@@ -201,7 +200,7 @@ function recordColumns(format: ReportFormat, several: boolean): Column<Filed<Pai
     { title: 'client', value: (r) => r.client },
     { title: 'server', value: (r) => r.server },
     { title: 'circuit', value: (r) => r.circuit, align: 'right' },
-    { title: 'request time', key: 'request_time', value: (r) => (format === 'json' ? r.requestTime : isoTime(r.requestTime)) },
+    { title: 'request time', key: 'request_time', value: (r) => formatFloatTime(r.requestTime) },
     { title: 'latency ms', key: 'latency_ms', value: (r) => millis(r.latency), align: 'right' },
     { title: 'request frame', key: 'request_frame', value: (r) => r.requestFrame, align: 'right' },
     { title: 'response frame', key: 'response_frame', value: (r) => r.responseFrame, align: 'right' },
@@ -217,7 +216,7 @@ function unansweredColumns(format: ReportFormat, several: boolean): Column<Filed
     { title: 'pv', value: (u) => text(u.pv) },
     { title: 'client', value: (u) => u.client },
     { title: 'server', value: (u) => u.server ?? '' },
-    { title: 'request time', key: 'request_time', value: (u) => (format === 'json' ? u.requestTime : isoTime(u.requestTime)) },
+    { title: 'request time', key: 'request_time', value: (u) => formatFloatTime(u.requestTime) },
     { title: 'request frame', key: 'request_frame', value: (u) => u.requestFrame, align: 'right' },
     { title: 'reason', value: (u) => u.reason },
   ];
@@ -300,6 +299,7 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
     stop,
   });
   listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
+  useCaptureTimes([result.dissection.capture]);
   const report: Report = { ...result, listed, several: false };
   if ((await writeReport(o, kinds, report)) && !o.quiet) reportNotes(result.counts, result.dissection, kinds);
 }
@@ -331,6 +331,7 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
   const read = parts.filter((p) => p !== undefined);
   if (read.length === 0) throw new CaptureError(`capture cut short by ${String(stop.reason)} before any file could be read: nothing to report`);
   const merged = mergeLatencyParts(readFiles, read);
+  useCaptureTimes(read.map((p) => p.dissection.capture));
   const report: Report = { ...merged, listed: merged.records, several: true };
   if (!(await writeReport(o, kinds, report)) || o.quiet) return;
   read.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, readFiles[i]));

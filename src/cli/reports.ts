@@ -25,7 +25,8 @@ import type { MessageSelection } from '../dissect/options.js';
 import { runDissection, type DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
-import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
+import { formatFloatTime, formatTime, useCaptureTimes } from '../output/times.js';
+import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { DURATION_HELP, addDisplayOptions, addInputOptions, dissectOptions, durationOption, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
 import { stoppedBySignals } from './interrupt.js';
@@ -80,7 +81,9 @@ function formatOf(o: ReportOptions): ReportFormat {
 
 /** Decodes the whole capture into `analysis`, or what was read when `stop` aborts (Ctrl-C). */
 async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis, stop: AbortSignal): Promise<DissectResult> {
-  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis, abort: stop });
+  const result = await runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis, abort: stop });
+  useCaptureTimes([result.capture]);
+  return result;
 }
 
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
@@ -103,9 +106,9 @@ function withNotes(format: ReportFormat, table: string, notes: string[]): string
 
 // ---- values ------------------------------------------------------------------
 
-const when = (m: Moment | undefined): string | undefined => (m ? formatIsoTime(m.sec, m.nsec) : undefined);
+const when = (m: Moment | undefined): string | undefined => (m ? formatTime(m.sec, m.nsec) : undefined);
 
-const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatSecondsIso(t));
+const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatFloatTime(t));
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);

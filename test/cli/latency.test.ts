@@ -119,7 +119,7 @@ describe('cawire latency', SLOW, () => {
       client: '10.0.1.1:40000',
       server: '10.0.0.1:5064',
       circuit: 1,
-      request_time: 1700000000.2,
+      request_time: '2023-11-14T22:13:20.200000Z', // 1700000000.2: an ISO string, as in CSV and tables
       latency_ms: 3,
       request_frame: 10,
       response_frame: 12,

@@ -652,7 +652,7 @@ export class EchoResponse extends HeaderOnly {
 /** Header fields of the request an ERROR reports (a copy of its 16- or 24-byte header). */
 export interface EmbeddedHeader {
   command: number;
-  commandName: string;
+  command_name: string;
   payload_size: number;
   data_type: number;
   data_count: number;
@@ -686,7 +686,7 @@ export class ErrorResponse extends CaMessage {
     }
     return {
       command,
-      commandName: COMMAND_NAMES[command] ?? String(command),
+      command_name: COMMAND_NAMES[command] ?? String(command),
       payload_size,
       data_type: u16be(b, o + 4),
       data_count,

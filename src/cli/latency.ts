@@ -162,7 +162,7 @@ function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Col
   const num = (title: string, key: string, pick: (s: LatencyStats) => number): Column<LatencyStats> => ({ title, key, value: (s) => ms(pick(s)), align: 'right' });
   return [
     ...(showKind ? [{ title: 'kind', value: (s: LatencyStats) => s.kind }] : []),
-    { title: by, value: (s) => (format === 'table' ? safeText(s.group) || '(none)' : s.group) },
+    { title: by === 'pv' ? 'PV' : by, key: by, value: (s) => (format === 'table' ? safeText(s.group) || '(none)' : s.group) },
     { title: 'count', value: (s) => s.count, align: 'right' },
     num('mean', 'mean_ms', (s) => s.mean),
     num('std', 'std_ms', (s) => s.std),
@@ -196,7 +196,7 @@ function recordColumns(format: ReportFormat, several: boolean): Column<Filed<Pai
   return [
     ...fileColumn<PairRecord>(several),
     { title: 'kind', value: (r) => r.kind },
-    { title: 'pv', value: (r) => text(r.pv) },
+    { title: 'PV', key: 'pv', value: (r) => text(r.pv) },
     { title: 'client', value: (r) => r.client },
     { title: 'server', value: (r) => r.server },
     { title: 'circuit', value: (r) => r.circuit, align: 'right' },
@@ -213,7 +213,7 @@ function unansweredColumns(format: ReportFormat, several: boolean): Column<Filed
   return [
     ...fileColumn<Unanswered>(several),
     { title: 'kind', value: (u) => u.kind },
-    { title: 'pv', value: (u) => text(u.pv) },
+    { title: 'PV', key: 'pv', value: (u) => text(u.pv) },
     { title: 'client', value: (u) => u.client },
     { title: 'server', value: (u) => u.server ?? '' },
     { title: 'request time', key: 'request_time', value: (u) => formatFloatTime(u.requestTime) },

@@ -175,7 +175,7 @@ const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
   { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)) },
-  { title: 'name answered otherwise', key: 'name_answered', value: (r) => r.nameAnswered },
+  { title: 'name answered', key: 'name_answered', value: (r) => r.nameAnswered },
 ];
 
 interface DuplicateRow {

@@ -11,7 +11,7 @@ import { cpus, availableParallelism, tmpdir, type as osType, release } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { parseSize } from '../src/cli/synth.js';
+import { parseSize } from '../src/cli/units.js';
 import { writeSynthCapture, type SynthTruth } from '../src/synth/capture-stream.js';
 import type { ScenarioOptions } from '../src/synth/scenario.js';
 

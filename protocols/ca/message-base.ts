@@ -119,7 +119,7 @@ export abstract class DataMessage extends CaMessageBase {
 /** Header fields of the request an ERROR reports (a copy of its 16- or 24-byte header). */
 export interface EmbeddedHeader {
   command: number;
-  commandName: string;
+  command_name: string;
   payload_size: number;
   data_type: number;
   data_count: number;
@@ -139,7 +139,7 @@ export function embeddedHeader(b: Buffer, o: number, payloadSize: number): Embed
   }
   return {
     command,
-    commandName: COMMAND_NAMES[command] ?? String(command),
+    command_name: COMMAND_NAMES[command] ?? String(command),
     payload_size,
     data_type: u16be(b, o + 4),
     data_count,

@@ -90,6 +90,8 @@ function joinedCapture(files: readonly JoinedFile[]): CaptureStats {
     // Frame numbers of the joined capture.
     truncated: cut ? { ...cut.capture.truncated!, frame: cut.capture.truncated!.frame + cut.frameOffset } : undefined,
     stoppedBy: stopped?.stoppedBy,
+    // The finest precision any of the files has (times print with the capture's own digits).
+    timeDigits: all.some((c) => c.timeDigits !== undefined) ? Math.max(...all.map((c) => c.timeDigits ?? 0)) : undefined,
     skippedBlocks: all.reduce((n, c) => n + c.skippedBlocks, 0),
     unsupportedLink,
   };

@@ -33,6 +33,8 @@ export interface CaptureStats {
   gzip: boolean;
   /** pcap: 'us' or 'ns'; pcapng: resolution of the first interface */
   precision: 'us' | 'ns' | 'other';
+  /** fraction digits of its timestamps: pcap 6 (µs) or 9 (ns); pcapng the finest of its interfaces' if_tsresol (at most 9) */
+  timeDigits?: number;
   packets: number;
   bytes: number; // capture bytes consumed (after gunzip)
   /**

@@ -6,7 +6,9 @@ import type { EventFilterSpec, TimeBound } from '../dissect/filter.js';
 import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { skippedSummary } from '../dissect/stats.js';
-import { parseDuration as parseUnitDuration, parseTimeBound } from './units.js';
+import { setWideTables } from '../output/table.js';
+import { setLocalTimes } from '../output/times.js';
+import { parseDuration, parseSize, parseTimeBound, type DurationRules } from './units.js';
 
 /** Exit statuses: 0 done, 1 internal error, 2 unusable input or arguments. */
 export const EXIT_OK = 0;
@@ -26,13 +28,16 @@ export function parsePort(v: string): number {
   return n;
 }
 
-const UNITS: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1 };
+/** What --help says of every duration option. */
+export const DURATION_HELP = 'durations take a unit (300ms, 2s, 1m); a bare number is seconds where accepted';
 
-/** '300ms', '250us', '1.5s', or a bare number in `bareUnit`, as seconds. */
-export function parseDuration(v: string, bareUnit: 'ms' | 's'): number {
-  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*$/.exec(v);
-  if (!m) throw new InvalidArgumentError(`want a duration such as 300ms, 250us or 2s`);
-  return Number(m[1]) * UNITS[m[2] ?? bareUnit]!;
+/** A duration option's parser: units.ts parseDuration, above 0 when `positive`. */
+export function durationOption(rules: DurationRules & { positive?: boolean } = {}): (v: string) => number {
+  return (v) => {
+    const sec = parseDuration(v, rules);
+    if (rules.positive && !(sec > 0)) throw new InvalidArgumentError('wants a duration above 0');
+    return sec;
+  };
 }
 
 export function parsePortList(v: string, prev: number[] = []): number[] {
@@ -49,9 +54,9 @@ export function addInputOptions(cmd: Command): Command {
     .addOption(new Option('--ports <list>', 'more CA ports to decode (TCP and UDP), comma-separated; a listed repeater port is known by its traffic').argParser(parsePortList))
     .addOption(new Option('--no-learn-ports', 'do not learn server TCP ports from search replies and beacons'))
     .addOption(
-      new Option('--max-message <bytes>', 'largest CA message reassembled; larger ones are skipped and counted').argParser((v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1024) throw new InvalidArgumentError(`wants a byte count >= 1024, not '${v}'`);
+      new Option('--max-message <size>', 'largest CA message reassembled (64MiB, 1MB, 65536); larger ones are skipped and counted').argParser((v) => {
+        const n = parseSize(v);
+        if (n < 1024) throw new InvalidArgumentError(`wants a size of 1KiB (1024 bytes) or more, not '${v}'`);
         return n;
       }),
     );
@@ -65,6 +70,17 @@ export interface InputOptionValues {
 
 export function dissectOptions(o: InputOptionValues): DissectOptions {
   return { ports: o.ports, learnPorts: o.learnPorts, maxMessageBytes: o.maxMessage };
+}
+
+/** How a report's text looks: --wide tables, --local times; set for the run before its action. */
+export function addDisplayOptions(cmd: Command): Command {
+  return cmd
+    .option('--wide', 'tables as wide as their widest cell, lists whole (default: fit the terminal, COLUMNS or 120 when piped)')
+    .option('--local', "times in the local zone with its offset (default: UTC, 'Z'), in every format")
+    .hook('preAction', (_program, action) => {
+      setWideTables(action.opts().wide === true);
+      setLocalTimes(action.opts().local === true);
+    });
 }
 
 /** The captures named on the command line: none or '-' is stdin; '-' does not combine with files. */
@@ -91,7 +107,7 @@ export function addFilterOptions(cmd: Command, window = 'only messages'): Comman
     .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
     .option('--since <time>', `${window} at or after this capture time: ISO, Unix seconds, or +30s after the first packet`, parseTimeBound)
     .option('--until <time>', `${window} before this capture time: ISO, Unix seconds, or +30s after the first packet`, parseTimeBound)
-    .option('--duration <duration>', 'read this much capture time from the first packet (30s, 5m), then report', (v) => parseUnitDuration(v));
+    .option('--duration <duration>', 'read this much capture time from the first packet (30s, 5m), then report', durationOption({ positive: true }));
 }
 
 /** The filter options as a spec (with --since/--until unless `withTimes` is false: latency bounds its requests instead). */

@@ -11,14 +11,17 @@ import { CaptureError } from '../capture/types.js';
 import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
-import { formatSecondsIso, safeText } from '../output/values.js';
+import { formatReport, formatTable, noteLines, tableLayout, type Column, type ReportFormat } from '../output/table.js';
+import { formatFloatTime, useCaptureTimes } from '../output/times.js';
+import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { UNKNOWN_USER, hostOf, userOfHost, type ClientNameTable } from '../analysis/client-names.js';
 import type { TimeBound } from '../dissect/filter.js';
 import {
+  DURATION_HELP,
   REPORT_FILES_HELP,
   UsageError,
+  addDisplayOptions,
   addInputOptions,
   addJobsOption,
   addJoinOption,
@@ -28,7 +31,7 @@ import {
   dissectOptions,
   filterSpec,
   inputSource,
-  parseDuration,
+  durationOption,
   parsePortList,
   reportEnd,
   runCommand,
@@ -108,8 +111,6 @@ function unansweredLine(kinds: readonly PairKind[], unanswered: readonly Unanswe
   return `${unanswered.length} ${unanswered.length === 1 ? 'request was' : 'requests were'} unanswered${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
-/** A float capture time as ISO with six fraction digits (what a float near 2e9 s resolves). */
-const isoTime = (t: number): string => `${formatSecondsIso(t).slice(0, 26)}Z`;
 
 /** Milliseconds: three decimals in tables (blank for NaN), full precision in CSV/JSON (NaN as "NaN": table.ts jsonNumber). */
 const msCell = (format: ReportFormat) => (v: number) => (format === 'table' ? (Number.isNaN(v) ? '' : v.toFixed(3)) : v);
@@ -181,7 +182,7 @@ function statsColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Col
   const num = (title: string, key: string, pick: (s: LatencyStats) => number): Column<LatencyStats> => ({ title, key, value: (s) => ms(pick(s)), align: 'right' });
   return [
     ...(showKind ? [{ title: 'kind', value: (s: LatencyStats) => s.kind }] : []),
-    { title: by, value: (s) => (format === 'table' ? safeText(s.group) || '(none)' : s.group) },
+    { title: by === 'pv' ? 'PV' : by, key: by, value: (s) => (format === 'table' ? safeText(s.group) || '(none)' : s.group) },
     { title: 'count', value: (s) => s.count, align: 'right' },
     num('mean', 'mean_ms', (s) => s.mean),
     num('std', 'std_ms', (s) => s.std),
@@ -215,11 +216,11 @@ function recordColumns(format: ReportFormat, several: boolean): Column<Filed<Pai
   return [
     ...fileColumn<PairRecord>(several),
     { title: 'kind', value: (r) => r.kind },
-    { title: 'pv', value: (r) => text(r.pv) },
+    { title: 'PV', key: 'pv', value: (r) => text(r.pv) },
     { title: 'client', value: (r) => r.client },
     { title: 'server', value: (r) => r.server },
     { title: 'circuit', value: (r) => r.circuit, align: 'right' },
-    { title: 'request time', key: 'request_time', value: (r) => (format === 'json' ? r.requestTime : isoTime(r.requestTime)) },
+    { title: 'request time', key: 'request_time', value: (r) => formatFloatTime(r.requestTime) },
     { title: 'latency ms', key: 'latency_ms', value: (r) => millis(r.latency), align: 'right' },
     { title: 'request frame', key: 'request_frame', value: (r) => r.requestFrame, align: 'right' },
     { title: 'response frame', key: 'response_frame', value: (r) => r.responseFrame, align: 'right' },
@@ -232,10 +233,10 @@ function unansweredColumns(format: ReportFormat, several: boolean): Column<Filed
   return [
     ...fileColumn<Unanswered>(several),
     { title: 'kind', value: (u) => u.kind },
-    { title: 'pv', value: (u) => text(u.pv) },
+    { title: 'PV', key: 'pv', value: (u) => text(u.pv) },
     { title: 'client', value: (u) => u.client },
     { title: 'server', value: (u) => u.server ?? '' },
-    { title: 'request time', key: 'request_time', value: (u) => (format === 'json' ? u.requestTime : isoTime(u.requestTime)) },
+    { title: 'request time', key: 'request_time', value: (u) => formatFloatTime(u.requestTime) },
     { title: 'request frame', key: 'request_frame', value: (u) => u.requestFrame, align: 'right' },
     { title: 'reason', value: (u) => u.reason },
   ];
@@ -273,18 +274,18 @@ function conflictLines(report: Report): string[] {
   if (n === 0) return [];
   return [
     `${n} ${n === 1 ? 'name was' : 'names were'} answered by more than one server:`,
-    ...report.conflicts.map((c) => `  ${safeText(c.pv)} (client ${c.client}, ${c.file === undefined ? '' : `${c.file} `}frame ${c.frame}): ${c.servers.join(', ')}`),
+    ...report.conflicts.map((c) => noteLines(`  ${safeText(c.pv)} (client ${c.client}, ${c.file === undefined ? '' : `${c.file} `}frame ${c.frame}): ${c.servers.join(', ')}`)),
   ];
 }
 
 /** What goes to stdout: the listing asked for, or the unanswered line and the statistics. */
 function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report): string[] {
   const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
-  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed)];
-  if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered)];
+  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed, o.slowerThan === undefined ? 'no pairs found' : `no pairs slower than ${millis(o.slowerThan)} ms found`)];
+  if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered, 'no unanswered requests found')];
   const columns = statsColumns(format, o.by, kinds.length > 1);
   if (format !== 'table') return [formatReport<StatsRow>(format, [...columns, ...NOTE_COLUMNS], statsRows(report, kinds, o.by))];
-  return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats), ...(kinds.includes('search') ? conflictLines(report) : [])];
+  return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats, tableLayout(), 'no pairs found'), ...(kinds.includes('search') ? conflictLines(report) : [])];
 }
 
 /** Writes the report to stdout (and the plot); false when the reader of stdout went away. */
@@ -295,6 +296,7 @@ async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], rep
     const series = report.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
     const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;
     await writeLatencyPlot(o.plot, series, { title: `${what} per ${o.by}` });
+    if (!o.quiet) process.stderr.write(`cawire: wrote ${o.plot}\n`);
   }
   await out.end();
   return !out.closed;
@@ -320,6 +322,7 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
     stop,
   });
   listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
+  useCaptureTimes([result.dissection.capture]);
   const report: Report = { ...result, listed, several: false };
   if (!(await writeReport(o, kinds, report)) || o.quiet) return;
   if (result.joined) process.stderr.write(`${joinNote(result.joined)}\n`);
@@ -354,6 +357,7 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
   const read = parts.filter((p) => p !== undefined);
   if (read.length === 0) throw new CaptureError(`capture cut short by ${String(stop.reason)} before any file could be read: nothing to report`);
   const merged = mergeLatencyParts(readFiles, read);
+  useCaptureTimes(read.map((p) => p.dissection.capture));
   const report: Report = { ...merged, listed: merged.records, several: true, names: mergeNames(read.map((p) => p.names)) };
   if (!(await writeReport(o, kinds, report)) || o.quiet) return;
   read.forEach((p, i) => reportNotes(p.counts, p.dissection, kinds, readFiles[i]));
@@ -373,20 +377,20 @@ export function registerLatency(program: Command): void {
     .option('--raw', 'list the paired records instead of statistics')
     .option('--csv', 'CSV (statistics, or records with --raw/--slower-than, or --unanswered)')
     .option('--json', 'JSON Lines, like --csv')
-    .option('--slower-than <duration>', 'list the pairs slower than this (300ms, 250us, 2s; bare number = ms) with frame numbers', (v) => parseDuration(v, 'ms'))
+    .option('--slower-than <duration>', 'list the pairs slower than this (300ms, 250us, 2s; a unit is required) with frame numbers', durationOption({ unitRequired: true }))
     .option('--since <time>', 'only requests sent at or after this capture time: ISO, Unix seconds, or +30s after the first packet', parseTimeBound)
     .option('--until <time>', 'only requests sent before this capture time: ISO, Unix seconds, or +30s after the first packet', parseTimeBound)
     .option('--pv <glob>', 'only messages on PVs matching the glob (* and ?); repeatable, comma-separated', collect)
     .option('--host <addr>', 'only messages from or to this IPv4 address or CIDR block (10.9.0.0/16); repeatable', collect)
     .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
-    .option('--duration <duration>', 'read this much capture time from the first packet (30s, 5m), then report', (v) => parseUnitDuration(v))
-    .option('--timeout <duration>', 'a request unanswered this long (capture time; bare number = s) counts as unanswered', (v) => parseDuration(v, 's'), DEFAULT_TIMEOUT_SEC)
+    .option('--duration <duration>', 'read this much capture time from the first packet (30s, 5m), then report', durationOption({ positive: true }))
+    .option('--timeout <duration>', 'a request unanswered this long (capture time: 60s, 500ms; bare number = s) counts as unanswered', durationOption({ positive: true }), DEFAULT_TIMEOUT_SEC)
     .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
     .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
     .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
-    .addHelpText('after', REPORT_FILES_HELP);
-  addJobsOption(addJoinOption(addInputOptions(cmd))).action(async (files: string[], o: LatencyCliOptions) => {
+    .addHelpText('after', `\nThe ${DURATION_HELP}: --slower-than refuses a bare number (it was milliseconds).${REPORT_FILES_HELP}`);
+  addJobsOption(addJoinOption(addInputOptions(addDisplayOptions(cmd)))).action(async (files: string[], o: LatencyCliOptions) => {
     // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
     await runCommand(program.opts().debug === true, () =>
       stoppedBySignals(async (stop) => {

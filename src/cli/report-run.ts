@@ -2,6 +2,7 @@
 // (a file or stdin) or rotated files joined (--join) in this thread, several
 // files each as its own capture on the worker pool; and the notes on stderr.
 
+import { useCaptureTimes } from '../output/times.js';
 import type { RunOutcome, JoinedFile } from '../analysis/runner.js';
 import { runAnalysis } from '../analysis/runner.js';
 import { buildAnalysis, type AnalysisName, type OptionsOf, type PartOf } from '../analysis/registry.js';
@@ -33,12 +34,14 @@ export async function readReport<N extends AnalysisName>(name: N, options: Optio
   if (files.length <= 1 || input.join) {
     const sources = files.length <= 1 ? [inputSource(files[0])] : files;
     const r: RunOutcome<PartOf<N>> = await runAnalysis(sources, buildAnalysis(name, options), { dissect: input.dissect, filter: input.filter, abort: stop });
+    useCaptureTimes([r.result.capture]);
     return { several: false, part: r.part, result: r.result, joined: r.joined };
   }
   const { analyseFiles, defaultJobs } = await import('../parallel/pool.js');
   const parts = await analyseFiles(files, { name, options, dissect: input.dissect, filter: input.filter }, input.jobs ?? defaultJobs(files.length), stop);
   const read = files.flatMap((file, i) => (parts[i] ? [{ file, ...parts[i] }] : []));
   if (read.length === 0) throw new CaptureError(`capture cut short by ${String(stop.reason)} before any file could be read: nothing to report`);
+  useCaptureTimes(read.map((r) => r.result.capture));
   return {
     several: true,
     files: read.map((r) => r.file),

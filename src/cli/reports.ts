@@ -22,16 +22,20 @@ import {
 } from '../analysis/searches.js';
 import { DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ListItem, type ReportFormat } from '../output/table.js';
-import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
+import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
+import { formatFloatTime, formatTime } from '../output/times.js';
+import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
+  DURATION_HELP,
   REPORT_FILES_HELP,
+  addDisplayOptions,
   addFilterOptions,
   addInputOptions,
   addJobsOption,
   addJoinOption,
   dissectOptions,
+  durationOption,
   filterSpec,
   runCommand,
   type FilterOptionValues,
@@ -74,8 +78,8 @@ function reportCommand(program: Command, name: string, description: string, filt
     .addOption(new Option('--json', 'one JSON object per row (JSON Lines)').conflicts('csv'))
     .option('--csv', 'CSV with a header line')
     .option('-q, --quiet', 'no end-of-run note on stderr')
-    .addHelpText('after', `\nFilters: ${filterMeaning}\n${REPORT_FILES_HELP}`);
-  return addJobsOption(addJoinOption(addFilterOptions(addInputOptions(cmd))));
+    .addHelpText('after', `\nFilters: ${filterMeaning}\nThe ${DURATION_HELP}.\n${REPORT_FILES_HELP}`);
+  return addJobsOption(addJoinOption(addFilterOptions(addInputOptions(addDisplayOptions(cmd)))));
 }
 
 /** The input and filters the command line names. */
@@ -105,21 +109,28 @@ async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOpti
 }
 
 /** One capture's rows in `columns`, or several files' rows with the file first. */
-function rowsReport<P, R>(format: ReportFormat, columns: readonly Column<R>[], input: ReportInput<P>, rows: (part: P) => readonly R[], top = <T>(r: T[]): T[] => r): string {
-  if (!input.several) return formatReport(format, columns as Column<R>[], top([...rows(input.part)]));
-  return formatReport(format, withFileColumn(columns), top(filedRows(input, rows)));
+function rowsReport<P, R>(
+  format: ReportFormat,
+  columns: readonly Column<R>[],
+  input: ReportInput<P>,
+  rows: (part: P) => readonly R[],
+  top = <T>(r: T[]): T[] => r,
+  none?: string,
+): string {
+  if (!input.several) return formatReport(format, columns as Column<R>[], top([...rows(input.part)]), none);
+  return formatReport(format, withFileColumn(columns), top(filedRows(input, rows)), none);
 }
 
 /** A note under a table (table format only: CSV and JSON stay pure rows and carry the note's facts as row keys). */
 function withNotes(format: ReportFormat, table: string, notes: string[]): string {
-  return format === 'table' && notes.length ? `${table}\n${notes.join('\n')}` : table;
+  return format === 'table' && notes.length ? `${table}\n${notes.map((n) => noteLines(n)).join('\n')}` : table;
 }
 
 // ---- values ------------------------------------------------------------------
 
-const when = (m: Moment | undefined): string | undefined => (m ? formatIsoTime(m.sec, m.nsec) : undefined);
+const when = (m: Moment | undefined): string | undefined => (m ? formatTime(m.sec, m.nsec) : undefined);
 
-const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatSecondsIso(t));
+const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatFloatTime(t));
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);
@@ -133,18 +144,13 @@ const frames = (moments: readonly Moment[]): number[] => moments.map((m) => m.fr
 
 const frameList = (moments: readonly Moment[]): string => preview(frames(moments).map(String), FRAME_PREVIEW);
 
-/** The names most searched for, with their counts, for a table cell. */
-function topNames(counts: ReadonlyMap<string, number>): string {
-  return topCounts(counts, LIST_PREVIEW)
-    .map(([name, n]) => `${safeText(name)} x${n}`)
-    .join(' ');
-}
 
 /** Every name, most searched for first (topNames' order): `top_names` and, in the same order, `top_name_counts`. */
 function topNameColumns<R>(names: (r: R) => ReadonlyMap<string, number>): Column<R>[] {
   const ranked = (r: R) => topCounts(names(r), names(r).size);
   return [
-    { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => topNames(names(r)) },
+    // the table: the first LIST_PREVIEW names with their counts (as many as fit)
+    { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => ranked(r).map(([name, n]) => `${safeText(name)} x${n}`), preview: LIST_PREVIEW },
     { title: 'top name counts', key: 'top_name_counts', value: (r) => ranked(r).map(([, n]) => n), hideInTable: true },
   ];
 }
@@ -190,8 +196,8 @@ const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
-  { title: 'name answered otherwise', key: 'name_answered', value: (r) => r.nameAnswered },
+  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)) },
+  { title: 'name answered', key: 'name_answered', value: (r) => r.nameAnswered },
 ];
 
 interface DuplicateRow {
@@ -266,13 +272,13 @@ export function registerSearches(program: Command): void {
         const input = await readReport('searches', { storm: o.storm, by: o.by }, inputOf(files, o), stop);
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
-        const report = <R>(columns: readonly Column<R>[], rows: (p: SearchPart) => readonly R[]) => rowsReport(format, columns, input, rows, top);
+        const report = <R>(columns: readonly Column<R>[], rows: (p: SearchPart) => readonly R[], none: string) => rowsReport(format, columns, input, rows, top, none);
         let text: string;
-        if (o.unanswered) text = report(UNANSWERED_COLUMNS, (p) => p.unanswered);
-        else if (o.duplicates) text = report(DUPLICATE_COLUMNS, (p) => p.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer }))));
-        else if (o.clients) text = report(clientColumns(o.by ?? 'socket'), (p) => p.clients);
-        else if (o.storm !== undefined) text = report(STORM_COLUMNS, (p) => p.storms!);
-        else if (input.several) text = report(NAME_COLUMNS, (p) => p.names);
+        if (o.unanswered) text = report(UNANSWERED_COLUMNS, (p) => p.unanswered, 'no unanswered searches found');
+        else if (o.duplicates) text = report(DUPLICATE_COLUMNS, (p) => p.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer }))), 'no names answered by more than one server found');
+        else if (o.clients) text = report(clientColumns(o.by ?? 'socket'), (p) => p.clients, 'no searching clients found');
+        else if (o.storm !== undefined) text = report(STORM_COLUMNS, (p) => p.storms!, `no search storms (over ${o.storm} searches in 1 s) found`);
+        else if (input.several) text = report(NAME_COLUMNS, (p) => p.names, 'no searches found');
         else {
           const part = input.part;
           const notes: string[] = [];
@@ -280,7 +286,7 @@ export function registerSearches(program: Command): void {
           if (never) notes.push(`${never} name(s) searched for without a reply: cawire searches --unanswered`);
           if (part.duplicates.length) notes.push(`${part.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
           const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(part.unanswered)];
-          text = withNotes(format, formatReport(format, columns, top(part.names)), notes);
+          text = withNotes(format, formatReport(format, columns, top(part.names), 'no searches found'), notes);
         }
         await writeReport(text, input, o);
       });
@@ -376,9 +382,9 @@ export function registerBeacons(program: Command): void {
   reportCommand(program, 'beacons', DESCRIPTIONS.beacons, BEACON_FILTERS)
     .option('--timeline', 'one line per beacon, casw style, anomalies marked with *')
     .addOption(
-      new Option('--silence <sec>', 'list gaps between beacons longer than this')
-        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}, EPICS_CA_CONN_TMO`)
-        .argParser(positiveNumber),
+      new Option('--silence <duration>', 'list gaps between beacons longer than this (30s, 2m; bare number = s)')
+        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}s, EPICS_CA_CONN_TMO`)
+        .argParser(durationOption({ positive: true })),
     )
     .action(async (files: string[], o: BeaconOptions) => {
       await runReport(program, async (stop) => {
@@ -389,14 +395,14 @@ export function registerBeacons(program: Command): void {
           text = o.timeline ? rowsReport(format, TIMELINE_COLUMNS, input, (p) => p.timeline) : rowsReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, input, (p) => p.servers);
         } else if (o.timeline) {
           const report = input.part;
-          text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
+          text = format === 'table' ? report.timeline.map(timelineLine).join('\n') || 'no beacons found' : formatReport(format, TIMELINE_COLUMNS, report.timeline);
         } else {
           const report = input.part;
           // In JSON/CSV each server's `copies` holds its part of this note: they add up to report.copies.
           const notes = report.copies
             ? [`copies merged: ${report.copies} (the same beacon id from the same server on another path within ${BEACON_COPY_WINDOW_SEC} s: relayed by a caRepeater, or sent to several addresses); counted once`]
             : [];
-          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers), notes);
+          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers, 'no beacons found'), notes);
         }
         await writeReport(text, input, o);
       });
@@ -523,10 +529,10 @@ export function registerCircuits(program: Command): void {
         const format = formatOf(o);
         const by = o.by ?? 'socket';
         const text = o.endedByRst
-          ? rowsReport(format, RESET_COLUMNS, input, resetCircuits)
+          ? rowsReport(format, RESET_COLUMNS, input, resetCircuits, undefined, 'no circuits cut by a reset found')
           : by !== 'socket'
-            ? rowsReport(format, circuitGroupColumns(by), input, (circuits) => circuitGroups(circuits, by))
-            : rowsReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, input, (circuits) => circuits);
+            ? rowsReport(format, circuitGroupColumns(by), input, (circuits) => circuitGroups(circuits, by), undefined, 'no circuits found')
+            : rowsReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, input, (circuits) => circuits, undefined, 'no circuits found');
         await writeReport(text, input, o);
       });
     });
@@ -616,9 +622,9 @@ interface SummaryCliOptions extends ReportOptions {
 export function registerSummary(program: Command): void {
   reportCommand(program, 'summary', DESCRIPTIONS.summary, SUMMARY_FILTERS)
     .addOption(
-      new Option('--slow <sec>', 'list responses slower than this')
-        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
-        .argParser(positiveNumber),
+      new Option('--slow <duration>', 'list responses slower than this (2s, 300ms; bare number = s)')
+        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}s, the default wait of caget and caput`)
+        .argParser(durationOption({ positive: true })),
     )
     .action(async (files: string[], o: SummaryCliOptions) => {
       await runReport(program, async (stop) => {

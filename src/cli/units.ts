@@ -5,7 +5,9 @@
 
 import { InvalidArgumentError } from 'commander';
 
-const SECONDS_PER: Readonly<Record<string, number>> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, min: 60, h: 3600 };
+/** Seconds per unit; a unit below the second is divided by (1400ms is 1400 / 1e3 = 1.4, not 1400 * 1e-3 = 1.4000000000000001). */
+const SECONDS_PER: Readonly<Record<string, number>> = { s: 1, m: 60, min: 60, h: 3600 };
+const PER_SECOND: Readonly<Record<string, number>> = { ns: 1e9, us: 1e6, µs: 1e6, ms: 1e3 };
 
 export interface DurationRules {
   /** a bare number (seconds) is refused: for options whose bare numbers once meant milliseconds */
@@ -17,7 +19,8 @@ export function parseDuration(v: string, rules: DurationRules = {}): number {
   const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s|min|m|h)?\s*$/.exec(v);
   if (!m) throw new InvalidArgumentError('want a duration such as 300ms, 250us, 2s or 1m');
   if (m[2] === undefined && rules.unitRequired) throw new InvalidArgumentError(`'${v}' has no unit: write ${v}ms or ${v}s`);
-  return Number(m[1]) * SECONDS_PER[m[2] ?? 's']!;
+  const unit = m[2] ?? 's';
+  return unit in PER_SECOND ? Number(m[1]) / PER_SECOND[unit]! : Number(m[1]) * SECONDS_PER[unit]!;
 }
 
 const BYTES_PER: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30 };

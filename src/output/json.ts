@@ -37,9 +37,18 @@ const NAMED: Record<string, (v: number) => string> = Object.fromEntries(
   }),
 );
 
+const SNAKE = new Map<string, string>();
+
+/** A metadata field's JSON key: snake_case as caproto names them (upperDispLimit -> upper_disp_limit), made once. */
+function snakeKey(key: string): string {
+  let snake = SNAKE.get(key);
+  if (snake === undefined) SNAKE.set(key, (snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)));
+  return snake;
+}
+
 function metadataRecord(md: DbrMetadata): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(md)) out[key] = jsonSafe(v);
+  for (const [key, v] of Object.entries(md)) out[snakeKey(key)] = jsonSafe(v);
   if (md.status !== undefined) out.status_name = alarmStatusName(md.status);
   if (md.severity !== undefined) out.severity_name = alarmSeverityName(md.severity);
   if (md.secPastEpoch !== undefined) {
@@ -78,7 +87,7 @@ export function eventRecord(ev: CaEvent): Record<string, unknown> {
     direction: ev.direction,
     circuit: ev.circuit?.id ?? null,
     pv: ev.pv ?? null,
-    command: ev.type,
+    type: ev.type,
     code: ev.command.command,
     size: ev.command.size,
     fields: messageFields(ev.command),
@@ -217,7 +226,7 @@ function writeMetadataJson(out: TextOut, md: DbrMetadata): void {
     if (v === undefined) continue;
     if (!first) out.char(44);
     first = false;
-    writeKey(out, key);
+    writeKey(out, snakeKey(key));
     writeJsonValue(out, v);
   }
   const comma = (): void => {
@@ -256,7 +265,7 @@ interface ClassJson {
   fields: readonly string[];
   /** `,"direction":"…","circuit":` */
   direction: Uint8Array;
-  /** `,"command":"Type","code":` */
+  /** `,"type":"Type","code":` */
   command: Uint8Array;
   writers: readonly FieldJson[];
   next: ClassJson | undefined;
@@ -290,7 +299,7 @@ function classJson(m: CaMessage): ClassJson {
   return {
     fields: m.fields,
     direction: utf8Bytes(`,"direction":${JSON.stringify(m.direction)},"circuit":`),
-    command: utf8Bytes(`,"command":${JSON.stringify(m.type)},"code":`),
+    command: utf8Bytes(`,"type":${JSON.stringify(m.type)},"code":`),
     writers: m.fields.map(fieldWriter),
     next: undefined,
   };

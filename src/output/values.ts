@@ -359,7 +359,7 @@ function writeMetadata(out: TextOut, md: DbrMetadata, dataType: number): void {
 }
 
 function writeEmbedded(out: TextOut, h: EmbeddedHeader): void {
-  out.str(`${h.commandName}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`);
+  out.str(`${h.command_name}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`);
 }
 
 /** How a field is shown (commands.ts: FIELDS), by field name; undefined for a name no message has. */

@@ -165,11 +165,14 @@ describe('cawire latency with several files', SLOW, () => {
     expect(stats.reduce((a, s) => a + Number(s.count), 0)).toBeGreaterThan(100);
   });
 
+  /** ISO times of one format (UTC, the same digits) sort as text in time order. */
+  const byText = (x: unknown, y: unknown): number => (String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0);
+
   it('--raw lists every file\'s pairs, by request time, then file order, then frame, naming the file', () => {
     const perFile = FILES.map((f) => rows(ok(['latency', '--kind', 'read', '--raw', '--json', f])));
     const expected = perFile
       .flatMap((list, file) => list.map((r) => ({ file, r: { file: FILES[file], ...r } })))
-      .sort((a, b) => Number(a.r.request_time) - Number(b.r.request_time) || a.file - b.file || Number(a.r.request_frame) - Number(b.r.request_frame))
+      .sort((a, b) => byText(a.r.request_time, b.r.request_time) || a.file - b.file || Number(a.r.request_frame) - Number(b.r.request_frame))
       .map((x) => x.r);
     expect(rows(ok(['latency', '--kind', 'read', '--raw', '--json', ...FILES]))).toEqual(expected);
     const csv = lines(ok(['latency', '--kind', 'read', '--raw', '--csv', ...FILES]));
@@ -185,7 +188,7 @@ describe('cawire latency with several files', SLOW, () => {
     expect(count(all)).toBeGreaterThan(10);
     const expected = perFile
       .flatMap((list, file) => list.map((u) => ({ file, u: { file: FILES[file], ...u } })))
-      .sort((a, b) => Number(a.u.request_time) - Number(b.u.request_time) || a.file - b.file || Number(a.u.request_frame) - Number(b.u.request_frame))
+      .sort((a, b) => byText(a.u.request_time, b.u.request_time) || a.file - b.file || Number(a.u.request_frame) - Number(b.u.request_frame))
       .map((x) => x.u);
     expect(rows(ok(['latency', '--kind', 'all', '--unanswered', '--json', ...FILES]))).toEqual(expected);
   });

@@ -20,6 +20,10 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBeCloseTo(seconds, 12);
   });
 
+  it('gives milliseconds as the decimal they are written as (1400ms is 1.4 s exactly)', () => {
+    expect(['1400ms', '300ms', '700us', '1100ms'].map((v) => parseDuration(v))).toEqual([1.4, 0.3, 0.0007, 1.1]);
+  });
+
   it('refuses what is no duration, and a bare number where a unit is required', () => {
     for (const bad of ['', 'soon', '-1s', '2 weeks', '1e3s', 'ms']) expect(() => parseDuration(bad)).toThrow(InvalidArgumentError);
     expect(() => parseDuration('300', { unitRequired: true })).toThrow("'300' has no unit: write 300ms or 300s");

@@ -42,7 +42,7 @@ describe('JSON lines', () => {
     const values = Array.from({ length: 40 }, (_, i) => i / 2);
     const ev = event(enc.readNotifyResponse({ data_type: 6, data_count: 40, status: 1, ioid: 3, payload: encodeDbr(6, values) }), false, 'W');
     const o = JSON.parse(eventToJson(ev));
-    expect(o).toMatchObject({ frame: 42, src: '10.0.0.1', sport: 5064, dst: '10.0.0.2', dport: 40000, direction: 'response', pv: 'W', command: 'ReadNotifyResponse' });
+    expect(o).toMatchObject({ frame: 42, src: '10.0.0.1', sport: 5064, dst: '10.0.0.2', dport: 40000, direction: 'response', pv: 'W', type: 'ReadNotifyResponse' });
     expect(o.fields).toMatchObject({ data_type: 6, data_type_name: 'DBR_DOUBLE', status: 1, status_name: 'ECA_NORMAL', ioid: 3 });
     expect(o.fields.data).toEqual(values);
   });
@@ -92,7 +92,7 @@ describe('JSON lines', () => {
     expect(JSON.parse(eventToJson(cases[0]!)).fields.data).toEqual(values.map(asJson));
     const f = JSON.parse(eventToJson(cases[1]!)).fields;
     expect(f.data).toEqual(['NaN']);
-    expect(f.metadata).toMatchObject({ upperDispLimit: 'Infinity', lowerDispLimit: '-Infinity', upperAlarmLimit: 'NaN', upperWarningLimit: 1, lowerAlarmLimit: 'NaN' });
+    expect(f.metadata).toMatchObject({ upper_disp_limit: 'Infinity', lower_disp_limit: '-Infinity', upper_alarm_limit: 'NaN', upper_warning_limit: 1, lower_alarm_limit: 'NaN' });
     // Read back: the strings give the numbers again.
     expect(JSON.parse(eventToJson(cases[0]!)).fields.data.map(Number)).toEqual(values);
   });
@@ -104,7 +104,7 @@ describe('JSON lines', () => {
     const { events } = await collectEvents(join(PUBLIC, 'ca_all_dbr.pcapng'));
     const reply = events.find((ev) => ev.frame === 212 && ev.type === 'ReadNotifyResponse' && (ev.command as unknown as { ioid: number }).ioid === 3)!;
     const md = JSON.parse(eventToJson(reply)).fields.metadata;
-    expect([md.upperDispLimit, md.lowerDispLimit, md.upperAlarmLimit, md.upperWarningLimit, md.lowerWarningLimit, md.lowerAlarmLimit]).toEqual([0, 0, 'NaN', 'NaN', 'NaN', 'NaN']);
+    expect([md.upper_disp_limit, md.lower_disp_limit, md.upper_alarm_limit, md.upper_warning_limit, md.lower_warning_limit, md.lower_alarm_limit]).toEqual([0, 0, 'NaN', 'NaN', 'NaN', 'NaN']);
     expect(eventToJson(reply)).toBe(JSON.stringify(eventRecord(reply)));
   });
 

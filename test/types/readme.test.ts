@@ -70,7 +70,7 @@ const search = (m: CaMessageOf<'SearchRequest'>): string => m.name;
 for await (const ev of dissect('x.pcap')) {
   if (ev.type === 'Beacon') console.log(beacon(ev));
   if (ev.command.type === 'SearchRequest') console.log(search(ev.command));
-  if (ev.type === 'ErrorResponse') console.log(ev.command.request?.commandName, ev.command.message);
+  if (ev.type === 'ErrorResponse') console.log(ev.command.request?.command_name, ev.command.message);
   if (ev.type === 'EventAddRequest') console.log(ev.command.mask);
   if (ev.type === 'SnapshotRequest') console.log(ev.command.parameter1);
   if (ev.type === 'CreateChanRequest') console.log(ev.command.status);

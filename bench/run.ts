@@ -6,12 +6,12 @@
 // Prints the table and writes it to BENCHMARKS.md with the command and machine.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, availableParallelism, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { parseSize } from '../src/cli/synth.js';
+import { parseSize } from '../src/cli/units.js';
 import { writeSynthCapture, type SynthTruth } from '../src/synth/capture-stream.js';
 import type { ScenarioOptions } from '../src/synth/scenario.js';
 
@@ -38,7 +38,41 @@ const CASES: readonly BenchCase[] = [
   // Several captures at once: the same file given twice, on one thread and then on a thread per file (every core).
   { name: 'latency ×2 --jobs 1', command: 'cawire latency --jobs 1 FILE FILE > /dev/null', readsCapture: true, reads: 2 },
   { name: 'latency ×2 --jobs 2', command: 'cawire latency --jobs 2 FILE FILE > /dev/null', readsCapture: true, reads: 2, allCores: true },
+  { name: 'summary ×2 --jobs 2', command: 'cawire summary --jobs 2 FILE FILE > /dev/null', readsCapture: true, reads: 2, allCores: true },
+  // The capture cut by records into 4 rotated files (tcpdump -C style) and read as one with --join.
+  { name: 'latency --join ×4 pieces', command: 'cawire latency --join PIECES > /dev/null', readsCapture: true },
+  { name: 'summary --join ×4 pieces', command: 'cawire summary --join PIECES > /dev/null', readsCapture: true },
 ];
+
+/** The bench capture (classic pcap) cut by records into `n` files of about equal size, kept beside it; their paths. */
+function rotatedPieces(file: string, n: number): string[] {
+  const paths = Array.from({ length: n }, (_, i) => file.replace(/\.pcap$/, `.piece${i + 1}.pcap`));
+  if (paths.every(has)) return paths;
+  const fd = openSync(file, 'r');
+  const size = fstatSync(fd).size;
+  const header = Buffer.alloc(24);
+  readSync(fd, header, 0, 24, 0);
+  const little = header.readUInt32LE(0) === 0xa1b2c3d4 || header.readUInt32LE(0) === 0xa1b23c4d;
+  const recordHeader = Buffer.alloc(16);
+  let at = 24;
+  for (let i = 0; i < n; i++) {
+    const out = openSync(paths[i]!, 'w');
+    writeSync(out, header);
+    const end = i === n - 1 ? size : (size * (i + 1)) / n;
+    // whole records from `at` up to the first record that starts past `end`
+    const from = at;
+    while (at + 16 <= size && at < end) {
+      readSync(fd, recordHeader, 0, 16, at);
+      at += 16 + (little ? recordHeader.readUInt32LE(8) : recordHeader.readUInt32BE(8));
+    }
+    const chunk = Buffer.allocUnsafe(Math.min(at, size) - from);
+    readSync(fd, chunk, 0, chunk.length, from);
+    writeSync(out, chunk);
+    closeSync(out);
+  }
+  closeSync(fd);
+  return paths;
+}
 
 interface BenchOptions {
   size: number;
@@ -71,6 +105,7 @@ function shellCommand(c: BenchCase, file: string, rssFile: string): string {
   return c.command
     .replace('PIN ', PIN)
     .replace('cawire', `${c.allCores ? '' : PIN}${measure}`)
+    .replace('PIECES', () => rotatedPieces(file, 4).join(' '))
     .replaceAll('FILE', file);
 }
 

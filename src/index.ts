@@ -2,13 +2,13 @@
 
 export { dissect, runDissection, Dissection, type DissectResult, type RunHooks } from './dissect/run.js';
 export { Dissector, type CircuitListener } from './dissect/dissector.js';
-export { CaEvent, type Transport } from './dissect/event.js';
+export { CaEvent, CaEventBase, type CaEventOf, type Transport } from './dissect/event.js';
 export { TcpCircuit } from './dissect/circuits.js';
 export { type DissectOptions } from './dissect/options.js';
 export { type DissectStats, skippedSummary } from './dissect/stats.js';
 export { eventFilter, type EventFilterSpec } from './dissect/filter.js';
 export { CaptureParser } from './capture/reader.js';
-export { captureChunks, readCapture, type CaptureSource } from './capture/source.js';
+export { captureChunks, readCapture, type CaptureChunkOptions, type CaptureSource } from './capture/source.js';
 export { CaptureError, type CaptureStats, type PacketSink } from './capture/types.js';
 export * from '../protocols/ca/messages.js';
 export { CircuitState, type Channel, type Subscription } from '../protocols/ca/circuit.js';
@@ -27,3 +27,4 @@ export { SearchAnalysis } from './analysis/searches.js';
 export { BeaconAnalysis } from './analysis/beacons.js';
 export { CircuitAnalysis } from './analysis/circuits.js';
 export { SummaryAnalysis } from './analysis/summary.js';
+export { LIST_SEPARATOR, parseCsvList } from './output/csv-list.js';

@@ -75,6 +75,18 @@ export interface CircuitLimits {
 
 export const DEFAULT_CIRCUIT_LIMITS: CircuitLimits = { maxIdsPerCircuit: 100_000 };
 
+/** The id tables of one circuit (four Maps, about 800 bytes even when empty). */
+class IdTables {
+  readonly channels = new Map<number, Channel>(); // by CID
+  readonly bySid = new Map<number, Channel>();
+  readonly subscriptions = new Map<number, Subscription>();
+  /** outstanding READ/READ_NOTIFY/WRITE_NOTIFY ids */
+  readonly ioids = new Map<number, Channel | undefined>();
+}
+
+/** What a circuit reads before it has tables of its own: empty, and never written (see CircuitState.tables). */
+const NO_IDS = new IdTables();
+
 export class CircuitState {
   // Set as the messages arrive; undefined from the start so every state has one shape.
   clientVersion?: number = undefined;
@@ -82,15 +94,29 @@ export class CircuitState {
   priority?: number = undefined;
   hostName?: string = undefined;
   userName?: string = undefined;
-  readonly channels = new Map<number, Channel>(); // by CID
-  readonly bySid = new Map<number, Channel>();
-  readonly subscriptions = new Map<number, Subscription>();
-  /** outstanding READ/READ_NOTIFY/WRITE_NOTIFY ids */
-  private readonly ioids = new Map<number, Channel | undefined>();
+  /** NO_IDS until the first id is tracked: a circuit that never carries CA messages costs no tables */
+  private ids: IdTables = NO_IDS;
   /** ids dropped because a table was full */
   evicted = 0;
 
   constructor(private readonly limits: CircuitLimits = DEFAULT_CIRCUIT_LIMITS) {}
+
+  /** channels by CID */
+  get channels(): ReadonlyMap<number, Channel> {
+    return this.ids.channels;
+  }
+  get bySid(): ReadonlyMap<number, Channel> {
+    return this.ids.bySid;
+  }
+  get subscriptions(): ReadonlyMap<number, Subscription> {
+    return this.ids.subscriptions;
+  }
+
+  /** The circuit's own tables, to write to: made on the first write. */
+  private tables(): IdTables {
+    if (this.ids === NO_IDS) this.ids = new IdTables();
+    return this.ids;
+  }
 
   /**
    * Updates the state from one message and returns the PV name it concerns, if
@@ -112,7 +138,7 @@ export class CircuitState {
     if (command === CMD.EVENT_ADD && !fromClient) {
       const sub = this.subscriptions.get(p2);
       if (sub === undefined) return undefined;
-      if (payloadSize === 0) this.subscriptions.delete(p2); // cancel confirmed
+      if (payloadSize === 0) this.ids.subscriptions.delete(p2); // cancel confirmed
       return sub.channel?.name;
     }
     const max = this.limits.maxIdsPerCircuit;
@@ -134,7 +160,7 @@ export class CircuitState {
         if (req) {
           const r = m as CreateChanRequest;
           const ch: Channel = { cid: r.cid, name: r.name };
-          this.track(this.channels, r.cid, ch, max);
+          this.track(this.tables().channels, r.cid, ch, max);
           return ch.name;
         }
         const r = m as CreateChanResponse;
@@ -143,7 +169,7 @@ export class CircuitState {
         ch.sid = r.sid;
         ch.nativeType = r.data_type;
         ch.nativeCount = r.data_count;
-        this.track(this.bySid, r.sid, ch, max);
+        this.track(this.tables().bySid, r.sid, ch, max);
         return ch.name;
       }
       case CMD.ACCESS_RIGHTS: {
@@ -168,11 +194,11 @@ export class CircuitState {
       case CMD.WRITE_NOTIFY:
         if (req) {
           const ch = this.bySid.get(p1);
-          this.track(this.ioids, p2, ch, max);
+          this.track(this.tables().ioids, p2, ch, max);
           return ch?.name;
         } else {
-          const ch = this.ioids.get(p2);
-          this.ioids.delete(p2);
+          const ch = this.ids.ioids.get(p2);
+          this.ids.ioids.delete(p2);
           // libca also refreshes a subscription with READ_NOTIFY using the subscription id as ioid.
           return ch?.name ?? this.subscriptions.get(p2)?.channel?.name;
         }
@@ -189,7 +215,7 @@ export class CircuitState {
             mask: r.mask,
             cancelled: false,
           };
-          this.track(this.subscriptions, r.subscriptionid, sub, max);
+          this.track(this.tables().subscriptions, r.subscriptionid, sub, max);
           return sub.channel?.name;
         }
         return undefined; // the server's EVENT_ADD messages are handled before the switch
@@ -219,8 +245,9 @@ export class CircuitState {
   }
 
   private forget(ch: Channel): void {
-    this.channels.delete(ch.cid);
-    if (ch.sid !== undefined && this.bySid.get(ch.sid) === ch) this.bySid.delete(ch.sid);
+    const ids = this.ids;
+    ids.channels.delete(ch.cid);
+    if (ch.sid !== undefined && ids.bySid.get(ch.sid) === ch) ids.bySid.delete(ch.sid);
   }
 }
 

@@ -138,6 +138,12 @@ const ASSEMBLY_STEP = 64 * 1024;
 const NO_BYTES = Buffer.alloc(0);
 
 /**
+ * The header being read, shared by every StreamFramer (not one per circuit direction): a
+ * framer reads it only within one push, between readHeader and handing the message on.
+ */
+const HEADER: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
+
+/**
  * Assembly buffers given back by framers whose message nobody kept, for the next
  * message that spans segments (on any circuit): fresh memory costs page faults,
  * and ArrayBuffers allocated at this rate set off V8's full collections.
@@ -196,7 +202,6 @@ export class StreamFramer<C> {
   private afterBadHeader = false;
   /** joined without the connection's start: the first data is checked before it is trusted */
   private unverified: boolean;
-  private readonly h: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
 
   constructor(
     private readonly sink: FrameSink<C>,
@@ -249,7 +254,7 @@ export class StreamFramer<C> {
       off = this.continuePartial(buf, off, end);
       if (off < 0) return;
     }
-    const h = this.h;
+    const h = HEADER;
     if (this.unverified) {
       // A capture started mid-connection usually joins at a message boundary: take it if what follows parses.
       this.unverified = false;
@@ -319,7 +324,7 @@ export class StreamFramer<C> {
   }
 
   private acceptHeader(buf: Buffer, off: number): boolean {
-    const h = this.h;
+    const h = HEADER;
     if (h.headerSize === EXTENDED_HEADER_SIZE && !plausibleExtended(h)) return false;
     return plausibleHeader(h.command, h.payloadSize, h.dataType, h.dataCount, u32be(buf, off + 12), false);
   }
@@ -341,7 +346,7 @@ export class StreamFramer<C> {
 
   /** Adds bytes to the held message; returns where the caller continues, or -1 if all was consumed. */
   private continuePartial(buf: Buffer, off: number, end: number): number {
-    const h = this.h;
+    const h = HEADER;
     if (this.need < 0) {
       // Header still incomplete: join what we have with enough new bytes to read it.
       const had = this.partBytes;
@@ -360,10 +365,10 @@ export class StreamFramer<C> {
       }
       const total = h.headerSize + h.payloadSize;
       if (total > this.limits.maxMessageBytes) {
+        this.skip = h.payloadSize;
         this.sink.malformed(this.ctx, 'oversize', total);
         this.asm = NO_BYTES;
         this.partBytes = 0;
-        this.skip = h.payloadSize;
         const n = Math.min(this.skip, end - off);
         this.skip -= n;
         off += n;

@@ -10,12 +10,20 @@
 import type { DataFrame } from 'danfojs';
 import type { CaptureSource } from '../capture/source.js';
 import type { DissectOptions } from '../dissect/options.js';
-import { runDissection, type DissectResult } from '../dissect/run.js';
+import type { TcpCircuit } from '../dissect/circuits.js';
+import type { CaEvent } from '../dissect/event.js';
+import type { CaptureClock, EventFilterSpec, TimeBound } from '../dissect/filter.js';
+import type { MessageSelection } from '../dissect/options.js';
+import type { DissectResult } from '../dissect/run.js';
+import type { Analysis } from './analysis.js';
+import { ClientNames, UNKNOWN_USER, hostOf, userOfCircuit, type ClientNameTable } from './client-names.js';
+import { runAnalysis, type JoinedFile } from './runner.js';
 import { LatencyAccumulator, danfoStats, loadDanfo, millis, type LatencyDistribution, type LatencyStats } from './latency-stats.js';
 import { PAIR_KINDS, Pairer, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from './pairing.js';
 
-export type GroupBy = 'server' | 'client' | 'pv' | 'circuit';
-export const GROUP_BY: readonly GroupBy[] = ['server', 'client', 'pv', 'circuit'];
+/** host: the client's IP; user: the CA user@host names its circuit sent (client-names.ts) */
+export type GroupBy = 'server' | 'client' | 'host' | 'user' | 'pv' | 'circuit';
+export const GROUP_BY: readonly GroupBy[] = ['server', 'client', 'host', 'user', 'pv', 'circuit'];
 
 /** Above this many pairs the statistics come from the streaming accumulator, not danfo.js. */
 export const DANFO_MAX_ROWS = 200_000;
@@ -27,9 +35,9 @@ export interface LatencyOptions {
   by?: GroupBy;
   /** capture seconds a request may wait for its reply; default 60 */
   timeout?: number;
-  /** only requests sent in [since, until), Unix seconds */
-  since?: number;
-  until?: number;
+  /** only requests sent in [since, until): Unix seconds, or a bound relative to the first packet */
+  since?: number | TimeBound;
+  until?: number | TimeBound;
   dissect?: DissectOptions;
   /** most records kept in `records`; past it they are released (default: all) */
   keepRecords?: number;
@@ -37,6 +45,10 @@ export interface LatencyOptions {
   onRecord?: (r: PairRecord) => void;
   /** 'auto' (default): danfo.js for kept records up to DANFO_MAX_ROWS, else the accumulator */
   statsEngine?: 'auto' | 'danfo' | 'stream';
+  /** aborting it ends the read at once: the result covers what was read (runDissection's `abort`) */
+  stop?: AbortSignal;
+  /** the events paired: --pv, --host, --port, --duration (runner.ts); since/until above bound the requests instead */
+  filter?: EventFilterSpec;
 }
 
 export interface LatencyResult {
@@ -53,17 +65,25 @@ export interface LatencyResult {
   counts: PairCounts;
   conflicts: SearchConflict[];
   dissection: DissectResult;
+  /** by user: the names the capture's circuits sent */
+  names?: ClientNameTable;
+  /** several sources joined: the files in the order read */
+  joined?: JoinedFile[];
   /** the records as a danfo.js DataFrame (see FRAME_COLUMNS) */
   toDataFrame(): Promise<DataFrame>;
 }
 
-/** The value a record is grouped by. */
-export function groupKey(r: PairRecord, by: GroupBy): string {
+/** The value a record is grouped by (by user: with the names the capture's circuits sent; '?' without). */
+export function groupKey(r: PairRecord, by: GroupBy, names?: ClientNameTable): string {
   switch (by) {
     case 'server':
       return r.server;
     case 'client':
       return r.client;
+    case 'host':
+      return hostOf(r.client);
+    case 'user':
+      return names ? userOfCircuit(names, r.circuit, r.client) : UNKNOWN_USER;
     case 'pv':
       return r.pv ?? '';
     case 'circuit':
@@ -71,63 +91,149 @@ export function groupKey(r: PairRecord, by: GroupBy): string {
   }
 }
 
-export async function latency(source: CaptureSource, options: LatencyOptions = {}): Promise<LatencyResult> {
-  const kinds = new Set(options.kinds ?? ['create']);
-  const by = options.by ?? 'server';
-  const since = options.since ?? -Infinity;
-  const until = options.until ?? Infinity;
-  const keep = options.keepRecords ?? Infinity;
-  const inWindow = (t: number): boolean => t >= since && t < until;
+/** A bound as Unix seconds, given the capture's first packet time. */
+function boundAt(b: number | TimeBound | undefined, clock: CaptureClock, none: number): number {
+  if (b === undefined) return none;
+  if (typeof b === 'number') return b;
+  return 'at' in b ? b.at : clock.firstTime + b.afterFirst;
+}
 
-  const accumulator = new LatencyAccumulator();
-  const columns = { kind: [] as PairKind[], group: [] as string[], latencyMs: [] as number[] };
-  let records: PairRecord[] = [];
-  let recordsComplete = true;
-  const unanswered: Unanswered[] = [];
-  const pairer = new Pairer(
-    { timeout: options.timeout, kinds },
-    (r) => {
-      if (!inWindow(r.requestTime)) return;
-      const group = groupKey(r, by);
-      const ms = millis(r.latency);
-      accumulator.add(r.kind, group, ms);
-      options.onRecord?.(r);
-      if (!recordsComplete) return;
-      if (records.length >= keep) {
-        recordsComplete = false;
-        records = [];
-        columns.kind = [];
-        columns.group = [];
-        columns.latencyMs = [];
-        return;
+/** What the latency analysis keeps beside its part: the records (up to keepRecords) for danfo.js. */
+export interface LatencyAnalysisOptions extends Pick<LatencyOptions, 'kinds' | 'by' | 'timeout' | 'since' | 'until' | 'keepRecords' | 'onRecord'> {}
+
+/**
+ * Pairs requests with replies (Pairer) and gathers the latencies of the pairs
+ * whose request is in the window, per kind and group; its part is a LatencyPart.
+ */
+export class LatencyAnalysis implements Analysis<LatencyPart> {
+  readonly accumulator = new LatencyAccumulator();
+  columns = { kind: [] as PairKind[], group: [] as string[], latencyMs: [] as number[] };
+  records: PairRecord[] = [];
+  recordsComplete = true;
+  readonly unanswered: Unanswered[] = [];
+  readonly pairer: Pairer;
+  private readonly by: GroupBy;
+  /** by user: the names the circuits sent, and the pairs waiting for them (the group is known at the end) */
+  private readonly names?: ClientNames;
+  private readonly waiting: PairRecord[] = [];
+  private clock: CaptureClock = { firstTime: NaN };
+
+  constructor(private readonly options: LatencyAnalysisOptions = {}) {
+    const kinds = new Set(options.kinds ?? ['create']);
+    this.by = options.by ?? 'server';
+    if (this.by === 'user') this.names = new ClientNames();
+    const keep = options.keepRecords ?? Infinity;
+    this.pairer = new Pairer(
+      { timeout: options.timeout, kinds },
+      (r) => {
+        if (!this.inWindow(r.requestTime)) return;
+        if (this.names) {
+          this.waiting.push(r);
+          options.onRecord?.(r);
+          return;
+        }
+        const group = groupKey(r, this.by);
+        const ms = millis(r.latency);
+        this.accumulator.add(r.kind, group, ms);
+        options.onRecord?.(r);
+        if (!this.recordsComplete) return;
+        if (this.records.length >= keep) {
+          this.recordsComplete = false;
+          this.records = [];
+          this.columns = { kind: [], group: [], latencyMs: [] };
+          return;
+        }
+        this.records.push(r);
+        this.columns.kind.push(r.kind);
+        this.columns.group.push(group);
+        this.columns.latencyMs.push(ms);
+      },
+      (u) => {
+        if (this.inWindow(u.requestTime)) this.unanswered.push(u);
+      },
+    );
+  }
+
+  private inWindow(t: number): boolean {
+    return t >= boundAt(this.options.since, this.clock, -Infinity) && t < boundAt(this.options.until, this.clock, Infinity);
+  }
+
+  started(clock: CaptureClock): void {
+    this.clock = clock;
+  }
+
+  /** Only the messages the pairer reads become events: of the monitor updates, the first of each subscription. */
+  selection(): MessageSelection {
+    return this.pairer.selection();
+  }
+
+  event(ev: CaEvent): void {
+    this.names?.event(ev);
+    this.pairer.event(ev);
+  }
+
+  circuitEnded(c: TcpCircuit): void {
+    this.pairer.circuitEnded(c);
+  }
+
+  /** The names the circuits sent (by user), for the groups of unanswered requests. */
+  nameTable(): ClientNameTable | undefined {
+    return this.names?.table();
+  }
+
+  finish(result: DissectResult): LatencyPart {
+    this.pairer.finish();
+    const names = this.names?.table();
+    if (names) {
+      // By user: the pairs wait for the names (a search's client sends them on a circuit after it).
+      for (const r of this.waiting) {
+        const group = groupKey(r, 'user', names);
+        const ms = millis(r.latency);
+        this.accumulator.add(r.kind, group, ms);
+        if (this.records.length < (this.options.keepRecords ?? Infinity)) {
+          this.records.push(r);
+          this.columns.kind.push(r.kind);
+          this.columns.group.push(group);
+          this.columns.latencyMs.push(ms);
+        } else this.recordsComplete = false;
       }
-      records.push(r);
-      columns.kind.push(r.kind);
-      columns.group.push(group);
-      columns.latencyMs.push(ms);
-    },
-    (u) => {
-      if (inWindow(u.requestTime)) unanswered.push(u);
-    },
-  );
-  // Only the messages the pairer reads become events: of the monitor updates, the first of each subscription.
-  const dissection = await runDissection(source, { ...pairer.selection(), ...options.dissect }, (ev) => pairer.event(ev), { listener: pairer });
-  pairer.finish();
+      this.waiting.length = 0;
+    }
+    return {
+      distributions: this.accumulator.distributions(),
+      records: [],
+      unanswered: this.unanswered,
+      counts: this.pairer.counts,
+      conflicts: this.pairer.conflicts,
+      dissection: result,
+      names,
+    };
+  }
+}
 
+/** Pairs the requests of a capture (several sources: rotated files joined as one capture, runner.ts). */
+export async function latency(source: CaptureSource | readonly CaptureSource[], options: LatencyOptions = {}): Promise<LatencyResult> {
+  const analysis = new LatencyAnalysis(options);
+  const sources = Array.isArray(source) ? (source as readonly CaptureSource[]) : [source as CaptureSource];
+  const { part, result: dissection, joined } = await runAnalysis(sources, analysis, { dissect: options.dissect, abort: options.stop, filter: options.filter });
+  const { records, recordsComplete, columns } = analysis;
+  const keep = options.keepRecords ?? Infinity;
   const engine = options.statsEngine ?? 'auto';
   const useDanfo = engine !== 'stream' && recordsComplete && records.length > 0 && (engine === 'danfo' || records.length <= DANFO_MAX_ROWS);
-  const distributions = accumulator.distributions();
-  const stats = useDanfo ? await danfoStats(columns, distributions) : accumulator.stats();
+  const distributions = part.distributions;
+  const stats = useDanfo ? await danfoStats(columns, distributions) : analysis.accumulator.stats();
   return {
     records,
     recordsComplete,
     stats,
     statsEngine: useDanfo ? 'danfo' : 'stream',
     distributions,
-    unanswered,
-    counts: pairer.counts,
-    conflicts: pairer.conflicts,
+    unanswered: part.unanswered,
+    counts: part.counts,
+    conflicts: part.conflicts,
     dissection,
+    joined,
+    names: part.names,
     toDataFrame: () => {
       if (!recordsComplete) return Promise.reject(new Error(`more than ${keep} pairs: the records were not kept`));
       return recordsToDataFrame(records);
@@ -175,6 +281,8 @@ export interface LatencyPart {
   counts: PairCounts;
   conflicts: SearchConflict[];
   dissection: DissectResult;
+  /** by user: the names the capture's circuits sent (each file's own) */
+  names?: ClientNameTable;
 }
 
 /** A record, request or conflict with the capture it came from (its frames are that file's). */

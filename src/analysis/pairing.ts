@@ -35,6 +35,7 @@ import {
 import { endpointKey, type TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import type { DeclinedMessage, MessageSelection } from '../dissect/options.js';
+import { ConnectTracker, type ClientProcess, type ConnectCircuit, type ConnectStage } from './connects.js';
 import { IdSet } from './id-set.js';
 import { PerCircuit } from './per-circuit.js';
 
@@ -62,7 +63,8 @@ export interface PairRecord {
   outcome: string;
 }
 
-export type UnansweredReason = 'timeout' | 'circuit-closed' | 'end-of-capture';
+/** For connects, how far the connect got instead (src/analysis/connects.ts). */
+export type UnansweredReason = 'timeout' | 'circuit-closed' | 'end-of-capture' | ConnectStage;
 
 export interface Unanswered {
   kind: PairKind;
@@ -111,7 +113,7 @@ interface RequestSeen {
 }
 
 /** A request waiting for its reply, with its exact capture time. */
-interface Pending extends RequestSeen {
+export interface Pending extends RequestSeen {
   sec: number;
   nsec: number;
 }
@@ -129,17 +131,13 @@ interface AnsweredSearch {
   conflict?: SearchConflict;
 }
 
-interface PendingConnect extends Pending {
-  client: string;
-  /** the searching UDP socket's port: retries from it do not restart the clock */
-  udpPort: number;
-}
-
 type CircuitKind = 'create' | 'read' | 'write' | 'subscribe';
 
 /** What is outstanding on one circuit. */
-class CircuitPairs {
+class CircuitPairs implements ConnectCircuit {
   handshakeDone = false;
+  /** the client process whose connects it makes (decided at its first CreateChan) */
+  owner: ClientProcess | null | undefined = undefined;
   /** ip:port strings, made once for all the circuit's records */
   readonly client: string;
   readonly server: string;
@@ -194,8 +192,17 @@ export class Pairer {
   /** by `${client endpoint key}/${search id}` */
   private readonly searches = new Map<string, PendingSearch>();
   private readonly answeredSearches = new Map<string, AnsweredSearch>();
-  /** by `${client ip}/${name}`: one entry per searching socket, oldest first */
-  private readonly connects = new Map<string, PendingConnect[]>();
+  /** time to connect, per client process */
+  private readonly connects = new ConnectTracker({
+    pair: (p, ev, client, server, circuit) => {
+      if (elapsed(p, ev) <= this.timeout) return this.pair('connect', p, ev, client, server, circuit, 'ok');
+      // Not connected within the timeout, as if swept out before this reply: the reply is an orphan.
+      this.unanswered('connect', p, client, server, 'no-create-response');
+      this.counts.orphanResponses.connect++;
+    },
+    unanswered: (p, client, server, reason) => this.unanswered('connect', p, client, server, reason),
+    orphan: () => this.counts.orphanResponses.connect++,
+  });
   /** latest capture time seen */
   private now = 0;
   private nextSweep = 0;
@@ -274,6 +281,7 @@ export class Pairer {
     if (m instanceof SearchRequest) this.searchRequest(ev, m);
     else if (m instanceof SearchResponse || m instanceof NotFoundResponse) this.searchResponse(ev, m);
     else if (ev.circuit) this.circuitMessage(ev, this.circuitPairs(ev.circuit));
+    else if (this.kinds.has('connect')) this.connects.datagram(ev, endpointKey(ev.srcIp, ev.sport));
   }
 
   /** The dissector retired a circuit: its handshake is settled and what is still pending is unanswered. */
@@ -282,6 +290,7 @@ export class Pairer {
     this.circuits.delete(c);
     if (!state?.handshakeDone) this.handshake(c, true);
     if (!state) return;
+    this.connects.circuitEnded(state);
     for (const kind of CIRCUIT_KINDS) {
       for (const p of state.pending[kind].values()) this.unanswered(kind, p, state.client, state.server, this.reasonAtEnd(c, p.time));
     }
@@ -301,10 +310,7 @@ export class Pairer {
     for (const p of this.searches.values()) this.unanswered('search', p, p.client, undefined, 'end-of-capture');
     this.searches.clear();
     this.answeredSearches.clear();
-    for (const list of this.connects.values()) {
-      for (const p of list) this.unanswered('connect', p, p.client, undefined, 'end-of-capture');
-    }
-    this.connects.clear();
+    this.connects.finish();
   }
 
   // ---- searches and time to connect --------------------------------------
@@ -318,22 +324,19 @@ export class Pairer {
         this.searches.set(key, { ...pendingOf(ev, name), client: `${ev.src}:${ev.sport}` });
       }
     }
-    if (this.kinds.has('connect')) {
-      const key = `${ev.srcIp}/${name}`;
-      let list = this.connects.get(key);
-      if (!list) this.connects.set(key, (list = []));
-      if (!list.some((p) => p.udpPort === ev.sport)) list.push({ ...pendingOf(ev, name), client: ev.src, udpPort: ev.sport });
-    }
+    if (this.kinds.has('connect')) this.connects.search(ev, endpointKey(ev.srcIp, ev.sport), name, m.cid);
   }
 
   private searchResponse(ev: CaEvent, m: SearchResponse | NotFoundResponse): void {
-    if (!this.kinds.has('search')) return;
-    const key = `${endpointKey(ev.dstIp, ev.dport)}/${m.cid}`;
+    if (!this.kinds.has('search') && !this.kinds.has('connect')) return;
     let server: string;
     if (m instanceof SearchResponse) {
       const ip = m.parameter1 === ANY_ADDRESS ? ev.srcIp : m.parameter1;
       server = `${ipToString(ip)}:${m.port}`;
     } else server = `${ev.src}:${ev.sport}`;
+    if (this.kinds.has('connect') && m instanceof SearchResponse) this.connects.reply(ev, endpointKey(ev.dstIp, ev.dport), m.cid, server);
+    if (!this.kinds.has('search')) return;
+    const key = `${endpointKey(ev.dstIp, ev.dport)}/${m.cid}`;
     const p = this.searches.get(key);
     if (p) {
       this.searches.delete(key);
@@ -355,18 +358,6 @@ export class Pairer {
     answered.conflict = { pv: answered.pv ?? '', client: answered.client, servers: [answered.server, server], frame: ev.frame };
     this.counts.searchConflicts++;
     if (this.conflicts.length < MAX_CONFLICTS_KEPT) this.conflicts.push(answered.conflict);
-  }
-
-  private connected(ev: CaEvent, state: CircuitPairs): void {
-    const key = `${state.circuit.clientIp}/${ev.pv}`;
-    const list = ev.pv === undefined ? undefined : this.connects.get(key);
-    const p = list?.shift();
-    if (list?.length === 0) this.connects.delete(key);
-    if (!p) {
-      this.counts.orphanResponses.connect++;
-      return;
-    }
-    if (this.answeredInTime('connect', p, ev, p.client, state.server)) this.pair('connect', p, ev, state.client, state.server, state.circuit.id, 'ok');
   }
 
   // ---- circuits ------------------------------------------------------------
@@ -423,11 +414,16 @@ export class Pairer {
       if (!this.kinds.has('subscribe') || state.subscribed.has(m.subscriptionid)) return; // a later update
       state.subscribed.add(m.subscriptionid);
       this.response(state, 'subscribe', m.subscriptionid, ev, ecaName(m.status));
-    } else if (m instanceof CreateChanRequest) this.request(state, 'create', m.cid, ev);
-    else if (m instanceof CreateChanResponse) {
+    } else if (m instanceof CreateChanRequest) {
+      this.request(state, 'create', m.cid, ev);
+      if (this.kinds.has('connect')) this.connects.createRequest(state, m.name, m.cid);
+    } else if (m instanceof CreateChanResponse) {
       this.response(state, 'create', m.cid, ev, 'ok');
-      if (this.kinds.has('connect')) this.connected(ev, state);
-    } else if (m instanceof CreateChFailResponse) this.response(state, 'create', m.cid, ev, 'CreateChFail');
+      if (this.kinds.has('connect')) this.connects.created(ev, state, ev.pv, m.cid);
+    } else if (m instanceof CreateChFailResponse) {
+      this.response(state, 'create', m.cid, ev, 'CreateChFail');
+      if (this.kinds.has('connect')) this.connects.createFailed(state, ev.pv, m.cid);
+    }
     else if (m instanceof ReadNotifyRequest) this.request(state, 'read', m.ioid, ev);
     else if (m instanceof ReadNotifyResponse) this.response(state, 'read', m.ioid, ev, ecaName(m.status));
     else if (m instanceof WriteNotifyRequest) this.request(state, 'write', m.ioid, ev);
@@ -529,14 +525,7 @@ export class Pairer {
       if (answered.time >= cutoff) break;
       this.answeredSearches.delete(key);
     }
-    // Sockets join a name's list late, so this map is not in time order: scan it whole.
-    for (const [key, list] of this.connects) {
-      while (list.length > 0 && list[0]!.time < cutoff) {
-        const p = list.shift()!;
-        this.unanswered('connect', p, p.client, undefined, 'timeout');
-      }
-      if (list.length === 0) this.connects.delete(key);
-    }
+    this.connects.sweep(cutoff);
   }
 }
 

@@ -163,6 +163,32 @@ export class SearchReport {
     return this.names.filter((n) => n.servers.size > 1);
   }
 
+  /**
+   * Clients grouped by `key` of their ip:port (--by host, --by user), busiest
+   * first: first and last are the group's earliest and latest searches.
+   */
+  clientsBy(key: (client: string) => string): ClientSearches[] {
+    const { log, order } = this;
+    const groups = new Map<string, { searches: number; first: number; last: number; names: Map<string, number>; times: number[] }>();
+    for (const i of order) {
+      const k = key(log.client[i]!);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { searches: 0, first: i, last: i, names: new Map(), times: [] }));
+      g.searches++;
+      g.last = i;
+      increment(g.names, log.name[i]!);
+      g.times.push(log.time(i));
+    }
+    const out: ClientSearches[] = [];
+    for (const [client, g] of groups) {
+      const first = log.moment(g.first);
+      const last = log.moment(g.last);
+      const span = last.time - first.time;
+      out.push({ client, searches: g.searches, first, last, rate: span > 0 ? g.searches / span : undefined, peak: peakInWindow(g.times, RATE_WINDOW_SEC), names: g.names });
+    }
+    return out.sort((a, b) => b.searches - a.searches || compare(a.client, b.client));
+  }
+
   /** Stretches where some 1 s window starting at a search holds more than `rate` searches. */
   storms(rate: number): SearchStorm[] {
     const { log, order } = this;

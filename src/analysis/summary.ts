@@ -10,14 +10,16 @@ import {
   WriteNotifyResponse,
 } from '../../protocols/ca/messages.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
+import { CompositeAnalysis, type Analysis } from './analysis.js';
 import type { CaEvent } from '../dissect/event.js';
 import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
-import { safeText } from '../output/values.js';
+import { formatSecondsIso, safeText } from '../output/values.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { CircuitAnalysis, resetCircuits, retransmissionRate, stallText, type CircuitSummary } from './circuits.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { Pairer, type PairRecord } from './pairing.js';
+import { closePacket, findRestarts, refusedConnections, serverClosed, type IocRestart, type RestartClient } from './restarts.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
 
 /** A response slower than this is listed: caget and caput give up after 1 s by default (-w 1.0). */
@@ -58,6 +60,8 @@ export interface Problem {
   detail: string;
   /** the cawire command (without the capture) that shows every case */
   command: string;
+  /** every frame the problem's cases name (the detail names only the first few cases) */
+  frames?: number[];
 }
 
 export interface CaptureSummary {
@@ -74,11 +78,30 @@ export interface CaptureSummary {
   problems: Problem[];
 }
 
-/** Runs every report over one pass of the capture; `finish()` gives the summary. */
-export class SummaryAnalysis {
-  private readonly searches = new SearchAnalysis();
-  private readonly beacons = new BeaconAnalysis();
-  private readonly circuitAnalysis = new CircuitAnalysis();
+/** What the summary counts itself, in the same pass as the other analyses (SummaryAnalysis). */
+export interface SummaryCountsPart {
+  first?: Moment;
+  last?: Moment;
+  commands: [string, number][];
+  clientHosts: number;
+  pvs: number;
+  createFailures: { count: number; text: string };
+  /** by ECA name */
+  ecaErrors: [string, { count: number; text: string }][];
+  slowSec: number;
+  slowCount: number;
+  /** the slowest responses, slowest first */
+  slowest: PairRecord[];
+  /** percent: circuits with a higher retransmission rate are listed */
+  retransPercent: number;
+}
+
+/**
+ * The summary's own tallies: messages by command, client hosts, PV names,
+ * failures, ECA errors and the slowest responses (a Pairer). It decides which
+ * monitor updates are taken whole, so it comes first in the summary's composite.
+ */
+export class SummaryCounts implements Analysis<SummaryCountsPart> {
   private readonly pairer: Pairer;
   private readonly slowSec: number;
   private readonly retransPercent: number;
@@ -106,9 +129,6 @@ export class SummaryAnalysis {
   }
 
   event(ev: CaEvent): void {
-    this.searches.event(ev);
-    this.beacons.event(ev);
-    this.circuitAnalysis.event(ev);
     this.pairer.event(ev);
     extendSpan(this.span, ev);
     this.count(ev.type);
@@ -128,7 +148,6 @@ export class SummaryAnalysis {
    */
   selection(): MessageSelection {
     return {
-      tcpAnalysis: true, // the circuits' stalls and retransmissions
       wants: allButMonitorUpdates,
       declined: (m) => this.declined(m),
       copyMessages: true,
@@ -138,14 +157,13 @@ export class SummaryAnalysis {
   /**
    * A successful monitor update the pairer need not see is counted from its
    * header words exactly as its event would be; anything else is taken whole
-   * (true). Its PV needs no adding: the circuit knows it from the CreateChan
-   * and EventAdd messages, which came as events with the same name.
+   * (true), before anything is tallied. Its PV needs no adding: the circuit
+   * knows it from the CreateChan and EventAdd messages, which came as events
+   * with the same name.
    */
   declined(m: DeclinedMessage): boolean {
     if (!declinedUpdate(m) || !ecaIsSuccess(m.parameter1)) return true;
     if (this.pairer.declined(m)) return true;
-    this.beacons.seen(m);
-    this.circuitAnalysis.update(m);
     extendSpanAt(this.span, m);
     this.count('EventAddResponse');
     return false;
@@ -162,7 +180,6 @@ export class SummaryAnalysis {
   }
 
   circuitEnded(c: TcpCircuit): void {
-    this.circuitAnalysis.circuitEnded(c);
     this.pairer.circuitEnded(c);
   }
 
@@ -181,68 +198,132 @@ export class SummaryAnalysis {
     this.slowest.length = Math.min(this.slowest.length, EXAMPLES);
   }
 
-  finish(result: DissectResult): CaptureSummary {
+  finish(): SummaryCountsPart {
     this.pairer.finish();
-    const searches = this.searches.finish();
-    const beacons = this.beacons.finish();
-    const circuits = this.circuitAnalysis.finish();
-    const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
-    for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
+    const seen = (o: Occurrences) => ({ count: o.count, text: String(o) });
     return {
       first: this.span.first,
       last: this.span.last,
-      packets: result.stats.packets,
-      caMessages: result.stats.caMessages,
       commands: [...this.commands].map(([type, c]): [string, number] => [type, c.n]).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
-      servers: [...servers].sort(),
       clientHosts: this.clientHosts.size,
       pvs: this.pvs.size,
-      circuits: circuits.length,
-      problems: [
-        unansweredProblem(searches),
-        duplicateProblem(searches),
-        this.createFailureProblem(),
-        this.ecaProblem(),
-        beaconProblem(beacons),
-        resetProblem(circuits),
-        this.slowProblem(),
-        stallProblem(circuits),
-        retransmissionProblem(circuits, this.retransPercent),
-      ],
+      createFailures: seen(this.createFailures),
+      ecaErrors: [...this.ecaErrors].map(([name, o]) => [name, seen(o)]),
+      slowSec: this.slowSec,
+      slowCount: this.slowCount,
+      slowest: this.slowest,
+      retransPercent: this.retransPercent,
     };
+  }
+}
+
+/** The parts the summary combines: its own tallies and the other reports'. */
+export interface SummaryParts extends Record<string, unknown> {
+  counts: SummaryCountsPart;
+  searches: SearchReport;
+  beacons: BeaconReport;
+  circuits: CircuitSummary[];
+}
+
+/** Every report over one pass of the capture (a CompositeAnalysis); `finish()` gives the summary. */
+export class SummaryAnalysis implements Analysis<CaptureSummary> {
+  private readonly composite: CompositeAnalysis<SummaryParts>;
+
+  constructor(opts: SummaryOptions = {}) {
+    const circuits = new CircuitAnalysis();
+    // SummaryCounts first: it decides which monitor updates are taken whole (see CompositeAnalysis).
+    this.composite = new CompositeAnalysis<SummaryParts>({
+      counts: new SummaryCounts(opts),
+      searches: bind(new SearchAnalysis()),
+      beacons: bind(new BeaconAnalysis()),
+      circuits: { ...bind(circuits), circuitEnded: (c) => circuits.circuitEnded(c) },
+    });
   }
 
-  private createFailureProblem(): Problem {
-    const f = this.createFailures;
-    return {
-      problem: 'failed channel creations',
-      count: f.count,
-      detail: String(f),
-      command: 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"',
-    };
+  selection(): MessageSelection {
+    return this.composite.selection();
   }
 
-  private ecaProblem(): Problem {
-    const kinds = [...this.ecaErrors].sort((a, b) => b[1].count - a[1].count);
-    return {
-      problem: 'ECA errors',
-      count: kinds.reduce((n, [, o]) => n + o.count, 0),
-      detail: kinds.map(([name, o]) => `${name} x${o.count} (${o})`).join('; '),
-      command:
-        'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"',
-    };
+  event(ev: CaEvent): void {
+    this.composite.event(ev);
   }
 
-  private slowProblem(): Problem {
-    return {
-      problem: `responses slower than ${this.slowSec} s`,
-      count: this.slowCount,
-      detail: this.slowest
-        .map((r) => `${r.kind}${r.pv === undefined ? '' : ` ${safeText(r.pv)}`} ${r.latency.toFixed(3)} s (frames ${r.requestFrame}->${r.responseFrame})`)
-        .join('; '),
-      command: `cawire latency --kind all --slower-than ${this.slowSec}s`,
-    };
+  circuitEnded(c: TcpCircuit): void {
+    this.composite.circuitEnded(c);
   }
+
+  finish(result: DissectResult): CaptureSummary {
+    return summarise(this.composite.finish(result), result);
+  }
+}
+
+/** An analysis object's methods, bound to it, as an Analysis. */
+function bind<P>(a: { event(ev: CaEvent): void; selection(): MessageSelection; finish(): P }): Analysis<P> {
+  return { event: (ev) => a.event(ev), selection: () => a.selection(), finish: () => a.finish() };
+}
+
+/** The summary from its parts. */
+export function summarise(parts: SummaryParts, result: DissectResult): CaptureSummary {
+  const { counts, searches, beacons, circuits } = parts;
+  const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
+  for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
+  const restarts = findRestarts(beacons, circuits);
+  return {
+    first: counts.first,
+    last: counts.last,
+    packets: result.stats.packets,
+    caMessages: result.stats.caMessages,
+    commands: counts.commands,
+    servers: [...servers].sort(),
+    clientHosts: counts.clientHosts,
+    pvs: counts.pvs,
+    circuits: circuits.length,
+    problems: [
+      unansweredProblem(searches),
+      duplicateProblem(searches),
+      createFailureProblem(counts),
+      ecaProblem(counts),
+      beaconProblem(beacons),
+      restartProblem(restarts),
+      resetProblem(circuits),
+      serverCloseProblem(circuits, restarts),
+      slowProblem(counts),
+      stallProblem(circuits),
+      retransmissionProblem(circuits, counts.retransPercent),
+    ],
+  };
+}
+
+function createFailureProblem(counts: SummaryCountsPart): Problem {
+  const f = counts.createFailures;
+  return {
+    problem: 'failed channel creations',
+    count: f.count,
+    detail: f.text,
+    command: 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"',
+  };
+}
+
+function ecaProblem(counts: SummaryCountsPart): Problem {
+  const kinds = [...counts.ecaErrors].sort((a, b) => b[1].count - a[1].count);
+  return {
+    problem: 'ECA errors',
+    count: kinds.reduce((n, [, o]) => n + o.count, 0),
+    detail: kinds.map(([name, o]) => `${name} x${o.count} (${o.text})`).join('; '),
+    command:
+      'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"',
+  };
+}
+
+function slowProblem(counts: SummaryCountsPart): Problem {
+  return {
+    problem: `responses slower than ${counts.slowSec} s`,
+    count: counts.slowCount,
+    detail: counts.slowest
+      .map((r) => `${r.kind}${r.pv === undefined ? '' : ` ${safeText(r.pv)}`} ${r.latency.toFixed(3)} s (frames ${r.requestFrame}->${r.responseFrame})`)
+      .join('; '),
+    command: `cawire latency --kind all --slower-than ${counts.slowSec}s`,
+  };
 }
 
 function more(total: number): string {
@@ -306,6 +387,81 @@ function beaconProblem(r: BeaconReport): Problem {
   };
 }
 
+// ---- IOC restarts and circuits closed by the server ----------------------------
+
+/** Sorted, without repeats. */
+function frameSet(frames: Iterable<number | undefined>): number[] {
+  return [...new Set([...frames].filter((f): f is number => f !== undefined))].sort((a, b) => a - b);
+}
+
+/** How a restart shows: when the IOC went down and how it came back, with the frames. */
+function restartEvidence(r: IocRestart): string {
+  const first = r.closed[0];
+  const down = first
+    ? `down ${formatSecondsIso(first.closeTime!)} frame ${first.closeFrame} (closed ${r.closed.length} circuit${r.closed.length > 1 ? 's' : ''})`
+    : 'no close seen';
+  const b = r.beaconBefore;
+  const a = r.beaconAfter;
+  if (!a) return `${down}, no beacon seen`;
+  if (r.evidence === 'beacon-id') return `${down}, up frame ${a.at.frame} (beacon id ${b!.id} -> ${a.id})`;
+  const as = r.serverAfter === r.server ? '' : ` as ${r.serverAfter}`;
+  return `${down}, up frame ${a.at.frame}${as} (first beacon id ${a.id}${b ? `, the old one's last at frame ${b.at.frame}` : ''})`;
+}
+
+/** Per client host: not back, or back after how long; the ones not back first, then the slowest. */
+function clientsBack(r: IocRestart): string {
+  if (!r.clients.length) return 'no client had a circuit to it';
+  const order = (c: RestartClient) => c.seconds ?? Infinity;
+  const clients = [...r.clients].sort((x, y) => order(y) - order(x));
+  const words = clients.slice(0, EXAMPLES).map((c, i) => {
+    if (!c.back) return `${c.host} not back by the end of the capture`;
+    const s = c.seconds!;
+    const back = i === 0 || !clients[i - 1]!.back ? 'back ' : '';
+    return `${c.host} ${back}${s < 0 ? `${(-s).toFixed(3)} s before the first beacon` : `after ${s.toFixed(3)} s`} (frame ${c.back.startFrame})`;
+  });
+  return words.join(', ') + (clients.length > EXAMPLES ? `, +${clients.length - EXAMPLES} more` : '');
+}
+
+function restartProblem(restarts: readonly IocRestart[]): Problem {
+  return {
+    problem: 'IOC restarts',
+    count: restarts.length,
+    detail:
+      restarts
+        .slice(0, EXAMPLES)
+        .map((r) => `${r.server} ${restartEvidence(r)}: ${clientsBack(r)}`)
+        .join('; ') + more(restarts.length),
+    command: 'cawire circuits',
+    frames: frameSet(
+      restarts.flatMap((r) => [r.beaconBefore?.at.frame, r.beaconAfter?.at.frame, ...r.closed.map((c) => c.closeFrame), ...r.clients.map((c) => c.back?.startFrame)]),
+    ),
+  };
+}
+
+/** The first few PV names a circuit created. */
+function pvHead(c: CircuitSummary): string {
+  if (!c.created.length) return c.firstMessage ? 'no channel' : 'no CA message';
+  return c.created.slice(0, EXAMPLES).map(safeText).join(' ') + (c.created.length > EXAMPLES ? ` +${c.created.length - EXAMPLES} more` : '');
+}
+
+function serverCloseProblem(circuits: readonly CircuitSummary[], restarts: readonly IocRestart[]): Problem {
+  const closed = serverClosed(circuits);
+  const rst = closed.filter((c) => closePacket(c) === 'RST').length;
+  const inRestarts = restarts.reduce((n, r) => n + r.closed.length, 0);
+  const refused = refusedConnections(circuits).length;
+  const counts = [
+    ...(closed.length ? [`FIN x${closed.length - rst}, RST x${rst}${inRestarts ? ` (${inRestarts} going down in IOC restarts)` : ''}`] : []),
+    ...closed.slice(0, EXAMPLES).map((c) => `#${c.id} ${c.client} -> ${c.server} ${closePacket(c)} at frame ${c.closeFrame} (${pvHead(c)})`),
+  ];
+  return {
+    problem: 'circuits closed by the server',
+    count: closed.length,
+    detail: counts.join('; ') + more(closed.length) + (refused ? `${counts.length ? '; ' : ''}${refused} connection${refused > 1 ? 's' : ''} refused` : ''),
+    command: 'cawire circuits',
+    frames: frameSet(closed.map((c) => c.closeFrame)),
+  };
+}
+
 function resetProblem(circuits: readonly CircuitSummary[]): Problem {
   const resets = resetCircuits(circuits);
   return {
@@ -320,6 +476,8 @@ function resetProblem(circuits: readonly CircuitSummary[]): Problem {
   };
 }
 
+// ---- TCP: zero-window stalls and retransmissions --------------------------------
+
 function stallProblem(circuits: readonly CircuitSummary[]): Problem {
   const stalls = circuits.flatMap((c) => c.stalls.map((s) => ({ c, s }))).sort((a, b) => b.s.seconds - a.s.seconds);
   const count = circuits.reduce((n, c) => n + c.stallCount, 0);
@@ -332,6 +490,7 @@ function stallProblem(circuits: readonly CircuitSummary[]): Problem {
         .map(({ c, s }) => `${c.client} -> ${c.server}: ${stallText(s)}`)
         .join('; ') + more(count),
     command: 'cawire circuits',
+    frames: frameSet(stalls.flatMap(({ s }) => [s.startFrame, s.endFrame])),
   };
 }
 
@@ -350,5 +509,6 @@ function retransmissionProblem(circuits: readonly CircuitSummary[], percent: num
         })
         .join('; ') + more(over.length),
     command: 'cawire circuits',
+    frames: frameSet(over.map(first)),
   };
 }

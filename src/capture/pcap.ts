@@ -90,6 +90,7 @@ export class PcapFormat implements RecordFormat {
     this.littleEndian = magic === MAGIC_US || magic === MAGIC_NS;
     this.nanosecond = magic === MAGIC_NS || magic === MAGIC_NS_SWAPPED;
     this.stats.precision = this.nanosecond ? 'ns' : 'us';
+    this.stats.timeDigits = this.nanosecond ? 9 : 6;
     this.snaplen = this.littleEndian ? u32le(buf, off + 16) : u32be(buf, off + 16);
     // The link type is the low 16 bits; bits 26-31 may carry FCS information.
     const linkField = this.littleEndian ? u32le(buf, off + 20) : u32be(buf, off + 20);

@@ -92,6 +92,11 @@ export class TimestampConverter {
     return this.exponent === 6 ? 'us' : this.exponent === 9 ? 'ns' : 'other';
   }
 
+  /** Decimal digits of a tick (10^-k: k; 2^-k: enough digits to tell ticks apart), at most 9 (nanoseconds). */
+  get digits(): number {
+    return Math.min(9, this.binary ? Math.ceil(this.exponent * Math.log10(2)) : this.exponent);
+  }
+
   convert(hi: number, lo: number): void {
     if (this.binary) this.convertBinary(hi, lo);
     else if (this.exponent <= 9) this.convertDecimal(hi, lo);
@@ -176,7 +181,8 @@ interface PcapngInterface {
 export class PcapngFormat implements RecordFormat {
   /** enough for type, length and (for a section header) the byte-order magic */
   readonly prefixLength = 12;
-  readonly recordNoun = 'pcapng block';
+  /** the first block is the section header, which the file cannot do without */
+  recordNoun = 'pcapng section header block';
   problem = '';
   /** byte order of the current section */
   private littleEndian = true;
@@ -273,6 +279,7 @@ export class PcapngFormat implements RecordFormat {
     this.littleEndian = le;
     this.interfaces = [];
     this.sawSection = true;
+    this.recordNoun = 'pcapng block';
     return true;
   }
 
@@ -301,6 +308,7 @@ export class PcapngFormat implements RecordFormat {
       p += (optLen + 3) & ~3;
     }
     const clock = new TimestampConverter(tsresol, tsoffset);
+    this.stats.timeDigits = Math.max(this.stats.timeDigits ?? 0, clock.digits);
     if (!this.sawInterface) {
       this.stats.precision = clock.precision;
       this.sawInterface = true;

@@ -93,14 +93,26 @@ export class CaptureParser {
     return pos;
   }
 
-  /** Finishes the input: records a trailing partial record as truncation. */
-  end(): CaptureStats {
+  /**
+   * Finishes the input: records a trailing partial record as truncation. With
+   * `stoppedBy` (what stopped the read on purpose before the input's end, e.g.
+   * 'SIGINT') a partial record there is not the file's fault: it is dropped, and
+   * the stop is recorded instead. A capture whose own file header (pcap) or
+   * first section header (pcapng) is incomplete has nothing to read: a CaptureError.
+   */
+  end(stoppedBy?: string): CaptureStats {
     const stats = this.stats;
+    const headerCut = this.format !== undefined && this.carryLength > 0 && this.carryStart === 0 && !this.stopped;
+    if (stoppedBy !== undefined && (this.format === undefined || headerCut)) {
+      throw new CaptureError(`no complete capture header in the ${stats.bytes} bytes read before ${stoppedBy}`);
+    }
     if (this.format === undefined) {
       if (stats.bytes === 0) throw new CaptureError('empty file: no capture header');
       throw new CaptureError(`not a pcap or pcapng capture (only ${stats.bytes} bytes)`);
     }
-    if (!this.stopped && this.carryLength > 0) {
+    if (headerCut) throw new CaptureError(`file ends ${this.carryLength} bytes into its ${this.format.recordNoun}: no packets in it`);
+    if (stoppedBy !== undefined) stats.stoppedBy = stoppedBy;
+    else if (!this.stopped && this.carryLength > 0) {
       const noun = this.format.recordNoun;
       this.stop(
         this.carryStart,

@@ -12,22 +12,23 @@ import { CaptureError, type CaptureStats, type PacketSink } from './types.js';
 export type CaptureSource = string | Buffer | NodeJS.ReadableStream;
 
 export interface CaptureChunkOptions {
-  /** bytes per file read and per gunzipped chunk; default 1 MiB (64 KiB with reuseBuffer) */
+  /** bytes per file read and per gunzipped chunk; default 1 MiB (64 KiB for reusedBufferChunks) */
   highWaterMark?: number;
   /**
-   * Read a regular file into one buffer, chunk after chunk (default false: a
-   * fresh buffer per chunk). Only for a consumer that keeps no view of a chunk
-   * once it has taken the next.
+   * Aborting it ends the chunks at once, even while a read waits for input (a
+   * live pipe): the bytes read so far are all the input there is.
    */
-  reuseBuffer?: boolean;
+  signal?: AbortSignal;
 }
 
 /**
  * The capture's bytes as chunks, for one iteration. `gzip` becomes true, before
- * the first chunk is yielded, when the input was gzip-compressed.
+ * the first chunk is yielded, when the input was gzip-compressed; `stopped`
+ * once the signal ended the chunks before the input's end.
  */
 export interface CaptureChunks extends AsyncIterable<Buffer> {
   readonly gzip: boolean;
+  readonly stopped: boolean;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -52,19 +53,83 @@ function readInto(fd: number, buf: Buffer, offset: number, length: number): Prom
   return new Promise((resolve, reject) => readCallback(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/**
+ * Every chunk is a fresh buffer, never written again: a consumer may keep views
+ * of it, as a Dissector's messages do (CaMessageBase: how long a message's bytes
+ * stay valid).
+ */
 export function captureChunks(source: CaptureSource, opts: CaptureChunkOptions = {}): CaptureChunks {
-  const chunkSize = opts.highWaterMark ?? (opts.reuseBuffer ? REUSED_BUFFER_SIZE : DEFAULT_HIGH_WATER_MARK);
+  return chunksOf(source, opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, false, opts.signal);
+}
+
+/**
+ * captureChunks, but a regular file is read into one buffer, chunk after chunk:
+ * only for a consumer that keeps no view of a chunk once it has taken the next
+ * (a Dissector with copyMessages: runDissection and dissect use it so). Not
+ * exported by the library: a default Dissector's events would see their bytes
+ * overwritten by the next chunk.
+ */
+export function reusedBufferChunks(source: CaptureSource, opts: CaptureChunkOptions = {}): CaptureChunks {
+  return chunksOf(source, opts.highWaterMark ?? REUSED_BUFFER_SIZE, true, opts.signal);
+}
+
+function chunksOf(source: CaptureSource, chunkSize: number, reuseBuffer: boolean, signal: AbortSignal | undefined): CaptureChunks {
   const result = {
     gzip: false,
+    stopped: false,
     [Symbol.asyncIterator]: () => {
       // Fresh buffers until the first bytes say the file is not gzip: the head chunks are
       // kept while looking, and gunzip queues its input.
-      const reads: FileReads = { reuse: false };
-      const plain = (): void => void (reads.reuse = opts.reuseBuffer === true);
-      return decoded(rawChunks(source, chunkSize, reads), chunkSize, () => (result.gzip = true), plain);
+      const reads: FileReads = { reuse: false, signal, onStop: () => (result.stopped = true) };
+      const plain = (): void => void (reads.reuse = reuseBuffer);
+      return decoded(rawChunks(source, chunkSize, reads), chunkSize, () => (result.gzip = true), plain, () => result.stopped);
     },
   };
   return result;
+}
+
+/**
+ * The chunks of a source whose read may wait (a pipe, a stream, a device) until
+ * `reads.signal` aborts; then the iteration ends at once (reads.onStop is told),
+ * without waiting for a read under way: a pipe's source destroys its stream on
+ * the abort, which ends that read. Without a signal, the chunks as they are (the
+ * wrapper costs a promise per chunk; a regular file checks the signal itself).
+ */
+function abortable<T>(chunks: AsyncIterable<T>, reads: FileReads): AsyncIterable<T> {
+  return reads.signal ? untilAborted(chunks, reads.signal, reads.onStop) : chunks;
+}
+
+async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal, onStop: () => void): AsyncGenerator<T> {
+  const input = chunks[Symbol.asyncIterator]();
+  let wake: ((stopped: undefined) => void) | undefined;
+  const onAbort = (): void => wake?.(undefined);
+  signal.addEventListener('abort', onAbort);
+  let finished = false;
+  try {
+    while (!signal.aborted) {
+      // A fresh promise per read: a race against one long-lived abort promise would pile up reactions on it.
+      const pending = input.next();
+      const next = await new Promise<IteratorResult<T> | undefined>((resolve, reject) => {
+        wake = resolve;
+        pending.then(resolve, reject);
+      });
+      wake = undefined;
+      if (next === undefined) {
+        pending.catch(() => undefined); // the abort ends that read (a destroyed stream): no one waits for it
+        break;
+      }
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+    onStop();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // Runs the source's own clean-up once its read under way has settled.
+    if (!finished) input.return?.().catch(() => undefined);
+  }
 }
 
 /** Parses a whole capture into `sink`; resolves to the parser's statistics. */
@@ -83,13 +148,17 @@ export async function readCapture(
 /** How a regular file is read, decided while it is read: into one reused buffer, or fresh ones. */
 interface FileReads {
   reuse: boolean;
+  /** ends the reading: a pipe's stream is destroyed, a regular file's reads stop before the next chunk */
+  signal?: AbortSignal;
+  /** told when the signal ended the reading before the input's end */
+  onStop: () => void;
 }
 
 function rawChunks(source: CaptureSource, chunkSize: number, reads: FileReads): AsyncIterable<Buffer | string> {
   if (Buffer.isBuffer(source)) return bufferChunks(source);
   if (source === '-') return stdinChunks(chunkSize, reads);
   if (typeof source === 'string') return fileChunks(source, chunkSize, reads);
-  return source;
+  return abortable(source, reads);
 }
 
 async function* bufferChunks(buf: Buffer): AsyncGenerator<Buffer> {
@@ -109,7 +178,18 @@ async function* stdinChunks(chunkSize: number, reads: FileReads): AsyncGenerator
     // no usable descriptor 0: process.stdin reports it
   }
   if (regular) yield* regularFileChunks(0, '-', chunkSize, reads);
-  else yield* process.stdin;
+  else yield* abortable(destroyedOnAbort(process.stdin, reads.signal), reads);
+}
+
+/** The chunks of a stream read as data arrives; an abort destroys it (a read under way then ends, the process can exit). */
+async function* destroyedOnAbort<T extends NodeJS.ReadableStream & { destroy(): unknown }>(stream: T, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  const destroy = (): void => void stream.destroy();
+  signal?.addEventListener('abort', destroy);
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } finally {
+    signal?.removeEventListener('abort', destroy);
+  }
 }
 
 async function* fileChunks(path: string, chunkSize: number, reads: FileReads): AsyncGenerator<Buffer> {
@@ -127,11 +207,11 @@ async function* fileChunks(path: string, chunkSize: number, reads: FileReads): A
   if (kind === 'pipe') {
     // A FIFO or a shell's <(…): read as process.stdin reads a pipe, as data arrives on the
     // event loop. The socket owns the descriptor from here and closes it.
-    yield* pipeChunks(fd, path);
+    yield* abortable(pipeChunks(fd, path, reads.signal), reads);
     return;
   }
   try {
-    yield* kind === 'regular' ? regularFileChunks(fd, path, chunkSize, reads) : readAheadChunks(fd, path, chunkSize);
+    yield* kind === 'regular' ? regularFileChunks(fd, path, chunkSize, reads) : abortable(readAheadChunks(fd, path, chunkSize), reads);
   } finally {
     closeSync(fd);
   }
@@ -148,6 +228,8 @@ async function* regularFileChunks(fd: number, path: string, chunkSize: number, r
   let sinceTurn = 0;
   let reused: Buffer | undefined;
   for (;;) {
+    // A signal is handled while the event loop has its turn (or the consumer awaits): seen before the next read.
+    if (reads.signal?.aborted) return reads.onStop();
     const buf = reads.reuse ? (reused ??= Buffer.allocUnsafe(chunkSize)) : Buffer.allocUnsafe(chunkSize);
     let bytesRead: number;
     try {
@@ -166,11 +248,12 @@ async function* regularFileChunks(fd: number, path: string, chunkSize: number, r
 }
 
 /** A FIFO's chunks, read by a socket on the event loop (a read per chunk on the thread pool cost 4x as much). */
-async function* pipeChunks(fd: number, path: string): AsyncGenerator<Buffer> {
+async function* pipeChunks(fd: number, path: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   const socket = new Socket({ fd, readable: true, writable: false });
   try {
-    for await (const chunk of socket) yield chunk as Buffer;
+    yield* destroyedOnAbort(socket, signal);
   } catch (err) {
+    if (signal?.aborted) return;
     throw fileError(path, err as NodeJS.ErrnoException);
   } finally {
     socket.destroy();
@@ -219,6 +302,7 @@ async function* decoded(
   chunkSize: number,
   onGzip: () => void,
   onPlain: () => void,
+  stopped: () => boolean,
 ): AsyncGenerator<Buffer> {
   const input = raw[Symbol.asyncIterator]();
   // Chunks read while looking for two bytes; usually just the first chunk.
@@ -233,12 +317,13 @@ async function* decoded(
     headLength += chunk.length;
   }
   const gzip = headLength >= 2 && startsWithGzipMagic(head);
+  const tail = new StreamTail();
   const rest = async function* (): AsyncGenerator<Buffer> {
-    yield* head;
+    for (const chunk of head) yield tail.saw(chunk);
     for (;;) {
       const next = await input.next();
       if (next.done) return;
-      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      yield tail.saw(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
     }
   };
   if (!gzip) {
@@ -253,8 +338,12 @@ async function* decoded(
   const output = pipeline(rest(), gunzip, () => {
     // errors reach the consumer through the iteration below
   });
+  let decompressed = 0;
   try {
-    for await (const chunk of output) yield chunk as Buffer;
+    for await (const chunk of output) {
+      decompressed += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined && code.startsWith('Z_')) {
@@ -262,7 +351,38 @@ async function* decoded(
     }
     throw err;
   }
+  // Nothing came out: a stream cut (or spoilt) before its first deflate block ends, unless it is a
+  // whole gzip of an empty file, whose trailer (CRC-32 and length of the data) is 8 zero bytes.
+  if (decompressed === 0 && !stopped() && !tail.endsInZeros(GZIP_TRAILER_LENGTH)) {
+    throw new CaptureError(`corrupt gzip data: the stream ends after ${tail.bytes} bytes without a byte of capture data in it (cut short or damaged)`);
+  }
 }
+
+/** gzip member trailer: CRC-32 and ISIZE, 4 bytes each. */
+const GZIP_TRAILER_LENGTH = 8;
+
+/** The last two chunks of a stream (views, no copies) and its length. */
+class StreamTail {
+  bytes = 0;
+  private last: Buffer = EMPTY_CHUNK;
+  private beforeLast: Buffer = EMPTY_CHUNK;
+
+  saw(chunk: Buffer): Buffer {
+    this.bytes += chunk.length;
+    this.beforeLast = this.last;
+    this.last = chunk;
+    return chunk;
+  }
+
+  /** True when the stream's last `n` bytes are all zero (n at most the last two chunks' length). */
+  endsInZeros(n: number): boolean {
+    if (this.bytes < n) return false;
+    const end = this.last.length >= n ? this.last.subarray(-n) : Buffer.concat([this.beforeLast, this.last]).subarray(-n);
+    return end.every((b) => b === 0);
+  }
+}
+
+const EMPTY_CHUNK = Buffer.alloc(0);
 
 /** `head` holds non-empty chunks, at least two bytes in all. */
 function startsWithGzipMagic(head: Buffer[]): boolean {

@@ -33,10 +33,18 @@ export interface CaptureStats {
   gzip: boolean;
   /** pcap: 'us' or 'ns'; pcapng: resolution of the first interface */
   precision: 'us' | 'ns' | 'other';
+  /** fraction digits of its timestamps: pcap 6 (µs) or 9 (ns); pcapng the finest of its interfaces' if_tsresol (at most 9) */
+  timeDigits?: number;
   packets: number;
   bytes: number; // capture bytes consumed (after gunzip)
-  /** set when the file ends in the middle of a record */
+  /**
+   * Set when the file ends in the middle of a record, or a corrupt record ends
+   * the reading: the record at `atByte` is not read; it would have been frame
+   * `frame`, so the last frame read is frame - 1.
+   */
   truncated?: { atByte: number; frame: number; reason: string };
+  /** set when the read was stopped on purpose before the input's end (the CLI: by a signal): what stopped it, e.g. 'SIGINT' */
+  stoppedBy?: string;
   /** pcapng blocks skipped because their type is unknown or unused */
   skippedBlocks: number;
   /** packets on interfaces whose link type cannot be decoded, by link type */

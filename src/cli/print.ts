@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { DEFAULT_TEMPLATE, TEMPLATE_TOKENS } from '../output/template-tokens.js';
-import { SEVERAL_FILES_HELP, addInputOptions, addJobsOption, collect, parsePortList, runCommand, type InputOptionValues } from './common.js';
+import { SEVERAL_FILES_HELP, UsageError, addInputOptions, addJobsOption, collect, parsePortList, runCommand, type InputOptionValues } from './common.js';
 
 export interface PrintOptions extends InputOptionValues {
   format?: string;
@@ -31,6 +31,10 @@ export function registerPrint(program: Command, isDefault: boolean): void {
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
   addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: PrintOptions) => {
-    await runCommand(program.opts().debug === true, async () => (await import('./print-run.js')).print(files, o));
+    await runCommand(program.opts().debug === true, async () => {
+      // --format has a default: only one given on the command line conflicts with --json.
+      if (o.json && cmd.getOptionValueSource('format') !== 'default') throw new UsageError('--json writes whole JSON objects: it does not combine with --format');
+      await (await import('./print-run.js')).print(files, o);
+    });
   });
 }

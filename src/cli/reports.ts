@@ -4,25 +4,26 @@
 // numbers to open in Wireshark.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BeaconAnalysis, DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
+import { DEFAULT_SILENCE_SEC, BEACON_COPY_WINDOW_SEC, type BeaconRecord, type BeaconServer } from '../analysis/beacons.js';
 import {
-  CircuitAnalysis,
   circuitDuration,
   circuitEnding,
+  longestStall,
   openChannels,
   resetCircuits,
-  longestStall,
   retransmissionRate,
   stallText,
   type CircuitSummary,
   type ResetCircuit,
   type TcpDirectionSummary,
 } from '../analysis/circuits.js';
+import { circuitGroups, type CircuitGroup } from '../analysis/circuit-groups.js';
 import { median } from '../analysis/latency-stats.js';
 import type { Moment } from '../analysis/moment.js';
+import type { ClientGrouping } from '../analysis/client-names.js';
+import type { SearchPart } from '../analysis/registry.js';
 import {
   RATE_WINDOW_SEC,
-  SearchAnalysis,
   topCounts,
   type ClientSearches,
   type NameSearches,
@@ -30,29 +31,36 @@ import {
   type ServerAnswer,
   type UnansweredSearch,
 } from '../analysis/searches.js';
-import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, SummaryAnalysis, type CaptureSummary, type Problem } from '../analysis/summary.js';
-import type { TcpCircuit } from '../dissect/circuits.js';
-import type { CaEvent } from '../dissect/event.js';
-import type { MessageSelection } from '../dissect/options.js';
-import { runDissection, type DissectResult } from '../dissect/run.js';
+import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
-import { formatIsoTime, formatSecondsIso, safeText } from '../output/values.js';
+import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
+import { formatFloatTime, formatTime } from '../output/times.js';
+import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
-import { addInputOptions, dissectOptions, inputSource, reportEnd, runCommand, type InputOptionValues } from './common.js';
+import {
+  DURATION_HELP,
+  REPORT_FILES_HELP,
+  addDisplayOptions,
+  addFilterOptions,
+  addInputOptions,
+  addJobsOption,
+  addJoinOption,
+  dissectOptions,
+  durationOption,
+  filterSpec,
+  runCommand,
+  type FilterOptionValues,
+  type InputOptionValues,
+} from './common.js';
+import { stoppedBySignals } from './interrupt.js';
+import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
-interface ReportOptions extends InputOptionValues {
+interface ReportOptions extends InputOptionValues, FilterOptionValues {
   json?: boolean;
   csv?: boolean;
   quiet?: boolean;
-}
-
-/** What a report feeds the engine: every event, and circuits as they end. */
-interface Analysis {
-  event(ev: CaEvent): void;
-  circuitEnded?(c: TcpCircuit): void;
-  /** the messages it reads (default: all) */
-  selection?(): MessageSelection;
+  join?: boolean;
+  jobs?: number;
 }
 
 /** Names listed in one table cell before the rest is counted. */
@@ -72,45 +80,68 @@ function positiveInteger(v: string): number {
   return n;
 }
 
-/** A report command: [file], input options, --json, --csv, -q. */
-function reportCommand(program: Command, name: string, description: string): Command {
+/** A report command: [files...], input options, filters, --join, --jobs, --json, --csv, -q. */
+function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
   const cmd = program
     .command(name)
     .description(description)
-    .argument('[file]', "pcap/pcapng capture, gzip allowed; '-' or none reads stdin")
+    .argument('[files...]', "pcap/pcapng captures, gzip allowed; '-' or none reads stdin; several: each its own capture, or one with --join")
     .addOption(new Option('--json', 'one JSON object per row (JSON Lines)').conflicts('csv'))
     .option('--csv', 'CSV with a header line')
-    .option('-q, --quiet', 'no end-of-run note on stderr');
-  return addInputOptions(cmd);
+    .option('-q, --quiet', 'no end-of-run note on stderr')
+    .addHelpText('after', `\nFilters: ${filterMeaning}\nThe ${DURATION_HELP}.\n${REPORT_FILES_HELP}`);
+  return addJobsOption(addJoinOption(addFilterOptions(addInputOptions(addDisplayOptions(cmd)))));
 }
+
+/** The input and filters the command line names. */
+function inputOf(files: string[], o: ReportOptions): InputChoice {
+  return { files, join: o.join, jobs: o.jobs, dissect: dissectOptions(o), filter: filterSpec(o) };
+}
+
+/** --by for client rows: per socket (default), host, or CA user@host. */
+const byOption = (what: string) =>
+  new Option('--by <group>', `${what} per client socket (ip:port), client host (ip), or CA user@host the client sent`).choices(['socket', 'host', 'user']).default('socket');
 
 function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
 }
 
-/** Decodes the whole capture into `analysis`. */
-async function analyse(file: string | undefined, o: ReportOptions, analysis: Analysis): Promise<DissectResult> {
-  return runDissection(inputSource(file), { ...dissectOptions(o), ...analysis.selection?.() }, (ev) => analysis.event(ev), { listener: analysis });
+/** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
+function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
+  return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
-/** Writes the report, then the end-of-run note unless --quiet. */
-async function writeReport(text: string, result: DissectResult, o: ReportOptions): Promise<void> {
+/** Writes the report, then the end-of-run notes unless --quiet. */
+async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
   const out = new LineWriter();
   if (text) out.line(text);
   await out.end();
-  if (!o.quiet && !out.closed) reportEnd(result);
+  if (!o.quiet && !out.closed) reportInputEnd(input);
 }
 
-/** A note under a table (table format only: CSV and JSON stay pure rows). */
+/** One capture's rows in `columns`, or several files' rows with the file first. */
+function rowsReport<P, R>(
+  format: ReportFormat,
+  columns: readonly Column<R>[],
+  input: ReportInput<P>,
+  rows: (part: P) => readonly R[],
+  top = <T>(r: T[]): T[] => r,
+  none?: string,
+): string {
+  if (!input.several) return formatReport(format, columns as Column<R>[], top([...rows(input.part)]), none);
+  return formatReport(format, withFileColumn(columns), top(filedRows(input, rows)), none);
+}
+
+/** A note under a table (table format only: CSV and JSON stay pure rows and carry the note's facts as row keys). */
 function withNotes(format: ReportFormat, table: string, notes: string[]): string {
-  return format === 'table' && notes.length ? `${table}\n${notes.join('\n')}` : table;
+  return format === 'table' && notes.length ? `${table}\n${notes.map((n) => noteLines(n)).join('\n')}` : table;
 }
 
 // ---- values ------------------------------------------------------------------
 
-const when = (m: Moment | undefined): string | undefined => (m ? formatIsoTime(m.sec, m.nsec) : undefined);
+const when = (m: Moment | undefined): string | undefined => (m ? formatTime(m.sec, m.nsec) : undefined);
 
-const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatSecondsIso(t));
+const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatFloatTime(t));
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);
@@ -120,12 +151,19 @@ function preview(items: readonly string[], n: number): string {
   return items.length > n ? `${items.slice(0, n).join(' ')} +${items.length - n} more` : items.join(' ');
 }
 
-const frameList = (moments: readonly Moment[]): string => preview(moments.map((m) => String(m.frame)), FRAME_PREVIEW);
+const frames = (moments: readonly Moment[]): number[] => moments.map((m) => m.frame);
 
-function topNames(counts: ReadonlyMap<string, number>): string {
-  return topCounts(counts, LIST_PREVIEW)
-    .map(([name, n]) => `${safeText(name)} x${n}`)
-    .join(' ');
+const frameList = (moments: readonly Moment[]): string => preview(frames(moments).map(String), FRAME_PREVIEW);
+
+
+/** Every name, most searched for first (topNames' order): `top_names` and, in the same order, `top_name_counts`. */
+function topNameColumns<R>(names: (r: R) => ReadonlyMap<string, number>): Column<R>[] {
+  const ranked = (r: R) => topCounts(names(r), names(r).size);
+  return [
+    // the table: the first LIST_PREVIEW names with their counts (as many as fit)
+    { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => ranked(r).map(([name, n]) => `${safeText(name)} x${n}`), preview: LIST_PREVIEW },
+    { title: 'top name counts', key: 'top_name_counts', value: (r) => ranked(r).map(([, n]) => n), hideInTable: true },
+  ];
 }
 
 /** A shell word: quoted when it holds anything but safe characters. */
@@ -145,10 +183,22 @@ const NAME_COLUMNS: Column<NameSearches>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'answered by', key: 'answered_by', value: (r) => [...r.servers.keys()].join(' ') },
+  { title: 'answered by', key: 'answered_by', value: (r) => [...r.servers.keys()] },
   { title: 'replies', value: (r) => [...r.servers.values()].reduce((n, s) => n + s.replies, 0), align: 'right' },
   { title: 'reply ms (median)', key: 'reply_ms', value: (r) => medianMs([...r.servers.values()].flatMap((s) => s.latencies)), align: 'right' },
 ];
+
+/**
+ * The first note under the names table as a key of every row in JSON/CSV: how many
+ * clients searched for the name and got no reply (the note counts the names
+ * where this is above 0). The second note's names are those with more than one
+ * server in `answered_by`.
+ */
+function unansweredClientsColumn(unanswered: readonly UnansweredSearch[]): Column<NameSearches> {
+  const clients = new Map<string, number>();
+  for (const u of unanswered) clients.set(u.name, (clients.get(u.name) ?? 0) + 1);
+  return { title: 'clients without a reply', key: 'unanswered_clients', value: (r) => clients.get(r.name) ?? 0, align: 'right' };
+}
 
 const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'PV', key: 'pv', value: (r) => safeText(r.name) },
@@ -157,8 +207,8 @@ const UNANSWERED_COLUMNS: Column<UnansweredSearch>[] = [
   { title: 'first seen', key: 'first_seen', value: (r) => when(r.first) },
   { title: 'first frame', key: 'first_frame', value: (r) => r.first.frame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
-  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => s.toFixed(3)).join(' ') },
-  { title: 'name answered otherwise', key: 'name_answered', value: (r) => r.nameAnswered },
+  { title: 'back-off s', key: 'backoff_s', value: (r) => r.intervals.map((s) => round(s, 6)!), table: (r) => r.intervals.map((s) => s.toFixed(3)) },
+  { title: 'name answered', key: 'name_answered', value: (r) => r.nameAnswered },
 ];
 
 interface DuplicateRow {
@@ -175,6 +225,17 @@ const DUPLICATE_COLUMNS: Column<DuplicateRow>[] = [
   { title: 'reply ms (median)', key: 'reply_ms', value: (r) => medianMs(r.answer.latencies), align: 'right' },
 ];
 
+/** What the filters mean for searches. */
+const SEARCH_FILTERS = `--pv: searches for matching names and their replies; --host, --port: searches and replies from or to them;
+--since, --until, --duration: searches and replies in that capture time.`;
+
+/** The client columns, the first named for the grouping (--by). */
+function clientColumns(by: ClientGrouping): Column<ClientSearches>[] {
+  if (by === 'socket') return CLIENT_COLUMNS;
+  const title = by === 'host' ? 'client host' : 'client user';
+  return [{ title, key: by === 'host' ? 'client_host' : 'client_user', value: (r) => (by === 'user' ? safeText(r.client) : r.client) }, ...CLIENT_COLUMNS.slice(1)];
+}
+
 const CLIENT_COLUMNS: Column<ClientSearches>[] = [
   { title: 'client', value: (r) => r.client },
   { title: 'searches', value: (r) => r.searches, align: 'right' },
@@ -184,7 +245,7 @@ const CLIENT_COLUMNS: Column<ClientSearches>[] = [
   { title: 'last frame', key: 'last_frame', value: (r) => r.last.frame, align: 'right' },
   { title: 'searches/s', key: 'rate', value: (r) => round(r.rate, 2), align: 'right' },
   { title: `peak in ${RATE_WINDOW_SEC} s`, key: 'peak', value: (r) => r.peak, align: 'right' },
-  { title: 'top names', key: 'top_names', value: (r) => topNames(r.names) },
+  ...topNameColumns<ClientSearches>((r) => r.names),
 ];
 
 const STORM_COLUMNS: Column<SearchStorm>[] = [
@@ -195,10 +256,11 @@ const STORM_COLUMNS: Column<SearchStorm>[] = [
   { title: 'searches', value: (r) => r.searches, align: 'right' },
   { title: `peak in ${RATE_WINDOW_SEC} s`, key: 'peak', value: (r) => r.peak, align: 'right' },
   { title: 'clients', value: (r) => r.clients.size, align: 'right' },
-  { title: 'top names', key: 'top_names', value: (r) => topNames(r.names) },
+  ...topNameColumns<SearchStorm>((r) => r.names),
 ];
 
 interface SearchOptions extends ReportOptions {
+  by?: ClientGrouping;
   top?: number;
   unanswered?: boolean;
   duplicates?: boolean;
@@ -209,34 +271,35 @@ interface SearchOptions extends ReportOptions {
 export function registerSearches(program: Command): void {
   const views = ['unanswered', 'duplicates', 'clients', 'storm'];
   const others = (v: string) => views.filter((o) => o !== v);
-  reportCommand(program, 'searches', DESCRIPTIONS.searches)
+  reportCommand(program, 'searches', DESCRIPTIONS.searches, SEARCH_FILTERS)
     .addOption(new Option('--top <n>', 'only the first N rows (most searched names, busiest clients)').argParser(positiveInteger))
     .addOption(new Option('--unanswered', 'names a client searched for and never got a reply for, with its back-off').conflicts(others('unanswered')))
     .addOption(new Option('--duplicates', 'names answered by more than one server (duplicate PVs)').conflicts(others('duplicates')))
     .addOption(new Option('--clients', 'per client: search rate, peak in any 1 s, most searched names').conflicts(others('clients')))
     .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
-    .action(async (file: string | undefined, o: SearchOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
-        const analysis = new SearchAnalysis();
-        const result = await analyse(file, o, analysis);
-        const report = analysis.finish();
+    .addOption(byOption('--clients: one row'))
+    .action(async (files: string[], o: SearchOptions) => {
+      await runReport(program, async (stop) => {
+        const input = await readReport('searches', { storm: o.storm, by: o.by }, inputOf(files, o), stop);
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
+        const report = <R>(columns: readonly Column<R>[], rows: (p: SearchPart) => readonly R[], none: string) => rowsReport(format, columns, input, rows, top, none);
         let text: string;
-        if (o.unanswered) text = formatReport(format, UNANSWERED_COLUMNS, top(report.unanswered));
-        else if (o.duplicates) {
-          const rows = report.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer })));
-          text = formatReport(format, DUPLICATE_COLUMNS, top(rows));
-        } else if (o.clients) text = formatReport(format, CLIENT_COLUMNS, top(report.clients));
-        else if (o.storm !== undefined) text = formatReport(format, STORM_COLUMNS, top(report.storms(o.storm)));
+        if (o.unanswered) text = report(UNANSWERED_COLUMNS, (p) => p.unanswered, 'no unanswered searches found');
+        else if (o.duplicates) text = report(DUPLICATE_COLUMNS, (p) => p.duplicates.flatMap((name) => [...name.servers.values()].map((answer) => ({ name, answer }))), 'no names answered by more than one server found');
+        else if (o.clients) text = report(clientColumns(o.by ?? 'socket'), (p) => p.clients, 'no searching clients found');
+        else if (o.storm !== undefined) text = report(STORM_COLUMNS, (p) => p.storms!, `no search storms (over ${o.storm} searches in 1 s) found`);
+        else if (input.several) text = report(NAME_COLUMNS, (p) => p.names, 'no searches found');
         else {
+          const part = input.part;
           const notes: string[] = [];
-          const never = new Set(report.unanswered.map((u) => u.name)).size;
+          const never = new Set(part.unanswered.map((u) => u.name)).size;
           if (never) notes.push(`${never} name(s) searched for without a reply: cawire searches --unanswered`);
-          if (report.duplicates.length) notes.push(`${report.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
-          text = withNotes(format, formatReport(format, NAME_COLUMNS, top(report.names)), notes);
+          if (part.duplicates.length) notes.push(`${part.duplicates.length} name(s) answered by more than one server: cawire searches --duplicates`);
+          const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(part.unanswered)];
+          text = withNotes(format, formatReport(format, columns, top(part.names), 'no searches found'), notes);
         }
-        await writeReport(text, result, o);
+        await writeReport(text, input, o);
       });
     });
 }
@@ -262,14 +325,14 @@ const BEACON_COLUMNS: Column<BeaconServer>[] = [
   { title: 'min s', key: 'min_s', value: shortestPeriod, align: 'right' },
   { title: 'max s', key: 'max_s', value: longestPeriod, align: 'right' },
   { title: 'missed', value: (r) => r.missed, align: 'right' },
-  { title: 'gap frames', key: 'gap_frames', value: (r) => frameList(r.gaps.map((g) => g.at)) },
+  { title: 'gap frames', key: 'gap_frames', value: (r) => frames(r.gaps.map((g) => g.at)) },
   { title: 'restarts', value: (r) => r.restarts.length, align: 'right' },
-  { title: 'restart frames', key: 'restart_frames', value: (r) => frameList(r.restarts.map((g) => g.at)) },
+  { title: 'restart frames', key: 'restart_frames', value: (r) => frames(r.restarts.map((g) => g.at)) },
   { title: 'silences', value: (r) => r.silences.length, align: 'right' },
   { title: 'longest silence s', key: 'longest_silence_s', value: longestSilence, align: 'right' },
-  { title: 'silence frames', key: 'silence_frames', value: (r) => preview(r.silences.map((x) => `${x.from.frame}-${x.to?.frame ?? 'end'}`), FRAME_PREVIEW) },
+  { title: 'silence frames', key: 'silence_frames', value: (r) => r.silences.map((x) => `${x.from.frame}-${x.to?.frame ?? 'end'}`) },
   { title: 'anomalies', value: (r) => r.anomalies.length, align: 'right' },
-  { title: 'anomaly frames', key: 'anomaly_frames', value: (r) => frameList(r.anomalies.map((a) => a.at)) },
+  { title: 'anomaly frames', key: 'anomaly_frames', value: (r) => frames(r.anomalies.map((a) => a.at)) },
 ];
 
 /** The same facts, paired up to fit a terminal. */
@@ -317,41 +380,49 @@ export function timelineLine(r: BeaconRecord): string {
   return `${r.anomaly ? '* ' : '  '}${r.server.padEnd(40)} ${when(r.at)} frame ${r.at.frame} ${notes.join(' ')}`;
 }
 
+/** What the filters mean for beacons. */
+const BEACON_FILTERS = `--host, --port: beacons from or to them (and the capture span from the messages kept);
+--pv: beacons name no PV, so only the capture span is bounded by it; --since, --until, --duration: beacons in that capture time.`;
+
 interface BeaconOptions extends ReportOptions {
   timeline?: boolean;
   silence?: number;
 }
 
 export function registerBeacons(program: Command): void {
-  reportCommand(program, 'beacons', DESCRIPTIONS.beacons)
+  reportCommand(program, 'beacons', DESCRIPTIONS.beacons, BEACON_FILTERS)
     .option('--timeline', 'one line per beacon, casw style, anomalies marked with *')
     .addOption(
-      new Option('--silence <sec>', 'list gaps between beacons longer than this')
-        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}, EPICS_CA_CONN_TMO`)
-        .argParser(positiveNumber),
+      new Option('--silence <duration>', 'list gaps between beacons longer than this (30s, 2m; bare number = s)')
+        .default(DEFAULT_SILENCE_SEC, `${DEFAULT_SILENCE_SEC}s, EPICS_CA_CONN_TMO`)
+        .argParser(durationOption({ positive: true })),
     )
-    .action(async (file: string | undefined, o: BeaconOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
-        const analysis = new BeaconAnalysis(o.silence);
-        const result = await analyse(file, o, analysis);
-        const report = analysis.finish();
+    .action(async (files: string[], o: BeaconOptions) => {
+      await runReport(program, async (stop) => {
+        const input = await readReport('beacons', { silence: o.silence }, inputOf(files, o), stop);
         const format = formatOf(o);
         let text: string;
-        if (o.timeline) text = format === 'table' ? report.timeline.map(timelineLine).join('\n') : formatReport(format, TIMELINE_COLUMNS, report.timeline);
-        else {
+        if (input.several) {
+          text = o.timeline ? rowsReport(format, TIMELINE_COLUMNS, input, (p) => p.timeline) : rowsReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, input, (p) => p.servers);
+        } else if (o.timeline) {
+          const report = input.part;
+          text = format === 'table' ? report.timeline.map(timelineLine).join('\n') || 'no beacons found' : formatReport(format, TIMELINE_COLUMNS, report.timeline);
+        } else {
+          const report = input.part;
+          // In JSON/CSV each server's `copies` holds its part of this note: they add up to report.copies.
           const notes = report.copies
             ? [`copies merged: ${report.copies} (the same beacon id from the same server on another path within ${BEACON_COPY_WINDOW_SEC} s: relayed by a caRepeater, or sent to several addresses); counted once`]
             : [];
-          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers), notes);
+          text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers, 'no beacons found'), notes);
         }
-        await writeReport(text, result, o);
+        await writeReport(text, input, o);
       });
     });
 }
 
 // ---- circuits ----------------------------------------------------------------
 
-const names = (list: readonly string[]): string => list.map(safeText).join(' ');
+const names = (list: readonly string[]): string[] => list.map(safeText);
 const both = (a: number | undefined, b: number | undefined): string => `${a ?? '?'}/${b ?? '?'}`;
 
 /** A count of the TCP analysis, one column per direction: `key_to_server` (segments the client sent), `key_to_client`. */
@@ -413,7 +484,7 @@ const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   ...perDirection('zero-window probes', 'zero_window_probes', (d) => d.zeroWindowProbes),
   { title: 'zero-window stalls', key: 'zero_window_stalls', value: (r) => r.stallCount, align: 'right' },
   { title: 'longest stall s', key: 'longest_stall_s', value: (r) => round(longestStall(r)?.seconds, 6), align: 'right' },
-  { title: 'stalls', key: 'stall_list', value: (r) => r.stalls.map(stallText).join('; ') },
+  { title: 'stalls', key: 'stall_list', value: (r) => r.stalls.map(stallText) },
 ];
 
 /** The same facts, paired up to fit a terminal. */
@@ -428,7 +499,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'CA bytes up/down', value: (r) => both(r.caBytesToServer, r.caBytesToClient), align: 'right' },
   { title: 'TCP bytes up/down', value: (r) => both(r.wireBytesToServer, r.wireBytesToClient), align: 'right' },
   { title: 'channels +/-', value: (r) => both(r.created.length, r.cleared.length), align: 'right' },
-  { title: 'PVs', value: (r) => preview(r.created.map(safeText), LIST_PREVIEW) },
+  { title: 'PVs', value: (r) => names(r.created), preview: LIST_PREVIEW },
   { title: 'subs +/-', value: (r) => both(r.subscriptions, r.cancelled), align: 'right' },
   { title: 'updates', value: (r) => r.updates, align: 'right' },
   { title: 'off/on', value: (r) => both(r.eventsOff, r.eventsOn), align: 'right' },
@@ -455,21 +526,49 @@ const RESET_COLUMNS: Column<ResetCircuit>[] = [
 
 interface CircuitOptions extends ReportOptions {
   endedByRst?: boolean;
+  by?: ClientGrouping;
 }
 
+/** Circuits totalled per client host or user@host (--by). */
+function circuitGroupColumns(by: ClientGrouping): Column<CircuitGroup>[] {
+  return [
+    { title: by === 'host' ? 'client host' : 'client user', key: by === 'host' ? 'client_host' : 'client_user', value: (r) => safeText(r.group) },
+    { title: 'circuits', value: (r) => r.circuits, align: 'right' },
+    { title: 'client sockets', key: 'client_sockets', value: (r) => r.clients, preview: LIST_PREVIEW },
+    { title: 'servers', value: (r) => r.servers, preview: LIST_PREVIEW },
+    { title: 'first start', key: 'first_start', value: (r) => whenSeconds(r.start) },
+    { title: 'first frame', key: 'first_frame', value: (r) => r.firstFrame, align: 'right' },
+    { title: 'channels created', key: 'channels_created', value: (r) => r.channelsCreated, align: 'right' },
+    { title: 'subscriptions', value: (r) => r.subscriptions, align: 'right' },
+    { title: 'updates', value: (r) => r.updates, align: 'right' },
+    { title: 'CA bytes to server', key: 'ca_bytes_to_server', value: (r) => r.caBytesToServer, align: 'right' },
+    { title: 'CA bytes to client', key: 'ca_bytes_to_client', value: (r) => r.caBytesToClient, align: 'right' },
+    { title: 'retransmissions', value: (r) => r.retransmissions, align: 'right' },
+    { title: 'capture gaps', key: 'capture_gaps', value: (r) => r.gaps, align: 'right' },
+    { title: 'ended by RST', key: 'ended_by_rst', value: (r) => r.endedByRst, align: 'right' },
+    { title: 'open at end', key: 'open_at_end', value: (r) => r.openAtEnd, align: 'right' },
+  ];
+}
+
+/** What the filters mean for circuits. */
+const CIRCUIT_FILTERS = `--pv: circuits that carried a matching PV (counting only its messages); --host, --port: circuits with that
+end; --since, --until, --duration: circuits that carried a message in that capture time (counting those).`;
+
 export function registerCircuits(program: Command): void {
-  reportCommand(program, 'circuits', DESCRIPTIONS.circuits)
-    .option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment')
-    .action(async (file: string | undefined, o: CircuitOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
-        const analysis = new CircuitAnalysis();
-        const result = await analyse(file, o, analysis);
-        const circuits = analysis.finish();
+  reportCommand(program, 'circuits', DESCRIPTIONS.circuits, CIRCUIT_FILTERS)
+    .addOption(new Option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment').conflicts('by'))
+    .addOption(byOption('one row of totals'))
+    .action(async (files: string[], o: CircuitOptions) => {
+      await runReport(program, async (stop) => {
+        const input = await readReport('circuits', {}, inputOf(files, o), stop);
         const format = formatOf(o);
+        const by = o.by ?? 'socket';
         const text = o.endedByRst
-          ? formatReport(format, RESET_COLUMNS, resetCircuits(circuits))
-          : formatReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, circuits);
-        await writeReport(text, result, o);
+          ? rowsReport(format, RESET_COLUMNS, input, resetCircuits, undefined, 'no circuits cut by a reset found')
+          : by !== 'socket'
+            ? rowsReport(format, circuitGroupColumns(by), input, (circuits) => circuitGroups(circuits, by), undefined, 'no circuits found')
+            : rowsReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, input, (circuits) => circuits, undefined, 'no circuits found');
+        await writeReport(text, input, o);
       });
     });
 }
@@ -482,6 +581,10 @@ interface SummaryRow {
   value: string | number;
   detail?: string;
   command?: string;
+  /** the whole list `detail` previews (the servers) */
+  items?: readonly ListItem[];
+  /** every frame a problem's cases name (the detail names the first few cases) */
+  frames?: number[];
 }
 
 function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] {
@@ -491,12 +594,12 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'CA traffic', value: span, detail: seconds },
     { section: 'capture', item: 'packets', value: s.packets },
     { section: 'capture', item: 'CA messages', value: s.caMessages },
-    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW) },
+    { section: 'capture', item: 'servers', value: s.servers.length, detail: preview(s.servers, LIST_PREVIEW), items: s.servers },
     { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
-    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command })),
+    ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
@@ -509,6 +612,8 @@ const SUMMARY_COLUMNS: Column<SummaryRow>[] = [
   { title: 'value', value: (r) => r.value },
   { title: 'detail', value: (r) => r.detail },
   { title: 'command', value: (r) => r.command },
+  { title: 'items', value: (r) => r.items },
+  { title: 'frames', value: (r) => r.frames },
 ];
 
 const OVERVIEW_COLUMNS: Column<SummaryRow>[] = [
@@ -533,13 +638,17 @@ function summaryScreen(rows: SummaryRow[]): string {
     { section: 'messages', item: 'by command', value: '', detail: lines.join('\n') } satisfies SummaryRow,
   ];
   const problems = rows.filter((r) => r.section === 'problems');
-  const commands = problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`);
+  const commands = [...new Set(problems.filter((p) => Number(p.value) > 0).map((p) => `  ${p.command}`))];
   return [
     formatTable(OVERVIEW_COLUMNS, overview),
     formatTable(PROBLEM_COLUMNS, problems),
     ...(commands.length ? ['details:', ...commands] : []),
   ].join('\n');
 }
+
+/** What the filters mean for the summary. */
+const SUMMARY_FILTERS = `each report in it counts the messages kept: --pv matching PVs, --host/--port from or to them,
+--since/--until/--duration in that capture time (circuits: those that carried a message kept).`;
 
 interface SummaryCliOptions extends ReportOptions {
   slow?: number;
@@ -553,24 +662,29 @@ function percentage(v: string): number {
 }
 
 export function registerSummary(program: Command): void {
-  reportCommand(program, 'summary', DESCRIPTIONS.summary)
+  reportCommand(program, 'summary', DESCRIPTIONS.summary, SUMMARY_FILTERS)
     .addOption(
-      new Option('--slow <sec>', 'list responses slower than this')
-        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}, the default wait of caget and caput`)
-        .argParser(positiveNumber),
+      new Option('--slow <duration>', 'list responses slower than this (2s, 300ms; bare number = s)')
+        .default(DEFAULT_SLOW_SEC, `${DEFAULT_SLOW_SEC}s, the default wait of caget and caput`)
+        .argParser(durationOption({ positive: true })),
     )
     .addOption(
       new Option('--retrans-rate <percent>', 'list circuits whose retransmissions are more than this share of their segments')
         .default(DEFAULT_RETRANS_PERCENT, `${DEFAULT_RETRANS_PERCENT}`)
         .argParser(percentage),
     )
-    .action(async (file: string | undefined, o: SummaryCliOptions) => {
-      await runCommand(program.opts().debug === true, async () => {
-        const analysis = new SummaryAnalysis({ slowSec: o.slow, retransPercent: o.retransRate });
-        const result = await analyse(file, o, analysis);
-        const rows = summaryRows(analysis.finish(result), file);
+    .action(async (files: string[], o: SummaryCliOptions) => {
+      await runReport(program, async (stop) => {
+        const input = await readReport('summary', { slowSec: o.slow, retransPercent: o.retransRate }, inputOf(files, o), stop);
         const format = formatOf(o);
-        await writeReport(format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows), result, o);
+        let text: string;
+        if (!input.several) {
+          const rows = summaryRows(input.part, files.length === 1 ? files[0] : undefined);
+          text = format === 'table' ? summaryScreen(rows) : formatReport(format, SUMMARY_COLUMNS, rows);
+        } else if (format === 'table') {
+          text = input.files.map((file, i) => `${file}:\n${summaryScreen(summaryRows(input.parts[i]!, file))}`).join('\n\n');
+        } else text = formatReport(format, withFileColumn(SUMMARY_COLUMNS), input.files.flatMap((file, i) => summaryRows(input.parts[i]!, file).map((r) => ({ ...r, file }))));
+        await writeReport(text, input, o);
       });
     });
 }

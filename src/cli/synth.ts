@@ -6,7 +6,8 @@ import { LINK_TYPES, writeSynthCapture, type LinkName, type SynthCaptureOptions 
 import type { Distribution } from '../synth/random.js';
 import { SCENARIO_DEFAULTS, type ScenarioOptions } from '../synth/scenario.js';
 import { DESCRIPTIONS } from './commands.js';
-import { UsageError, parseDuration, runCommand } from './common.js';
+import { DURATION_HELP, UsageError, durationOption, runCommand } from './common.js';
+import { parseDuration, parseSize } from './units.js';
 
 interface SynthCliOptions {
   seed: number;
@@ -62,25 +63,10 @@ function positive(v: string): number {
   return n;
 }
 
-/** '90s', '500ms', '2m', '1h' (a bare number is seconds) -> seconds. */
-function parseSpan(v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(m|min|h)\s*$/.exec(v);
-  return m ? Number(m[1]) * (m[2] === 'h' ? 3600 : 60) : parseDuration(v, 's');
-}
-
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30 };
-
-/** '100MB', '1GB', '512KiB', '2e6' -> bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
-export function parseSize(v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(k|m|g|ki|mi|gi)?b?\s*$/i.exec(v);
-  if (!m) throw new InvalidArgumentError('want a size such as 100MB, 1GB or 512KiB');
-  return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!);
-}
-
 /** '2ms' (fixed), 'exp:2ms' or 'lognormal:5ms[:sigma]', each given by its median. */
 export function parseDistribution(v: string): Distribution {
   const [head, ...rest] = v.split(':');
-  const medianNs = (text: string) => Math.round(parseDuration(text, 'ms') * NS_PER_SEC);
+  const medianNs = (text: string) => Math.round(parseDuration(text, { unitRequired: true }) * NS_PER_SEC);
   if (rest.length === 0) return { kind: 'fixed', medianNs: medianNs(head!) };
   if ((head === 'exp' || head === 'exponential') && rest.length === 1) return { kind: 'exponential', medianNs: medianNs(rest[0]!) };
   if (head === 'lognormal' && rest.length <= 2) {
@@ -153,9 +139,9 @@ export function registerSynth(program: Command): void {
     .option('--clients <n>', 'client hosts (every third runs caget/caput, the others monitor)', integer(1), d.clients)
     .option('--pvs <n>', 'PVs served, spread over the IOCs', integer(1), d.pvs)
     .option('--unfound <n>', 'names that no IOC serves (searched for ever)', integer(0), d.unfound)
-    .option('--duration <time>', 'traffic to simulate (90s, 2m, 1h; default 60s unless --size is given)', parseSpan)
+    .option('--duration <duration>', 'traffic to simulate (90s, 2m, 1h; bare number = s; default 60s unless --size is given)', durationOption({ positive: true }))
     .option('--rate <n>', 'CA messages per second to aim for (mostly monitor updates)', positive, d.rate)
-    .option('--size <bytes>', 'stop once the file reaches this size (100MB, 1GB, 512KiB)', parseSize)
+    .option('--size <size>', 'stop once the file reaches this size (100MB, 1GB, 512KiB)', parseSize)
     .addOption(new Option('--format <format>', 'capture file format').choices(['pcap', 'pcapng']).default('pcap'))
     .option('--nanosecond', 'nanosecond timestamps (µs by default)')
     .option('--big-endian', 'write the file in big-endian byte order')
@@ -171,6 +157,7 @@ export function registerSynth(program: Command): void {
     .option('--truth <file>', 'truth file (JSON) to write; default OUT with .truth.json for a file, none for stdout')
     .option('--no-truth', 'write no truth file')
     .option('-q, --quiet', 'no summary on stderr')
+    .addHelpText('after', `\nThe ${DURATION_HELP}: a --latency median refuses a bare number (it was milliseconds).`)
     .action(async (out: string | undefined, o: SynthCliOptions) => {
       await runCommand(program.opts().debug === true, async () => {
         const toStdout = out === undefined || out === '-';

@@ -1,7 +1,7 @@
 // TCP virtual circuits: the two directions of a connection, who is client and
 // server, and the facts the reports need (handshake, bytes, how it ended).
 
-import { CircuitState } from '../../protocols/ca/circuit.js';
+import { CircuitState, type CircuitLimits } from '../../protocols/ca/circuit.js';
 import { StreamFramer } from '../../protocols/ca/framing.js';
 import { ipToString } from '../../protocols/ca/ip.js';
 import { TcpStream, type StreamConsumer } from '../net/tcp.js';
@@ -12,7 +12,8 @@ export type Closer = 'client' | 'server';
 /** One direction of a circuit: reassembly feeding CA framing. */
 export class Half implements StreamConsumer {
   stream!: TcpStream;
-  framer!: StreamFramer<Half>;
+  /** made by the dissector when this direction's first payload byte arrives: a circuit that carries no data costs no framer */
+  framer: StreamFramer<Half> | undefined = undefined;
   /** TCP analysis of the segments in this direction (retransmissions, windows, ...); one shared and never fed when it is off */
   tcp!: TcpFlow;
   /** CA bytes framed into messages, and messages */
@@ -27,15 +28,16 @@ export class Half implements StreamConsumer {
   ) {}
 
   data(buf: Buffer, off: number, len: number): void {
-    this.framer.push(buf, off, len);
+    this.framer!.push(buf, off, len);
   }
   gap(): void {
-    this.framer.gap();
+    this.framer?.gap();
   }
 }
 
 export class TcpCircuit {
-  readonly ca: CircuitState;
+  /** made at first use (see `ca`): a circuit that carries no CA message has none */
+  private caState: CircuitState | undefined = undefined;
   readonly toServer: Half;
   readonly toClient: Half;
   /** capture times (Unix seconds, float) */
@@ -55,10 +57,15 @@ export class TcpCircuit {
   endedBy?: 'fin' | 'rst' = undefined;
   closer?: Closer = undefined;
   rstBy?: Closer = undefined;
+  /** time and frame of the closer's first FIN, or of the RST (before any FIN) */
+  closeTime?: number = undefined;
+  closeFrame?: number = undefined;
   /** how the client/server roles were decided */
   roleEvidence: 'syn' | 'server-port' | 'content' | 'port-order';
   /** next circuit in the same CircuitTable bucket */
   bucketNext?: TcpCircuit = undefined;
+  /** the server has sent payload (see DissectOptions.maxUnansweredCircuits) */
+  answered = false;
 
   constructor(
     readonly id: number,
@@ -68,14 +75,18 @@ export class TcpCircuit {
     readonly serverPort: number,
     now: number,
     roleEvidence: TcpCircuit['roleEvidence'],
-    ca: CircuitState,
+    private readonly caLimits: CircuitLimits,
   ) {
     this.firstSeen = now;
     this.lastSeen = now;
     this.roleEvidence = roleEvidence;
-    this.ca = ca;
     this.toServer = new Half(this, true);
     this.toClient = new Half(this, false);
+  }
+
+  /** The circuit's CA state: which PV each id names, versions, host and user name. */
+  get ca(): CircuitState {
+    return (this.caState ??= new CircuitState(this.caLimits));
   }
 
   /** whether a packet between these endpoints (either direction) belongs to this circuit */

@@ -4,9 +4,11 @@
 // on CA ports -> CA framing -> typed messages, with the sender's role decided by
 // the transport (SYN, server port, learned server endpoints, then content).
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ipv4Offset } from '../capture/link.js';
 import { unixSeconds, type PacketSink } from '../capture/types.js';
-import { CircuitState, SearchNames, isMonitorUpdate } from '../../protocols/ca/circuit.js';
+import { SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
 import {
@@ -18,9 +20,9 @@ import {
   type CaMessage,
 } from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
-import { HeldBudget, TcpStream } from '../net/tcp.js';
+import { HeldBudget, TcpStream, type TcpLimits } from '../net/tcp.js';
 import { TcpFlow, newTcpClock, windowScaleOption } from '../net/tcp-analysis.js';
-import { CircuitTable, Half, TcpCircuit, endpointKey } from './circuits.js';
+import { CircuitTable, Half, TcpCircuit, endpointKey, type Closer } from './circuits.js';
 import { senderRoleFromContent } from './direction.js';
 import { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
@@ -34,6 +36,25 @@ const TCP_ACK = 0x10;
 
 /** What a held out-of-order segment costs beyond its bytes (copy + list entry), charged against the held limits. */
 const HELD_SEGMENT_COST = 256;
+
+/** Circuits dropped unanswered between two forced collections (a power of two). */
+const FLOOD_COLLECT_EVERY = 16_384;
+
+/** A full garbage collection, where V8 allows one to be asked for (else nothing); set up at its first use. */
+let gcFunction: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!gcFunction) {
+    gcFunction = () => {};
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as unknown;
+      if (typeof gc === 'function') gcFunction = gc as () => void;
+    } catch {
+      // no way to ask: V8 collects when it will
+    }
+  }
+  gcFunction();
+}
 
 /** Closed circuits stay in the table this long (capture seconds) for late ACKs and retransmissions. */
 const CLOSED_LINGER_SEC = 30;
@@ -60,8 +81,16 @@ export class Dissector implements PacketSink {
   /** closed circuits lingering for late packets, in closing order from closedHead; entries of circuits already retired are skipped */
   private closedQueue: TcpCircuit[] = [];
   private closedHead = 0;
-  /** open circuits, oldest first by when they were queued (opened, or found active again): see idlest() */
-  private ageQueue: { c: TcpCircuit; seen: number }[] = [];
+  /**
+   * open circuits, oldest first by when they were queued (opened, or found active again), and
+   * each one's lastSeen then (a parallel array of numbers: no object per entry): see idlest()
+   */
+  private ageQueue: TcpCircuit[] = [];
+  /** open circuits the server has not sent payload on, oldest first (entries of circuits answered or gone are skipped) */
+  private unansweredQueue: TcpCircuit[] = [];
+  private unansweredHead = 0;
+  private unanswered = 0;
+  private ageSeen: number[] = [];
   private ageHead = 0;
   private lastCircuit?: TcpCircuit = undefined;
   /** server TCP endpoints learned from search replies and beacons */
@@ -75,6 +104,9 @@ export class Dissector implements PacketSink {
   private readonly assembling: HeldBudget;
   /** what every framer shares: limits, that budget, the pool of assembly buffers */
   private readonly framerLimits: FramerLimits;
+  /** the limits every stream and every circuit's id tables share (one object each, not one per circuit) */
+  private readonly tcpLimits: TcpLimits;
+  private readonly circuitLimits: CircuitLimits;
   private readonly ip = newIpv4View();
   private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
   private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
@@ -103,6 +135,8 @@ export class Dissector implements PacketSink {
     this.held = new HeldBudget(this.options.maxHeldTotal);
     this.assembling = new HeldBudget(this.options.maxMessageBytesTotal);
     this.framerLimits = { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling, pool: new AssemblyPool() };
+    this.tcpLimits = { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST };
+    this.circuitLimits = { maxIdsPerCircuit: this.options.maxIdsPerCircuit };
     this.tcpSink = {
       message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
       malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
@@ -164,6 +198,7 @@ export class Dissector implements PacketSink {
     this.closedQueue = [];
     this.closedHead = 0;
     this.ageQueue = [];
+    this.ageSeen = [];
     this.ageHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
@@ -199,8 +234,10 @@ export class Dissector implements PacketSink {
     }
     this.stats.udpDatagrams++;
     if (payLen === 0) {
-      if (toRepeater) {
-        // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port.
+      // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port. An empty datagram to a
+      // port of --ports is one too (a site's repeater on 5067 listed with its servers' 5066): it means nothing
+      // to a server. Registering the client's socket lets its repeater's confirm and relayed beacons decode.
+      if (toRepeater || (toServer && dport !== o.serverPort)) {
         this.rememberClientSocket(srcKey);
         this.emitUdp(srcIp, sport, dstIp, dport, emptyRegistration(), undefined);
       }
@@ -322,9 +359,15 @@ export class Dissector implements PacketSink {
     if (flags & TCP_ACK) other.stream.ack(ack);
     let newBytes = 0;
     if (payLen > 0) {
+      if (!fromClient && !c.answered) {
+        c.answered = true;
+        this.unanswered--;
+      }
+      // This direction's first data: its framer is made now (a circuit that carries none costs none).
+      const framer = (half.framer ??= this.newFramer(half));
       newBytes = half.stream.segment(seq, buf, payOff, payLen);
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
-      if (cut) half.framer.gap();
+      if (cut) framer.gap();
     }
     if (this.options.tcpAnalysis) {
       if (syn) half.tcp.synOptions(other.tcp, (flags & TCP_ACK) !== 0, windowScaleOption(buf, off + 20, payOff));
@@ -339,14 +382,14 @@ export class Dissector implements PacketSink {
       if (!c.endedBy) {
         c.endedBy = 'rst';
         c.rstBy = fromClient ? 'client' : 'server';
-        c.closer ??= c.rstBy;
+        if (!c.closer) this.closing(c, c.rstBy);
         c.endTime = this.now;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
     } else if (flags & TCP_FIN && !half.fin) {
       half.fin = true;
-      if (!c.closer) c.closer = fromClient ? 'client' : 'server';
+      if (!c.closer) this.closing(c, fromClient ? 'client' : 'server');
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
@@ -354,6 +397,13 @@ export class Dissector implements PacketSink {
         this.closedQueue.push(c);
       }
     }
+  }
+
+  /** The first FIN, or a RST before any FIN: who closed the circuit, when, in which frame. */
+  private closing(c: TcpCircuit, closer: Closer): void {
+    c.closer = closer;
+    c.closeTime = this.now;
+    c.closeFrame = this.frame;
   }
 
   private openCircuit(
@@ -394,24 +444,31 @@ export class Dissector implements PacketSink {
       srcIsClient ? dport : sport,
       this.now,
       evidence,
-      new CircuitState({ maxIdsPerCircuit: this.options.maxIdsPerCircuit }),
+      this.circuitLimits,
     );
-    const midStream = !syn;
-    for (const half of [c.toServer, c.toClient]) {
-      half.stream = new TcpStream(half, { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST }, this.held);
-      half.framer = new StreamFramer(this.tcpSink, half, this.framerLimits, midStream);
-      half.tcp = this.options.tcpAnalysis ? new TcpFlow() : this.idleFlow;
-    }
+    c.toServer.stream = new TcpStream(c.toServer, this.tcpLimits, this.held);
+    c.toClient.stream = new TcpStream(c.toClient, this.tcpLimits, this.held);
+    c.toServer.tcp = this.options.tcpAnalysis ? new TcpFlow() : this.idleFlow;
+    c.toClient.tcp = this.options.tcpAnalysis ? new TcpFlow() : this.idleFlow;
     if (this.circuits.size >= this.options.maxCircuits) this.evictCircuit();
+    if (this.unanswered >= this.options.maxUnansweredCircuits) this.evictUnanswered();
+    this.unanswered++;
+    this.unansweredQueue.push(c);
+    if (this.unansweredQueue.length > 2 * this.unanswered + 1024) {
+      this.unansweredQueue = this.unansweredQueue.slice(this.unansweredHead).filter((u) => !u.answered && this.circuits.has(u));
+      this.unansweredHead = 0;
+    }
     this.circuits.add(c);
     this.stats.circuits++;
-    this.ageQueue.push({ c, seen: c.lastSeen });
-    if (this.ageQueue.length > 2 * this.circuits.size + 1024) {
-      // Drop the entries of circuits already gone, so the queue stays within the table's size.
-      this.ageQueue = this.ageQueue.slice(this.ageHead).filter((e) => this.circuits.has(e.c));
-      this.ageHead = 0;
-    }
+    this.ageQueue.push(c);
+    this.ageSeen.push(c.lastSeen);
+    if (this.ageQueue.length > 2 * this.circuits.size + 1024) this.compactAgeQueue();
     return c;
+  }
+
+  /** A direction's framer, made at its first payload byte; it checks its first data when the circuit was joined without its SYN. */
+  private newFramer(half: Half): StreamFramer<Half> {
+    return new StreamFramer(this.tcpSink, half, this.framerLimits, half.circuit.roleEvidence !== 'syn');
   }
 
   /** Returns false when no object keeps `buf` (the message was declined, or copied): see FrameSink.message. */
@@ -493,10 +550,14 @@ export class Dissector implements PacketSink {
   private retire(c: TcpCircuit): void {
     if (this.lastCircuit === c) this.lastCircuit = undefined;
     this.circuits.delete(c);
+    if (!c.answered) {
+      c.answered = true; // counted out once
+      this.unanswered--;
+    }
     const s = this.stats;
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();
-      half.framer.end();
+      half.framer?.end();
       half.tcp.finish();
       const st = half.stream.stats;
       s.retransmissions += half.tcp.events.retransmissions;
@@ -505,6 +566,21 @@ export class Dissector implements PacketSink {
       s.gapBytes += st.gapBytes;
     }
     this.listener.circuitEnded?.(c);
+  }
+
+  /** Too many circuits the server has not answered: drop the oldest of them. */
+  private evictUnanswered(): void {
+    const q = this.unansweredQueue;
+    while (this.unansweredHead < q.length) {
+      const c = q[this.unansweredHead++]!;
+      if (c.answered || !this.circuits.has(c)) continue;
+      this.stats.unansweredEvicted++;
+      this.retire(c);
+      // A flood makes each dropped circuit garbage at once: collect it now and then rather than let
+      // the heap grow to V8's next limit (a capture without a flood never comes here).
+      if ((this.stats.unansweredEvicted & (FLOOD_COLLECT_EVERY - 1)) === 0) collectGarbage();
+      return;
+    }
   }
 
   /** Takes the circuit closed longest ago off the closed queue (no array shifts: a head index, compacted now and then). */
@@ -533,14 +609,31 @@ export class Dissector implements PacketSink {
    */
   private idlest(): TcpCircuit | undefined {
     const q = this.ageQueue;
+    const seen = this.ageSeen;
     while (this.ageHead < q.length) {
-      const e = q[this.ageHead++]!;
-      if (!this.circuits.has(e.c)) continue;
-      if (e.c.lastSeen === e.seen) return e.c;
-      e.seen = e.c.lastSeen;
-      q.push(e);
+      const i = this.ageHead++;
+      const c = q[i]!;
+      if (!this.circuits.has(c)) continue;
+      if (c.lastSeen === seen[i]) return c;
+      q.push(c);
+      seen.push(c.lastSeen);
     }
     return undefined;
+  }
+
+  /** Drops the entries already passed and those of circuits gone, so the queue stays within the table's size. */
+  private compactAgeQueue(): void {
+    const q: TcpCircuit[] = [];
+    const seen: number[] = [];
+    for (let i = this.ageHead; i < this.ageQueue.length; i++) {
+      const c = this.ageQueue[i]!;
+      if (!this.circuits.has(c)) continue;
+      q.push(c);
+      seen.push(this.ageSeen[i]!);
+    }
+    this.ageQueue = q;
+    this.ageSeen = seen;
+    this.ageHead = 0;
   }
 
 

@@ -49,6 +49,13 @@ export interface DissectOptions {
   maxHeldTotal?: number;
   /** TCP circuits tracked at once (default 200,000) */
   maxCircuits?: number;
+  /**
+   * TCP circuits open at once whose server has sent no payload yet (default 20,000): a scan or a
+   * SYN flood opens many such; past this, the oldest of them is dropped first (counted), as a
+   * SYN backlog does, so that they cannot fill memory. A CA server answers at once (VERSION,
+   * then every request), so a real circuit leaves this set within a round trip.
+   */
+  maxUnansweredCircuits?: number;
   /** channels/subscriptions/outstanding ids per circuit (default 100,000) */
   maxIdsPerCircuit?: number;
   /** outstanding search ids (default 1,000,000) */
@@ -74,9 +81,11 @@ export interface DissectOptions {
   declined?: (m: DeclinedMessage) => boolean;
   /**
    * Give each message delivered as an event its own copy of its bytes (default
-   * false: a view of the capture's read buffer). No event then holds a view of
-   * the input, so a file is read through one reused buffer. Worth it when few
-   * messages are taken whole (the reports); a copy per message otherwise.
+   * false: a view of the capture's read buffer, which runDissection and dissect
+   * never write again; CaMessageBase states the rule). No event then holds a view
+   * of the input, so they read a file through one reused buffer. Worth it when few
+   * messages are taken whole (the reports); a copy per message otherwise. Needed
+   * when you feed a Dissector chunks you overwrite yourself.
    */
   copyMessages?: boolean;
   /**
@@ -103,6 +112,7 @@ export interface ResolvedOptions {
   maxHeldPerStream: number;
   maxHeldTotal: number;
   maxCircuits: number;
+  maxUnansweredCircuits: number;
   maxIdsPerCircuit: number;
   maxSearchIds: number;
   maxLearned: number;
@@ -144,6 +154,7 @@ export function resolveOptions(o: DissectOptions = {}): ResolvedOptions {
     maxHeldPerStream: o.maxHeldPerStream ?? 8 * 1024 * 1024,
     maxHeldTotal: o.maxHeldTotal ?? 256 * 1024 * 1024,
     maxCircuits: o.maxCircuits ?? 200_000,
+    maxUnansweredCircuits: o.maxUnansweredCircuits ?? 20_000,
     maxIdsPerCircuit: o.maxIdsPerCircuit ?? 100_000,
     maxSearchIds: o.maxSearchIds ?? 1_000_000,
     maxLearned: o.maxLearned ?? 100_000,

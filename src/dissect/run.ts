@@ -2,7 +2,7 @@
 // the CLI and the reports) or as an async iterable of events (library API).
 
 import { CaptureParser } from '../capture/reader.js';
-import { captureChunks, type CaptureSource } from '../capture/source.js';
+import { captureChunks, reusedBufferChunks, type CaptureSource } from '../capture/source.js';
 import type { CaptureStats } from '../capture/types.js';
 import { Dissector, type CircuitListener } from './dissector.js';
 import type { CaEvent } from './event.js';
@@ -21,6 +21,17 @@ export interface RunHooks {
   afterChunk?: () => void | Promise<void>;
   /** asked after every input chunk: true ends the run early (the reader of the output went away) */
   stop?: () => boolean;
+  /**
+   * Aborting it ends the read at once, even while it waits for input: the result
+   * covers what was read, and `capture.stoppedBy` is the abort's reason when that
+   * is a string (e.g. 'SIGINT'), else 'abort'.
+   */
+  abort?: AbortSignal;
+}
+
+/** What stopped a read, for CaptureStats.stoppedBy. */
+function stopName(abort: AbortSignal): string {
+  return typeof abort.reason === 'string' ? abort.reason : 'abort';
 }
 
 /** Decodes the whole source, calling `onEvent` for every CA message in capture order. */
@@ -32,15 +43,15 @@ export async function runDissection(
 ): Promise<DissectResult> {
   const dissector = new Dissector(options, onEvent, hooks.listener);
   const parser = new CaptureParser(dissector);
-  const chunks = captureChunks(source, { reuseBuffer: options.copyMessages });
-  const { afterChunk, stop } = hooks;
+  const { afterChunk, stop, abort } = hooks;
+  const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: abort }) : captureChunks(source, { signal: abort });
   for await (const chunk of chunks) {
     parser.push(chunk);
     if (afterChunk) await afterChunk();
     if (stop?.()) break;
   }
   parser.stats.gzip = chunks.gzip;
-  const capture = parser.end();
+  const capture = parser.end(chunks.stopped ? stopName(abort!) : undefined);
   dissector.finish();
   return { capture, stats: dissector.stats };
 }
@@ -58,7 +69,7 @@ export class Dissection implements AsyncIterable<CaEvent> {
     const pending: CaEvent[] = [];
     const dissector = new Dissector(this.options, (ev) => pending.push(ev));
     const parser = new CaptureParser(dissector);
-    const chunks = captureChunks(this.source, { reuseBuffer: this.options.copyMessages });
+    const chunks = this.options.copyMessages ? reusedBufferChunks(this.source) : captureChunks(this.source);
     for await (const chunk of chunks) {
       parser.push(chunk);
       yield* pending.splice(0);

@@ -25,6 +25,8 @@ export interface DissectStats {
   circuits: number;
   /** circuits evicted from the table because it was full */
   circuitsEvicted: number;
+  /** circuits dropped because too many were open that the server had not answered (a scan?) */
+  unansweredEvicted: number;
   retransmissions: number;
   outOfOrder: number;
   /** holes in TCP streams: bytes the capture lost */
@@ -54,6 +56,7 @@ export function newStats(): DissectStats {
     tcpSegments: 0,
     circuits: 0,
     circuitsEvicted: 0,
+    unansweredEvicted: 0,
     retransmissions: 0,
     outOfOrder: 0,
     gaps: 0,
@@ -84,6 +87,7 @@ export function skippedSummary(s: DissectStats): string {
   if (m.oversize.count) parts.push(`${plural(m.oversize.count, 'message')} over the size limit (${m.oversize.bytes} bytes)`);
   if (m.incomplete.count) parts.push(`${plural(m.incomplete.count, 'incomplete message')} at a gap or the end (${m.incomplete.bytes} bytes)`);
   if (s.circuitsEvicted) parts.push(`${plural(s.circuitsEvicted, 'circuit')} dropped (table full)`);
+  if (s.unansweredEvicted) parts.push(`${plural(s.unansweredEvicted, 'circuit')} the server never answered dropped (too many open at once: a scan?)`);
   if (s.idsEvicted) parts.push(`${plural(s.idsEvicted, 'channel/request id')} forgotten (table full)`);
   return parts.length ? `not decoded: ${parts.join(', ')}` : '';
 }

@@ -46,6 +46,9 @@ interface Held {
 /** Segments held per direction at most: an insertion shifts the list, so its length is bounded too (8192 x 1448 B > 8 MiB). */
 const MAX_HELD_SEGMENTS = 8192;
 
+/** The held list of every stream that has held nothing yet (never written: hold() gives a stream its own list first). */
+const NOTHING_HELD: Held[] = [];
+
 /** Signed distance a - b in sequence space (mod 2^32). */
 function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
@@ -57,7 +60,7 @@ export class TcpStream {
   /** highest ACK the peer sent (valid when peerAcked) */
   private peerAck = 0;
   private peerAcked = false;
-  private held: Held[] = [];
+  private held: Held[] = NOTHING_HELD;
   private heldBytes = 0;
   readonly stats: TcpStreamStats = { bytes: 0, gaps: 0, gapBytes: 0 };
 
@@ -142,6 +145,7 @@ export class TcpStream {
     const prev = this.held[i - 1];
     if (prev && prev.seq === seq && prev.data.length >= len) return 0;
     const data = Buffer.from(buf.subarray(off, off + len));
+    if (this.held === NOTHING_HELD) this.held = [];
     this.held.splice(i, 0, { seq, data });
     const cost = len + (this.limits.heldSegmentCost ?? 0);
     this.heldBytes += cost;

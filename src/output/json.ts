@@ -3,30 +3,52 @@
 //
 // eventRecord() is the object; writeEventJson() writes JSON.stringify(eventRecord(ev))
 // as UTF-8 straight into the output buffer, as print's text lines are, without
-// building the object (the test suite holds the two to the same bytes).
+// building the object (the test suite holds the two to the same bytes). A NaN or
+// infinity (a value, a limit) is the string "NaN", "Infinity" or "-Infinity"
+// (non-finite.ts): JSON has none, and null would read as a missing value.
 
 import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js';
 import { dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
 import { ecaName } from '../../protocols/ca/eca.js';
+import type { FieldShow } from '../../protocols/ca/commands.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
-import type { CaMessage } from '../../protocols/ca/messages.js';
+import { MESSAGE_FIELDS, type CaMessage } from '../../protocols/ca/messages.js';
 import { epicsTimeToIso, epicsToUnixSeconds } from '../../protocols/ca/time.js';
 import { unixSeconds } from '../capture/types.js';
 import type { CaEvent } from '../dissect/event.js';
+import { hasNonFinite, jsonSafe } from './non-finite.js';
 import { perCircuit } from './template.js';
 import { TextOut, utf8Bytes } from './text-out.js';
-import { asString, fieldReader, formatIsoTime, writeEpicsTime, writeIsoTime, writeShortDecimal } from './values.js';
+import { asString, fieldReader, fieldShow, formatIsoTime, writeEpicsTime, writeIsoTime, writeShortDecimal } from './values.js';
 
-/** Fields that are codes: the record also gets `<field>_name`. */
-const NAMED: Record<string, (v: number) => string> = {
-  data_type: dbrTypeName,
-  status: ecaName,
-  access_rights: accessRightsName,
-  mask: eventMaskNames,
+/** The name of a code, by how its field is shown (commands.ts: FIELDS). */
+const NAMES: Partial<Record<FieldShow, (v: number) => string>> = {
+  'dbr-type': dbrTypeName,
+  eca: ecaName,
+  'access-rights': accessRightsName,
+  'event-mask': eventMaskNames,
 };
 
+/** Fields that are codes: the record also gets `<field>_name`. */
+const NAMED: Record<string, (v: number) => string> = Object.fromEntries(
+  [...MESSAGE_FIELDS].flatMap((field) => {
+    const namer = NAMES[fieldShow(field)!];
+    return namer ? [[field, namer]] : [];
+  }),
+);
+
+const SNAKE = new Map<string, string>();
+
+/** A metadata field's JSON key: snake_case as caproto names them (upperDispLimit -> upper_disp_limit), made once. */
+function snakeKey(key: string): string {
+  let snake = SNAKE.get(key);
+  if (snake === undefined) SNAKE.set(key, (snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)));
+  return snake;
+}
+
 function metadataRecord(md: DbrMetadata): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...md };
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(md)) out[snakeKey(key)] = jsonSafe(v);
   if (md.status !== undefined) out.status_name = alarmStatusName(md.status);
   if (md.severity !== undefined) out.severity_name = alarmSeverityName(md.severity);
   if (md.secPastEpoch !== undefined) {
@@ -43,8 +65,8 @@ export function messageFields(m: CaMessage): Record<string, unknown> {
   const rec = m as unknown as Record<string, unknown>;
   for (const f of m.fields) {
     const v = rec[f];
-    if (f === 'metadata') out[f] = metadataRecord(v as DbrMetadata);
-    else out[f] = v;
+    if (fieldShow(f) === 'metadata') out[f] = metadataRecord(v as DbrMetadata);
+    else out[f] = jsonSafe(v);
     const namer = NAMED[f];
     if (namer && typeof v === 'number') out[`${f}_name`] = namer(v);
   }
@@ -65,7 +87,7 @@ export function eventRecord(ev: CaEvent): Record<string, unknown> {
     direction: ev.direction,
     circuit: ev.circuit?.id ?? null,
     pv: ev.pv ?? null,
-    command: ev.type,
+    type: ev.type,
     code: ev.command.command,
     size: ev.command.size,
     fields: messageFields(ev.command),
@@ -80,6 +102,9 @@ export function eventToJson(ev: CaEvent): string {
 // ---- JSON text written as bytes ------------------------------------------
 
 const NULL = utf8Bytes('null');
+const NAN = utf8Bytes('"NaN"');
+const INFINITY = utf8Bytes('"Infinity"');
+const MINUS_INFINITY = utf8Bytes('"-Infinity"');
 
 /** A string as JSON.stringify writes it (escapes only what JSON needs; other characters as UTF-8). */
 export function writeJsonString(out: TextOut, s: string): void {
@@ -97,10 +122,10 @@ export function writeJsonString(out: TextOut, s: string): void {
   out.char(34);
 }
 
-/** A number as JSON.stringify writes it. */
+/** A number as JSON.stringify writes it; NaN and infinities as JSON.stringify(jsonNumber(x)). */
 export function writeJsonNumber(out: TextOut, x: number): void {
   if (x === Math.floor(x) && x > -4294967296 && x < 4294967296) out.num(x);
-  else if (!Number.isFinite(x)) out.bytes(NULL);
+  else if (!Number.isFinite(x)) out.bytes(x > 0 ? INFINITY : x < 0 ? MINUS_INFINITY : NAN);
   else if (!writeShortDecimal(out, x)) out.str(String(x));
 }
 
@@ -110,7 +135,10 @@ const STRINGIFY_MIN = 16;
 /** Characters of a long JSON text written at a time. */
 const JSON_PIECE = 16384;
 
-/** A value as JSON.stringify writes it inside an array (undefined as null). */
+/** Writes non-finite numbers as jsonNumber does (JSON.stringify's replacer). */
+const keepNonFinite = (_key: string, x: unknown): unknown => (typeof x === 'number' && x - x !== 0 ? String(x) : x);
+
+/** A value as JSON.stringify(jsonSafe(v)) writes it inside an array (undefined as null). */
 export function writeJsonValue(out: TextOut, v: unknown): void {
   switch (typeof v) {
     case 'number':
@@ -131,7 +159,9 @@ export function writeJsonValue(out: TextOut, v: unknown): void {
     }
     out.char(93);
   } else {
-    const s = JSON.stringify(v) ?? 'null';
+    let s = JSON.stringify(v) ?? 'null';
+    // JSON.stringify writes a NaN or infinity as null: only then (a fast search of the text) is the array scanned.
+    if (s.includes('null') && Array.isArray(v) && hasNonFinite(v)) s = JSON.stringify(v, keepNonFinite);
     // In pieces: each needs room for three bytes a character, and a whole waveform's text may be megabytes.
     for (let i = 0; i < s.length; ) {
       let j = Math.min(i + JSON_PIECE, s.length);
@@ -196,7 +226,7 @@ function writeMetadataJson(out: TextOut, md: DbrMetadata): void {
     if (v === undefined) continue;
     if (!first) out.char(44);
     first = false;
-    writeKey(out, key);
+    writeKey(out, snakeKey(key));
     writeJsonValue(out, v);
   }
   const comma = (): void => {
@@ -235,7 +265,7 @@ interface ClassJson {
   fields: readonly string[];
   /** `,"direction":"…","circuit":` */
   direction: Uint8Array;
-  /** `,"command":"Type","code":` */
+  /** `,"type":"Type","code":` */
   command: Uint8Array;
   writers: readonly FieldJson[];
   next: ClassJson | undefined;
@@ -249,7 +279,7 @@ function fieldWriter(field: string): FieldJson {
   const namer = NAMED[field];
   const names = namer ? nameWriter(namer) : undefined;
   const nameKey = utf8Bytes(`,${JSON.stringify(`${field}_name`)}:`);
-  const metadata = field === 'metadata';
+  const metadata = fieldShow(field) === 'metadata';
   return (out, m, first) => {
     const v = read(m);
     if (v === undefined) return first; // JSON.stringify leaves the key out
@@ -269,7 +299,7 @@ function classJson(m: CaMessage): ClassJson {
   return {
     fields: m.fields,
     direction: utf8Bytes(`,"direction":${JSON.stringify(m.direction)},"circuit":`),
-    command: utf8Bytes(`,"command":${JSON.stringify(m.type)},"code":`),
+    command: utf8Bytes(`,"type":${JSON.stringify(m.type)},"code":`),
     writers: m.fields.map(fieldWriter),
     next: undefined,
   };

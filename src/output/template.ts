@@ -7,7 +7,7 @@ import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
 import { TEMPLATE_TOKENS, TemplateError, type TokenName } from './template-tokens.js';
 import { TextOut, utf8Bytes } from './text-out.js';
-import { asString, safeText, writeCommand, writeField, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
+import { asString, fieldWriter, safeText, writeCommand, writeIsoTime, writeSafeText, writeTimestamp } from './values.js';
 
 export { DEFAULT_TEMPLATE, TEMPLATE_TOKENS, TemplateError } from './template-tokens.js';
 
@@ -165,7 +165,10 @@ function writer(token: string): TokenWriter {
   if (direct) return direct;
   if (token.startsWith('command.')) {
     const field = token.slice('command.'.length);
-    if (MESSAGE_FIELDS.has(field)) return (out, ev) => writeField(out, ev.command, field, false);
+    if (MESSAGE_FIELDS.has(field)) {
+      const write = fieldWriter(field, false);
+      return (out, ev) => write(out, ev.command);
+    }
     throw new TemplateError(`unknown field '${field}' in {${token}}; fields: ${[...MESSAGE_FIELDS].join(', ')}`);
   }
   throw new TemplateError(`unknown token {${token}}; tokens: ${TEMPLATE_TOKENS.map((t) => `{${t}}`).join(' ')}`);

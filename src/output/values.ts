@@ -8,7 +8,8 @@ import { alarmSeverityName, alarmStatusName } from '../../protocols/ca/alarm.js'
 import { dbrBase, dbrTypeName, type DbrMetadata } from '../../protocols/ca/dbr.js';
 import { ecaName } from '../../protocols/ca/eca.js';
 import { accessRightsName, eventMaskNames } from '../../protocols/ca/flags.js';
-import { DataMessage, type CaMessage, type EmbeddedHeader } from '../../protocols/ca/messages.js';
+import { FIELDS, type FieldShow } from '../../protocols/ca/commands.js';
+import { DataMessage, FIELD_READERS, type CaMessage, type EmbeddedHeader } from '../../protocols/ca/messages.js';
 import { epicsStampNanoseconds, epicsStampUnixSeconds, isoSecond, unixTimeToIso } from '../../protocols/ca/time.js';
 import { TextOut, utf8Bytes } from './text-out.js';
 
@@ -358,7 +359,12 @@ function writeMetadata(out: TextOut, md: DbrMetadata, dataType: number): void {
 }
 
 function writeEmbedded(out: TextOut, h: EmbeddedHeader): void {
-  out.str(`${h.commandName}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`);
+  out.str(`${h.command_name}(data_type=${dbrTypeName(h.data_type)}, data_count=${h.data_count}, parameter1=${h.parameter1}, parameter2=${h.parameter2})`);
+}
+
+/** How a field is shown (commands.ts: FIELDS), by field name; undefined for a name no message has. */
+export function fieldShow(field: string): FieldShow | undefined {
+  return Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof typeof FIELDS].show : undefined;
 }
 
 /**
@@ -366,8 +372,19 @@ function writeEmbedded(out: TextOut, h: EmbeddedHeader): void {
  * `Command(field=value)`; otherwise strings are bare (for --format).
  */
 export function writeField(out: TextOut, m: CaMessage, field: string, quoted: boolean, preview = ARRAY_PREVIEW): void {
+  writeFieldAs(out, m, field, fieldShow(field), quoted, preview);
+}
+
+/** writeField(out, m, field, quoted) for any message, with the field's FieldShow looked up once. */
+export function fieldWriter(field: string, quoted: boolean): (out: TextOut, m: CaMessage) => void {
+  const show = fieldShow(field);
+  return (out, m) => writeFieldAs(out, m, field, show, quoted);
+}
+
+/** writeField, with the field's FieldShow looked up once by the caller. */
+function writeFieldAs(out: TextOut, m: CaMessage, field: string, show: FieldShow | undefined, quoted: boolean, preview = ARRAY_PREVIEW): void {
   // Text shows a few elements: decode only those, not a whole waveform.
-  if (field === 'data' && m instanceof DataMessage) {
+  if (show === 'values' && m instanceof DataMessage) {
     writeValues(out, m.preview(preview).values, m.dataTypeField, preview, m.dataCountField);
     return;
   }
@@ -376,20 +393,20 @@ export function writeField(out: TextOut, m: CaMessage, field: string, quoted: bo
     if (quoted) out.str('None');
     return;
   }
-  switch (field) {
-    case 'data_type':
+  switch (show) {
+    case 'dbr-type':
       return out.str(dbrTypeName(v as number));
-    case 'status':
+    case 'eca':
       return out.str(ecaName(v as number));
-    case 'access_rights':
+    case 'access-rights':
       return out.str(accessRightsName(v as number));
-    case 'mask':
+    case 'event-mask':
       return out.str(eventMaskNames(v as number));
-    case 'data':
+    case 'values':
       return writeValues(out, v as (number | string)[], m.dataTypeField, preview);
     case 'metadata':
       return writeMetadata(out, v as DbrMetadata, m.dataTypeField);
-    case 'request':
+    case 'header':
       return writeEmbedded(out, v as EmbeddedHeader);
   }
   if (typeof v === 'string') {
@@ -418,36 +435,11 @@ const writeDbrTypeName = nameWriter(dbrTypeName);
 const writeEcaName = nameWriter(ecaName);
 
 /**
- * A message field by name, read through a property access written out for the
- * common fields: one keyed read `m[field]` for every class and field is megamorphic.
+ * A message field by name, read through its own property access (FIELD_READERS):
+ * one keyed read `m[field]` for every class and field is megamorphic.
  */
 export function fieldReader(field: string): (m: CaMessage) => unknown {
-  switch (field) {
-    case 'data':
-      return (m: any) => m.data;
-    case 'metadata':
-      return (m: any) => m.metadata;
-    case 'data_type':
-      return (m: any) => m.data_type;
-    case 'data_count':
-      return (m: any) => m.data_count;
-    case 'status':
-      return (m: any) => m.status;
-    case 'cid':
-      return (m: any) => m.cid;
-    case 'sid':
-      return (m: any) => m.sid;
-    case 'ioid':
-      return (m: any) => m.ioid;
-    case 'subscriptionid':
-      return (m: any) => m.subscriptionid;
-    case 'version':
-      return (m: any) => m.version;
-    case 'name':
-      return (m: any) => m.name;
-    default:
-      return (m) => (m as unknown as Record<string, unknown>)[field];
-  }
+  return FIELD_READERS[field] ?? ((m) => (m as unknown as Record<string, unknown>)[field]);
 }
 
 /**
@@ -464,24 +456,20 @@ function quotedFieldWriter(field: string): FieldWriter {
     };
   };
   const number = (out: TextOut, v: number) => out.num(v);
-  switch (field) {
+  const show = fieldShow(field);
+  switch (show) {
     case 'metadata':
-      return (out, m) => (m instanceof DataMessage ? writeMetadata(out, m.metadata, m.dataTypeField) : writeField(out, m, field, true));
-    case 'data_type':
+      return (out, m) => (m instanceof DataMessage ? writeMetadata(out, m.metadata, m.dataTypeField) : writeFieldAs(out, m, field, show, true));
+    case 'dbr-type':
       return named(writeDbrTypeName);
-    case 'status':
+    case 'eca':
       return named(writeEcaName);
-    case 'data_count':
-    case 'cid':
-    case 'sid':
-    case 'ioid':
-    case 'subscriptionid':
-    case 'version':
+    case 'number':
       return named(number);
-    case 'name':
+    case 'text':
       return named((out, v) => (typeof v === 'string' ? writePyString(out, v) : out.str(String(v))));
     default:
-      return (out, m) => writeField(out, m, field, true);
+      return (out, m) => writeFieldAs(out, m, field, show, true);
   }
 }
 

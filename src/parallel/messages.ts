@@ -4,8 +4,7 @@
 // A worker hosts one or more tasks, one per capture file; `file` is the file's
 // index on the command line, and says which task a message is about.
 
-import type { LatencyOptions, LatencyPart } from '../analysis/latency.js';
-import type { PairKind } from '../analysis/pairing.js';
+import type { AnalysisName, OptionsOf } from '../analysis/registry.js';
 import type { EventFilterSpec } from '../dissect/filter.js';
 import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
@@ -21,11 +20,14 @@ export interface PrintTaskOptions {
   batchLines: number;
 }
 
-/** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
-export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'dissect'> {
-  kinds: PairKind[];
-  /** list the pairs slower than this many seconds (-Infinity: every pair, for --raw); none: list nothing */
-  listSlowerThan?: number;
+export type { LatencyTaskOptions } from '../analysis/registry.js';
+
+/** A report's analysis of each file (analysis/registry.ts), with the filters and dissection options. */
+export interface AnalysisTask<N extends AnalysisName = AnalysisName> {
+  name: N;
+  options: OptionsOf<N>;
+  dissect?: DissectOptions;
+  filter?: EventFilterSpec;
 }
 
 // ---- main thread -> worker --------------------------------------------------
@@ -46,15 +48,21 @@ export interface MoreBatches {
   spare?: ArrayBuffer;
 }
 
-/** Pair a file's requests and replies, and send back its LatencyPart. */
-export interface LatencyStart {
-  type: 'latency';
+/** Run a report's analysis over a file, and send back its part. */
+export interface AnalysisStart {
+  type: 'analyse';
   file: number;
   path: string;
-  options: LatencyTaskOptions;
+  task: AnalysisTask;
 }
 
-export type ToWorker = PrintStart | MoreBatches | LatencyStart;
+/** Stop reading (a signal reached the CLI): each analysis task sends back the part it has, `reason` as its capture.stoppedBy. */
+export interface StopReading {
+  type: 'stop';
+  reason: string;
+}
+
+export type ToWorker = PrintStart | MoreBatches | AnalysisStart | StopReading;
 
 // ---- worker -> main thread --------------------------------------------------
 
@@ -80,11 +88,18 @@ export interface PrintDone {
   result: DissectResult;
 }
 
-/** A latency task's result (the distributions' buffers are transferred). */
-export interface LatencyDone {
-  type: 'paired';
+/** An analysis task's part and the file's dissection result (a latency part's distribution buffers are transferred). */
+export interface AnalysisDone {
+  type: 'analysed';
   file: number;
-  part: LatencyPart;
+  part: unknown;
+  result: DissectResult;
+}
+
+/** An analysis task stopped (a 'stop' message) before its capture's header was read: nothing to merge. */
+export interface AnalysisUnread {
+  type: 'unread';
+  file: number;
 }
 
 /** Why a task failed: `capture` and `usage` are the input's fault (exit 2), `internal` a bug (exit 1). */
@@ -96,4 +111,4 @@ export interface TaskFailed {
   stack?: string;
 }
 
-export type FromWorker = LineBatch | PrintDone | LatencyDone | TaskFailed;
+export type FromWorker = LineBatch | PrintDone | AnalysisDone | AnalysisUnread | TaskFailed;

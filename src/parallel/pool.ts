@@ -12,8 +12,10 @@
 // when it has written one out, and it waits for stdout to drain. So memory stays
 // at a few batches per file however far apart the files' speeds are.
 //
-// latency: a queue of files; each thread takes the next file when it has sent
-// back the last one's LatencyPart; the caller merges the parts.
+// reports (latency, summary, …): a queue of files; each thread takes the next
+// file when it has sent back the last one's analysis part; the caller merges
+// the parts. A signal to the
+// CLI stops the files being read and begins no more.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -22,7 +24,10 @@ import { CaptureError } from '../capture/types.js';
 import { UsageError } from '../cli/common.js';
 import type { DissectResult } from '../dissect/run.js';
 import type { LineWriter } from '../output/sink.js';
-import type { FromWorker, LatencyTaskOptions, LineBatch, PrintTaskOptions, TaskFailed, ToWorker } from './messages.js';
+import type { AnalysisName, LatencyTaskOptions, PartOf } from '../analysis/registry.js';
+import type { EventFilterSpec } from '../dissect/filter.js';
+import type { DissectOptions } from '../dissect/options.js';
+import type { AnalysisTask, FromWorker, LineBatch, PrintTaskOptions, TaskFailed, ToWorker } from './messages.js';
 
 /** The worker's script: beside this module both in the tsc output (dist/src/parallel/) and in the bundle (dist/cli/). */
 const WORKER_SCRIPT = new URL('./worker.js', import.meta.url);
@@ -200,38 +205,75 @@ export async function printFiles(
   }
 }
 
+/** One file's share of a report: its analysis part and its dissection result. */
+export interface FilePart<Part> {
+  part: Part;
+  result: DissectResult;
+}
+
 /**
- * Pairs each file on a worker thread, at most `jobs` at once; resolves to the
- * files' parts in command-line order. Rejects with the first failure, after
- * stopping the other threads.
+ * Runs a report's analysis over each file on a worker thread, at most `jobs`
+ * at once; resolves to the files' parts in command-line order. Rejects with the
+ * first failure, after stopping the other threads. When `stop` aborts, the
+ * files being read stop (their parts cover what was read, capture.stoppedBy the
+ * abort's reason); the files not yet begun, or stopped before their header was
+ * read, are left out: their parts are undefined.
  */
-export async function pairFiles(paths: readonly string[], options: LatencyTaskOptions, jobs: number): Promise<LatencyPart[]> {
-  const parts: LatencyPart[] = [];
+export async function analyseFiles<N extends AnalysisName>(
+  paths: readonly string[],
+  task: AnalysisTask<N>,
+  jobs: number,
+  stop?: AbortSignal,
+): Promise<(FilePart<PartOf<N>> | undefined)[]> {
+  const parts: (FilePart<PartOf<N>> | undefined)[] = paths.map(() => undefined);
   let next = 0;
-  let pending = paths.length;
+  let returned = 0;
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  /** every file begun has come back, and no more will begin */
+  const finished = (): boolean => returned === next && (next === paths.length || stop?.aborted === true);
   const give = (w: Worker): void => {
-    if (next >= paths.length) return;
-    Pool.send(w, { type: 'latency', file: next, path: paths[next]!, options });
+    if (next >= paths.length || stop?.aborted) return;
+    Pool.send(w, { type: 'analyse', file: next, path: paths[next]!, task: task as AnalysisTask });
     next++;
   };
   const pool = new Pool(
     Math.min(jobs, paths.length),
     (m, w) => {
-      if (m.type === 'paired') {
-        parts[m.file] = m.part;
-        if (--pending === 0) settle.resolve();
+      if (m.type === 'analysed' || m.type === 'unread') {
+        if (m.type === 'analysed') parts[m.file] = { part: m.part as PartOf<N>, result: m.result };
+        returned++;
+        if (finished()) settle.resolve();
         else give(w);
       } else if (m.type === 'failed') settle.reject(taskError(m, paths[m.file]!));
     },
     (err) => settle.reject(err),
   );
+  const onStop = (): void => {
+    const reason = typeof stop!.reason === 'string' ? stop!.reason : 'abort';
+    for (const w of pool.workers) Pool.send(w, { type: 'stop', reason });
+    if (finished()) settle.resolve();
+  };
+  stop?.addEventListener('abort', onStop);
   try {
     for (const w of pool.workers) give(w);
+    if (stop?.aborted) onStop();
     await done;
     return parts;
   } finally {
+    stop?.removeEventListener('abort', onStop);
     await pool.close();
   }
+}
+
+/** Pairs each file on a worker thread (analyseFiles with the latency analysis): the files' LatencyParts, undefined for those not read. */
+export async function pairFiles(
+  paths: readonly string[],
+  options: LatencyTaskOptions & { dissect?: DissectOptions; filter?: EventFilterSpec },
+  jobs: number,
+  stop?: AbortSignal,
+): Promise<(LatencyPart | undefined)[]> {
+  const { dissect, filter, ...latency } = options;
+  const parts = await analyseFiles(paths, { name: 'latency', options: latency, dissect, filter }, jobs, stop);
+  return parts.map((p) => p?.part);
 }

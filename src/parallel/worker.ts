@@ -1,20 +1,22 @@
 // A worker thread of `cawire print|latency a.pcap b.pcap …`: reads the capture
 // files the main thread gives it, each as its own capture, with the same
 // functions the single-file path uses (runDissection, compileTemplateWriter,
-// writeEventJson, eventFilter, latency). A print task renders lines and posts them
+// writeEventJson, eventFilter, runAnalysis). A print task renders lines and posts them
 // in batches, one per credit the main thread grants, so it never runs far ahead
-// of the merge; a latency task posts its whole LatencyPart at the end.
+// of the merge; an analysis task (a report: latency, summary, …) posts its whole
+// part at the end (on a 'stop' message, the part of what it read).
 
 import { parentPort } from 'node:worker_threads';
-import { latency, type LatencyPart } from '../analysis/latency.js';
-import type { PairRecord } from '../analysis/pairing.js';
+import type { LatencyPart } from '../analysis/latency.js';
+import { buildAnalysis } from '../analysis/registry.js';
+import { runAnalysis } from '../analysis/runner.js';
 import type { CaEvent } from '../dissect/event.js';
 import { commandWants, eventFilter } from '../dissect/filter.js';
 import { runDissection } from '../dissect/run.js';
 import { writeEventJson } from '../output/json.js';
 import { compileTemplateWriter } from '../output/template.js';
 import { TextOut } from '../output/text-out.js';
-import type { FromWorker, LatencyStart, PrintStart, TaskFailed, ToWorker } from './messages.js';
+import type { AnalysisStart, FromWorker, PrintStart, TaskFailed, ToWorker } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('cawire: src/parallel/worker.js runs as a worker thread of the cawire CLI, not on its own');
@@ -112,17 +114,27 @@ class PrintTask {
   }
 }
 
-async function pair(start: LatencyStart): Promise<void> {
-  const { listSlowerThan: bound, ...options } = start.options;
-  const records: PairRecord[] = [];
-  const r = await latency(start.path, {
-    ...options,
-    keepRecords: 0,
-    statsEngine: 'stream',
-    onRecord: bound === undefined ? undefined : (rec) => rec.latency > bound && records.push(rec),
-  });
-  const part: LatencyPart = { distributions: r.distributions, records, unanswered: r.unanswered, counts: r.counts, conflicts: r.conflicts, dissection: r.dissection };
-  post({ type: 'paired', file: start.file, part }, r.distributions.map((d) => d.values.buffer as ArrayBuffer));
+/** The analysis tasks under way, stopped by a 'stop' message. */
+const analysing = new Set<AbortController>();
+
+/** Runs a report's analysis over one file (the runner the main thread uses for one file) and posts its part. */
+async function analyse(start: AnalysisStart): Promise<void> {
+  const { name, options, dissect, filter } = start.task;
+  const stop = new AbortController();
+  analysing.add(stop);
+  const r = await runAnalysis([start.path], buildAnalysis(name, options), { dissect, filter, abort: stop.signal })
+    .catch((err: unknown) => {
+      // Stopped before the header came (the reader's CaptureError): the file is left out, not a failure.
+      if (stop.signal.aborted && err instanceof Error && err.name === 'CaptureError') return undefined;
+      throw err;
+    })
+    .finally(() => analysing.delete(stop));
+  if (!r) {
+    post({ type: 'unread', file: start.file });
+    return;
+  }
+  const transfer = name === 'latency' ? (r.part as LatencyPart).distributions.map((d) => d.values.buffer as ArrayBuffer) : [];
+  post({ type: 'analysed', file: start.file, part: r.part, result: r.result }, transfer);
 }
 
 const printing = new Map<number, PrintTask>();
@@ -141,8 +153,11 @@ port.on('message', (m: ToWorker) => {
     case 'more':
       printing.get(m.file)?.grant(m.n, m.spare);
       return;
-    case 'latency':
-      pair(m).catch((err: unknown) => post(failed(m.file, err)));
+    case 'analyse':
+      analyse(m).catch((err: unknown) => post(failed(m.file, err)));
+      return;
+    case 'stop':
+      for (const task of analysing) task.abort(m.reason);
       return;
   }
 });

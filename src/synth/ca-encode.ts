@@ -1,9 +1,13 @@
 // Encoders for Channel Access messages, filling the header fields the way libca
-// (client side) and RSRV (server side) do (ca-protocol-notes.md §4.1). One
-// helper per command, named after caproto's message classes and using their
-// field names. Typed data is passed in already encoded (DBR bytes).
+// (client side) and RSRV (server side) do (ca-protocol-notes.md §4.1). They are
+// read from the message table (protocols/ca/commands.ts): which header word or
+// payload offset each field goes to, and the defaults. One helper per class,
+// named after caproto's message classes and taking their field names. Typed data
+// is passed in already encoded (DBR bytes).
 
-import { ANY_ADDRESS, CMD, DONT_REPLY, DO_REPLY } from '../../protocols/ca/constants.js';
+import { MESSAGES, sourceOf, type FieldName, type FieldSource, type HeaderWord, type MessageSpec } from '../../protocols/ca/commands.js';
+import { ANY_ADDRESS, DONT_REPLY, DO_REPLY } from '../../protocols/ca/constants.js';
+import type { EncodeInput } from '../../protocols/ca/messages.js';
 import { ipOf } from './frames.js';
 
 
@@ -84,6 +88,94 @@ function nulTerminated(text: string): Buffer {
   return out;
 }
 
+// ---- from the table -------------------------------------------------------------
+
+/** A class's fields as the encoder reads them (EncodeInput of that class). */
+type Fields = Readonly<Record<string, unknown>>;
+
+/** How one class is written: its command, each header word from the fields, and its payload. */
+interface ClassEncoder {
+  command: number;
+  /** data_type, data_count, parameter1, parameter2 */
+  words: readonly ((f: Fields) => number)[];
+  payload: (f: Fields) => Uint8Array;
+}
+
+const WORDS: readonly HeaderWord[] = ['data_type', 'data_count', 'parameter1', 'parameter2'];
+
+function classEncoder(m: MessageSpec): ClassEncoder {
+  const fields = Object.entries(m.fields).map(([name, spec]): [FieldName, FieldSource] => [name as FieldName, sourceOf(spec!)]);
+  const value = (f: Fields, name: FieldName): unknown => f[name] ?? m.defaults?.[name];
+  const words = WORDS.map((word): ((f: Fields) => number) => {
+    const field = fields.find(([, s]) => s === word || (typeof s === 'object' && 'ip' in s && s.ip === word));
+    if (field !== undefined) {
+      const [name, source] = field;
+      return typeof source === 'object' ? (f) => ipOf(value(f, name) as string | number) : (f) => value(f, name) as number;
+    }
+    const copied = m.copies?.[word];
+    return copied !== undefined ? (f) => value(f, copied) as number : () => 0;
+  });
+  return { command: m.command, words, payload: payloadEncoder(m, fields, value) };
+}
+
+/** The payload: fields at offsets in a fixed-size payload, or the variable parts in field order. */
+function payloadEncoder(m: MessageSpec, fields: readonly [FieldName, FieldSource][], value: (f: Fields, name: FieldName) => unknown): (f: Fields) => Uint8Array {
+  const size = m.payloadSize;
+  if (size !== undefined) {
+    const at = fields.flatMap(([name, s]) => (typeof s === 'object' && 'u16' in s ? [[name, s.u16] as const] : []));
+    return (f) => {
+      const payload = Buffer.alloc(size);
+      for (const [name, offset] of at) payload.writeUInt16BE(value(f, name) as number, offset);
+      return payload;
+    };
+  }
+  const parts = fields.flatMap(([name, s]): ((f: Fields) => Uint8Array)[] => {
+    switch (s) {
+      case 'text':
+      case 'error-text':
+        return [(f) => nulTerminated(value(f, name) as string)];
+      case 'error-header':
+        return [(f) => embeddedHeader(value(f, name) as Uint8Array)];
+      case 'dbr':
+        return name === 'data' ? [(f) => f.payload as Uint8Array] : []; // metadata is in the same bytes
+    }
+    return [];
+  });
+  if (parts.length === 0) return () => NO_PAYLOAD;
+  if (parts.length === 1) return parts[0]!;
+  return (f) => Buffer.concat(parts.map((part) => part(f)));
+}
+
+/**
+ * The offending request's header, as an ERROR embeds it: `request` may be the
+ * whole message, only its header (16 or 24 bytes) is kept.
+ */
+function embeddedHeader(bytes: Uint8Array): Buffer {
+  const request = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (request.length < HEADER_LEN) throw new RangeError('ERROR must embed a complete CA header');
+  const isExtended =
+    request.length >= EXTENDED_HEADER_LEN && request.readUInt16BE(2) === EXTENDED_MARK && request.readUInt16BE(6) === 0;
+  return request.subarray(0, isExtended ? EXTENDED_HEADER_LEN : HEADER_LEN);
+}
+
+const ENCODERS = new Map<string, ClassEncoder>(MESSAGES.map((m) => [m.type, classEncoder(m)]));
+
+/**
+ * A message of class `type` from its fields, each written where the table says;
+ * `udp` writes VERSION's datagram form (data_type 1: parameter1 is the sequence number).
+ */
+export function encodeMessage<T extends keyof EncodeInput>(type: T, fields: EncodeInput[T], udp = false): Buffer {
+  const e = ENCODERS.get(type)!;
+  const f = fields as Fields;
+  const [dataType, dataCount, p1, p2] = e.words.map((word) => word(f)) as [number, number, number, number];
+  return caMessage(e.command, udp ? 1 : dataType, dataCount, p1, p2, e.payload(f));
+}
+
+const encoder =
+  <T extends keyof EncodeInput>(type: T) =>
+  (fields: EncodeInput[T]): Buffer =>
+    encodeMessage(type, fields);
+
 // ---- VERSION (0) --------------------------------------------------------------
 
 /**
@@ -93,206 +185,49 @@ function nulTerminated(text: string): Buffer {
 export function versionRequest(f: { version: number; priority?: number; seq?: number }): Buffer {
   if (f.seq !== undefined) {
     if (f.priority !== undefined) throw new TypeError('VERSION over UDP carries a seq, not a priority');
-    return caMessage(CMD.VERSION, 1, f.version, f.seq, 0);
+    return encodeMessage('VersionRequest', { version: f.version, sequence: f.seq }, true);
   }
-  return caMessage(CMD.VERSION, f.priority ?? 0, f.version, 0, 0);
+  return encodeMessage('VersionRequest', { version: f.version, priority: f.priority });
 }
 
 /** TCP `(0, minor, 0, 0)`; with `seq` RSRV's UDP form `(1, minor, seq copied from the request, 0)`. */
 export function versionResponse(f: { version: number; seq?: number }): Buffer {
-  return f.seq !== undefined
-    ? caMessage(CMD.VERSION, 1, f.version, f.seq, 0)
-    : caMessage(CMD.VERSION, 0, f.version, 0, 0);
+  return encodeMessage('VersionResponse', { version: f.version, sequence: f.seq }, f.seq !== undefined);
 }
 
-// ---- name resolution ----------------------------------------------------------
+// ---- the other classes (their header layouts: protocols/ca/commands.ts) ----------
 
-/** `(reply flag, client minor, cid, cid | name)`; libca always sends DONT_REPLY. */
-export function searchRequest(f: { name: string; cid: number; version: number; reply?: number }): Buffer {
-  return caMessage(CMD.SEARCH, f.reply ?? DONT_REPLY, f.version, f.cid, f.cid, nulTerminated(f.name));
-}
+export const searchRequest = encoder('SearchRequest');
+export const searchResponse = encoder('SearchResponse');
+export const notFoundResponse = encoder('NotFoundResponse');
+export const createChanRequest = encoder('CreateChanRequest');
+export const createChanResponse = encoder('CreateChanResponse');
+export const createChFailResponse = encoder('CreateChFailResponse');
+export const accessRightsResponse = encoder('AccessRightsResponse');
+export const clientNameRequest = encoder('ClientNameRequest');
+export const hostNameRequest = encoder('HostNameRequest');
+export const clearChannelRequest = encoder('ClearChannelRequest');
+export const clearChannelResponse = encoder('ClearChannelResponse');
+export const serverDisconnResponse = encoder('ServerDisconnResponse');
+export const readNotifyRequest = encoder('ReadNotifyRequest');
+export const readNotifyResponse = encoder('ReadNotifyResponse');
+export const readRequest = encoder('ReadRequest');
+export const readResponse = encoder('ReadResponse');
+export const writeRequest = encoder('WriteRequest');
+export const writeNotifyRequest = encoder('WriteNotifyRequest');
+export const writeNotifyResponse = encoder('WriteNotifyResponse');
+export const eventAddRequest = encoder('EventAddRequest');
+export const eventAddResponse = encoder('EventAddResponse');
+export const eventCancelRequest = encoder('EventCancelRequest');
+export const eventCancelResponse = encoder('EventCancelResponse');
+export const errorResponse = encoder('ErrorResponse');
+export const beacon = encoder('Beacon');
+export const repeaterRegisterRequest = encoder('RepeaterRegisterRequest');
+export const repeaterConfirmResponse = encoder('RepeaterConfirmResponse');
 
-/** UDP reply `(server port, 0, server ip, cid | u16 server minor + 6 zero bytes)`. */
-export function searchResponse(f: { port: number; ip?: string | number; cid: number; version: number }): Buffer {
-  const payload = Buffer.alloc(8);
-  payload.writeUInt16BE(f.version, 0);
-  const ip = f.ip === undefined ? SEARCH_REPLY_SOURCE_ADDRESS : ipOf(f.ip);
-  return caMessage(CMD.SEARCH, f.port, 0, ip, f.cid, payload);
-}
-
-/** RSRV echoes the DO_REPLY search header: `(10, client minor, cid, cid)`. */
-export function notFoundResponse(f: { version: number; cid: number }): Buffer {
-  return caMessage(CMD.NOT_FOUND, DO_REPLY, f.version, f.cid, f.cid);
-}
-
-// ---- circuit setup ------------------------------------------------------------
-
-/** `(0, 0, cid, client minor | name)`. */
-export function createChanRequest(f: { name: string; cid: number; version: number }): Buffer {
-  return caMessage(CMD.CREATE_CHAN, 0, 0, f.cid, f.version, nulTerminated(f.name));
-}
-
-/** `(native type, native count, cid, sid)`. */
-export function createChanResponse(f: { data_type: number; data_count: number; cid: number; sid: number }): Buffer {
-  return caMessage(CMD.CREATE_CHAN, f.data_type, f.data_count, f.cid, f.sid);
-}
-
-export function createChFailResponse(f: { cid: number }): Buffer {
-  return caMessage(CMD.CREATE_CH_FAIL, 0, 0, f.cid, 0);
-}
-
-/** `(0, 0, cid, rights)`: bit 0 read, bit 1 write. */
-export function accessRightsResponse(f: { cid: number; access_rights: number }): Buffer {
-  return caMessage(CMD.ACCESS_RIGHTS, 0, 0, f.cid, f.access_rights);
-}
-
-export function clientNameRequest(f: { name: string }): Buffer {
-  return caMessage(CMD.CLIENT_NAME, 0, 0, 0, 0, nulTerminated(f.name));
-}
-
-export function hostNameRequest(f: { name: string }): Buffer {
-  return caMessage(CMD.HOST_NAME, 0, 0, 0, 0, nulTerminated(f.name));
-}
-
-/** `(0, 0, sid, cid)`. */
-export function clearChannelRequest(f: { sid: number; cid: number }): Buffer {
-  return caMessage(CMD.CLEAR_CHANNEL, 0, 0, f.sid, f.cid);
-}
-
-/** RSRV echoes the request header. */
-export function clearChannelResponse(f: { sid: number; cid: number }): Buffer {
-  return caMessage(CMD.CLEAR_CHANNEL, 0, 0, f.sid, f.cid);
-}
-
-/** PCAS only: `(0, 0, cid, 0)`. */
-export function serverDisconnResponse(f: { cid: number }): Buffer {
-  return caMessage(CMD.SERVER_DISCONN, 0, 0, f.cid, 0);
-}
-
-// ---- get / put ----------------------------------------------------------------
-
-interface TypedFields {
-  data_type: number;
-  data_count: number;
-}
-
-/** `(type, count, sid, ioid)`. */
-export function readNotifyRequest(f: TypedFields & { sid: number; ioid: number }): Buffer {
-  return caMessage(CMD.READ_NOTIFY, f.data_type, f.data_count, f.sid, f.ioid);
-}
-
-/** `(type, count, ECA status, ioid | data)`. */
-export function readNotifyResponse(
-  f: TypedFields & { status: number; ioid: number; payload: Uint8Array },
-): Buffer {
-  return caMessage(CMD.READ_NOTIFY, f.data_type, f.data_count, f.status, f.ioid, f.payload);
-}
-
-/** Legacy READ `(type, count, sid, ioid)`. */
-export function readRequest(f: TypedFields & { sid: number; ioid: number }): Buffer {
-  return caMessage(CMD.READ, f.data_type, f.data_count, f.sid, f.ioid);
-}
-
-/** Legacy READ reply: RSRV puts the channel's CID in p1. */
-export function readResponse(f: TypedFields & { cid: number; ioid: number; payload: Uint8Array }): Buffer {
-  return caMessage(CMD.READ, f.data_type, f.data_count, f.cid, f.ioid, f.payload);
-}
-
-/** `(type, count, sid, cid | data)`: libca puts the CID, not an ioid, in p2. */
-export function writeRequest(f: TypedFields & { sid: number; cid: number; payload: Uint8Array }): Buffer {
-  return caMessage(CMD.WRITE, f.data_type, f.data_count, f.sid, f.cid, f.payload);
-}
-
-/** `(type, count, sid, ioid | data)`. */
-export function writeNotifyRequest(f: TypedFields & { sid: number; ioid: number; payload: Uint8Array }): Buffer {
-  return caMessage(CMD.WRITE_NOTIFY, f.data_type, f.data_count, f.sid, f.ioid, f.payload);
-}
-
-/** `(type, count, ECA status, ioid)`, no payload. */
-export function writeNotifyResponse(f: TypedFields & { status: number; ioid: number }): Buffer {
-  return caMessage(CMD.WRITE_NOTIFY, f.data_type, f.data_count, f.status, f.ioid);
-}
-
-// ---- subscriptions ------------------------------------------------------------
-
-/** `(type, count, sid, subid | f32 low, high, to (all 0), u16 mask, u16 pad)`. */
-export function eventAddRequest(
-  f: TypedFields & { sid: number; subscriptionid: number; mask: number },
-): Buffer {
-  const payload = Buffer.alloc(16);
-  payload.writeUInt16BE(f.mask, 12);
-  return caMessage(CMD.EVENT_ADD, f.data_type, f.data_count, f.sid, f.subscriptionid, payload);
-}
-
-/** An update: `(type, count, ECA status, subid | data)`. */
-export function eventAddResponse(
-  f: TypedFields & { status: number; subscriptionid: number; payload: Uint8Array },
-): Buffer {
-  return caMessage(CMD.EVENT_ADD, f.data_type, f.data_count, f.status, f.subscriptionid, f.payload);
-}
-
-/** `(type, count, sid, subid)`, copies of the EVENT_ADD. */
-export function eventCancelRequest(f: TypedFields & { sid: number; subscriptionid: number }): Buffer {
-  return caMessage(CMD.EVENT_CANCEL, f.data_type, f.data_count, f.sid, f.subscriptionid);
-}
-
-/** The cancel-confirm is command 1 (EVENT_ADD) with no payload; RSRV keeps type, count and SID. */
-export function eventCancelResponse(f: TypedFields & { sid: number; subscriptionid: number }): Buffer {
-  return caMessage(CMD.EVENT_ADD, f.data_type, f.data_count, f.sid, f.subscriptionid);
-}
-
-export function eventsOffRequest(): Buffer {
-  return caMessage(CMD.EVENTS_OFF, 0, 0, 0, 0);
-}
-
-export function eventsOnRequest(): Buffer {
-  return caMessage(CMD.EVENTS_ON, 0, 0, 0, 0);
-}
-
-// ---- liveness and errors ------------------------------------------------------
-
-export function echoRequest(): Buffer {
-  return caMessage(CMD.ECHO, 0, 0, 0, 0);
-}
-
-export function echoResponse(): Buffer {
-  return caMessage(CMD.ECHO, 0, 0, 0, 0);
-}
-
-export function readSyncRequest(): Buffer {
-  return caMessage(CMD.READ_SYNC, 0, 0, 0, 0);
-}
-
-/**
- * `(0, 0, cid, ECA status | offending header + message + NUL)`. `request` may be
- * the whole offending message: only its header (16 or 24 bytes) is embedded.
- */
-export function errorResponse(f: { cid: number; status: number; request: Uint8Array; message: string }): Buffer {
-  const request = Buffer.from(f.request.buffer, f.request.byteOffset, f.request.byteLength);
-  if (request.length < HEADER_LEN) throw new RangeError('ERROR must embed a complete CA header');
-  const isExtended =
-    request.length >= EXTENDED_HEADER_LEN && request.readUInt16BE(2) === EXTENDED_MARK && request.readUInt16BE(6) === 0;
-  const header = request.subarray(0, isExtended ? EXTENDED_HEADER_LEN : HEADER_LEN);
-  const text = nulTerminated(f.message);
-  const payload = Buffer.alloc(header.length + text.length);
-  header.copy(payload, 0);
-  text.copy(payload, header.length);
-  return caMessage(CMD.ERROR, 0, 0, f.cid, f.status, payload);
-}
-
-// ---- UDP: beacons and the repeater --------------------------------------------
-
-/** `(server minor, server TCP port, beacon id, address)`; current RSRV sends address 0. */
-export function beacon(f: { version: number; server_port: number; beacon_id: number; address?: string | number }): Buffer {
-  return caMessage(CMD.RSRV_IS_UP, f.version, f.server_port, f.beacon_id, ipOf(f.address ?? 0));
-}
-
-/** `(0, 0, 0, client address)` (libca usually sends an empty datagram instead). */
-export function repeaterRegisterRequest(f: { client_address: string | number }): Buffer {
-  return caMessage(CMD.REPEATER_REGISTER, 0, 0, 0, ipOf(f.client_address));
-}
-
-/** `(0, 0, 0, address the repeater saw the client at)`. */
-export function repeaterConfirmResponse(f: { repeater_address: string | number }): Buffer {
-  return caMessage(CMD.REPEATER_CONFIRM, 0, 0, 0, ipOf(f.repeater_address));
-}
+export const eventsOffRequest = (): Buffer => encodeMessage('EventsOffRequest', {});
+export const eventsOnRequest = (): Buffer => encodeMessage('EventsOnRequest', {});
+export const echoRequest = (): Buffer => encodeMessage('EchoRequest', {});
+export const echoResponse = (): Buffer => encodeMessage('EchoResponse', {});
+export const readSyncRequest = (): Buffer => encodeMessage('ReadSyncRequest', {});
+export const readSyncResponse = (): Buffer => encodeMessage('ReadSyncResponse', {});

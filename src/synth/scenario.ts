@@ -180,6 +180,8 @@ interface Subscription {
 
 class Circuit {
   open = true;
+  /** who closed it (its FIN or RST packets tell the truth recorder when the server did) */
+  closedBy?: TcpSide;
   /** the session may start its next send at this time */
   busyUntil = 0;
   lastEmitAt = 0;
@@ -391,12 +393,12 @@ export class Scenario {
     return id;
   }
 
-  private udp(at: number, src: number, sport: number, dst: number, dport: number, messages: Outgoing[]): void {
+  private udp(at: number, src: number, sport: number, dst: number, dport: number, messages: Outgoing[], extra: TruthEffect[] = []): void {
     const payload = Buffer.concat(messages.map((m) => m.bytes));
     const ip = ipv4Packet(src, dst, IP_PROTO_UDP, udpDatagram({ ip: src, port: sport }, { ip: dst, port: dport }, payload), {
       id: this.nextIpId(src),
     });
-    this.emit(at, ip, messages.map((m) => m.effect()));
+    this.emit(at, ip, [...messages.map((m) => m.effect()), ...extra]);
   }
 
   private latencyOf(server: Server): number {
@@ -455,7 +457,7 @@ export class Scenario {
       server.beaconMissed = true;
     } else {
       const msg = new Outgoing('Beacon', ca.beacon({ version: CA_MINOR, server_port: server.ioc.port, beacon_id: id }));
-      this.udp(this.now, server.ioc.ip, server.ioc.beaconPort, BROADCAST, DEFAULT_REPEATER_PORT, [msg]);
+      this.udp(this.now, server.ioc.ip, server.ioc.beaconPort, BROADCAST, DEFAULT_REPEATER_PORT, [msg], [{ kind: 'beacon', ioc: server.ioc.name }]);
       // a beacon late by a missed one makes connected libca clients check their circuit (§9.1)
       if (server.beaconMissed) {
         for (const circuit of server.circuits) this.echo(circuit, this.now + this.clientDelay());
@@ -472,6 +474,8 @@ export class Scenario {
     const downAt = this.now;
     server.up = false;
     server.generation++;
+    const clients = new Set([...server.circuits].map((c) => c.client.host.name));
+    this.truthRecorder.iocDown(server.ioc.name, downAt, [...clients], server.ioc.port);
     for (const circuit of [...server.circuits]) {
       // the IOC process died and its host closed the sockets
       this.closeCircuit(circuit, 'server', downAt, this.random.chance(0.3));
@@ -480,7 +484,6 @@ export class Scenario {
     server.processing.clear();
     const upAt = downAt + this.random.int(2000, 5000) * MS;
     this.at(upAt, () => {
-      const portBefore = server.ioc.port;
       if (server.ioc.ephemeral) {
         server.ioc.port = ephemeralPort(this.random);
         server.ports.push(server.ioc.port);
@@ -488,7 +491,7 @@ export class Scenario {
       server.up = true;
       server.beaconsSent = 0;
       server.beaconInterval = BEACON_FIRST_INTERVAL;
-      this.truthRecorder.iocRestarted({ ioc: server.ioc.name, downUs: downAt / US, upUs: this.now / US, portBefore, portAfter: server.ioc.port });
+      this.truthRecorder.iocUp(server.ioc.name, this.now, server.ioc.port);
       this.beacon(server, server.generation);
       // the beacon anomaly sends every client with unresolved channels searching soon (§9.1, §10)
       for (const client of this.clients) {
@@ -687,7 +690,9 @@ export class Scenario {
       const seq = ((ip[24]! << 24) | (ip[25]! << 16) | (ip[26]! << 8) | ip[27]!) >>> 0;
       circuit.streams[fromClient ? 'client' : 'server'].data(at, seq, dataLength, effects);
     } else if (flags === TCP.SYN) {
-      effects = [{ kind: 'circuit' }];
+      effects = [{ kind: 'circuit', ioc: circuit.server.ioc.name, client: circuit.client.host.name }];
+    } else if (!fromClient && circuit.closedBy === 'server' && flags & (TCP.FIN | TCP.RST)) {
+      effects = [{ kind: 'server-close', ioc: circuit.server.ioc.name }];
     }
     this.emit(at, ip, effects);
   }
@@ -695,6 +700,7 @@ export class Scenario {
   private closeCircuit(circuit: Circuit, by: TcpSide, at: number, reset: boolean): void {
     if (!circuit.open) return;
     circuit.open = false;
+    circuit.closedBy = by;
     const t = Math.max(at, circuit.busyUntil);
     if (reset) circuit.session.reset(by, t / SEC);
     else circuit.session.close(by, t / SEC);

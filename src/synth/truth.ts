@@ -28,8 +28,12 @@ export interface SearchTruth {
 /** What writing one packet adds to the truth. */
 export type TruthEffect =
   | { kind: 'message'; type: string; pair?: PairTruth; search?: SearchTruth }
-  /** the SYN of a new TCP circuit */
-  | { kind: 'circuit' }
+  /** the SYN of a new TCP circuit, from a client host to an IOC */
+  | { kind: 'circuit'; ioc: string; client: string }
+  /** a FIN or RST the IOC sends */
+  | { kind: 'server-close'; ioc: string }
+  /** a beacon of the IOC */
+  | { kind: 'beacon'; ioc: string }
   /** bytes of this TCP direction the capture misses before this packet; the messages they held */
   | { kind: 'gap'; bytes: number; lostTypes: string[] }
   | { kind: 'retransmission' }
@@ -64,6 +68,19 @@ export interface BeaconRestart {
   upUs: number;
   portBefore: number;
   portAfter: number;
+  /** frame of the first FIN or RST the IOC sent going down (none when it had no circuit) */
+  downFrame?: number;
+  /** frame of the first beacon the capture holds from the restarted IOC */
+  upFrame?: number;
+  /** client hosts with a circuit to the IOC when it went down, and the SYN of each one's next circuit to it */
+  clients: RestartClient[];
+}
+
+export interface RestartClient {
+  client: string;
+  /** µs after the start time, and frame, of the SYN; absent when the capture ended first */
+  backUs?: number;
+  backFrame?: number;
 }
 
 export interface MissedBeacon {
@@ -141,6 +158,8 @@ export class TruthRecorder {
   private readonly names = new Map<string, { requests: number; answered: boolean }>();
   private readonly missed: MissedBeacon[] = [];
   private readonly restarts: BeaconRestart[] = [];
+  /** the latest restart of each IOC */
+  private readonly lastRestart = new Map<string, BeaconRestart>();
 
   constructor(private readonly pairsLimit: number) {}
 
@@ -158,9 +177,27 @@ export class TruthRecorder {
           if (e.pair) this.pairDone(e.pair, at);
           if (e.search) this.searched(e.search);
           break;
-        case 'circuit':
+        case 'circuit': {
           this.tcp.circuits++;
+          for (const r of this.restarts) {
+            if (r.ioc !== e.ioc) continue;
+            const back = r.clients.find((c) => c.client === e.client && c.backFrame === undefined);
+            if (!back) continue;
+            back.backUs = toUs(at);
+            back.backFrame = this.packets;
+          }
           break;
+        }
+        case 'server-close': {
+          const r = this.lastRestart.get(e.ioc);
+          if (r && r.upUs < 0) r.downFrame ??= this.packets;
+          break;
+        }
+        case 'beacon': {
+          const r = this.lastRestart.get(e.ioc);
+          if (r && r.upUs >= 0) r.upFrame ??= this.packets;
+          break;
+        }
         case 'gap':
           this.tcp.gaps++;
           this.tcp.gapBytes += e.bytes;
@@ -181,8 +218,27 @@ export class TruthRecorder {
     this.missed.push({ ioc, beaconId, atUs: toUs(at) });
   }
 
-  iocRestarted(restart: BeaconRestart): void {
+  /** The IOC went down at `at` (ns), closing the circuits of these client hosts; iocUp() follows. */
+  iocDown(ioc: string, at: number, clients: readonly string[], portBefore: number): void {
+    const restart: BeaconRestart = {
+      ioc,
+      downUs: toUs(at),
+      upUs: -1,
+      portBefore,
+      portAfter: portBefore,
+      downFrame: undefined,
+      upFrame: undefined,
+      clients: clients.map((client) => ({ client })),
+    };
+    this.lastRestart.set(ioc, restart);
     this.restarts.push(restart);
+  }
+
+  /** The IOC that went down came back at `at` (ns) on `port`. */
+  iocUp(ioc: string, at: number, port: number): void {
+    const restart = this.lastRestart.get(ioc)!;
+    restart.upUs = toUs(at);
+    restart.portAfter = port;
   }
 
   report(meta: Pick<TruthReport, 'generator' | 'startTime' | 'options' | 'iocs' | 'clients'>): TruthReport {
@@ -221,7 +277,7 @@ export class TruthRecorder {
       beacons: {
         written: this.messages.get('Beacon') ?? 0,
         missed: this.missed.filter((m) => m.atUs <= lastUs),
-        restarts: this.restarts.filter((r) => r.downUs <= lastUs),
+        restarts: this.restarts.filter((r) => r.upUs >= 0 && r.downUs <= lastUs),
       },
     };
   }

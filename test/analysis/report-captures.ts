@@ -5,6 +5,7 @@ import { encodeDbr } from '../../protocols/ca/dbr.js';
 import { ECA_NORMAL, ECA_PUTFAIL } from '../../protocols/ca/eca.js';
 import * as enc from '../../src/synth/ca-encode.js';
 import { IP_PROTO_TCP, TCP, ipv4Packet, tcpSegment, type Endpoint } from '../../src/synth/frames.js';
+import type { TcpSession } from '../../src/synth/tcp-session.js';
 import { CaptureBuilder } from '../helpers/build.js';
 
 const BROADCAST = { ip: '10.0.0.255', port: 5065 };
@@ -196,5 +197,37 @@ export function stallCapture(withOptions = true): Buffer {
   put(1.5001, 'c', 1016, 5160, TCP.ACK, 0);
   put(3.3, 'c', 1016, 5160, TCP.ACK, 10);
   put(4, 'c', 1000, 5160, TCP.ACK | TCP.PSH, 10, echo);
+  return b.bytes();
+}
+
+/**
+ * An IOC (S1) going down without a beacon in the capture: it closes both its
+ * circuits at once, circuit 1 of host 10.0.0.9 with a FIN and circuit 2 of
+ * host 10.0.0.8 with a RST; 10.0.0.8 is refused while it is down and never
+ * comes back, 10.0.0.9 reconnects (circuit 5) 4 s after the first close. S2
+ * closes its one circuit (3, of 10.0.0.9) on its own later: a server close,
+ * not a restart. Packets are written in time order.
+ */
+export function serverCloseCapture(): Buffer {
+  const b = new CaptureBuilder();
+  const channel = (c: TcpSession, t: number, name: string) => {
+    c.handshake(t);
+    c.send('client', t + 0.01, Buffer.concat([enc.versionRequest({ version: 13, priority: 0 }), enc.createChanRequest({ name, cid: 1, version: 13 })]));
+    c.send('server', t + 0.011, Buffer.concat([enc.versionResponse({ version: 13 }), enc.createChanResponse({ data_type: DBR_DOUBLE, data_count: 1, cid: 1, sid: 1 })]));
+  };
+  const c1 = b.tcp({ ip: '10.0.0.9', port: 40001 }, S1);
+  const c2 = b.tcp({ ip: '10.0.0.8', port: 40002 }, S1);
+  const c3 = b.tcp({ ip: '10.0.0.9', port: 40003 }, S2);
+  channel(c1, 0, 'R:a');
+  channel(c2, 0.1, 'R:b');
+  channel(c3, 0.2, 'Q:c');
+  c1.close('server', 5);
+  c2.reset('server', 5.001);
+  // circuit 4: 10.0.0.8 refused while S1 is down
+  const refused = { ip: '10.0.0.8', port: 40004 };
+  b.ip(6, ipv4Packet(refused.ip, S1.ip, IP_PROTO_TCP, tcpSegment(refused, S1, 1000, 0, TCP.SYN, new Uint8Array(0))));
+  b.ip(6.0001, ipv4Packet(S1.ip, refused.ip, IP_PROTO_TCP, tcpSegment(S1, refused, 0, 1001, TCP.RST | TCP.ACK, new Uint8Array(0))));
+  channel(b.tcp({ ip: '10.0.0.9', port: 40005 }, S1), 9, 'R:a');
+  c3.close('server', 12);
   return b.bytes();
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from '../../src/analysis/summary.js';
@@ -8,7 +9,8 @@ import { ECA_GETFAIL, ECA_NORMAL } from '../../protocols/ca/eca.js';
 import * as enc from '../../src/synth/ca-encode.js';
 import { CaptureBuilder } from '../helpers/build.js';
 import { HAVE_SHARED, REAL } from '../helpers/shared.js';
-import { circuitCapture, putFailCapture, restartCapture, searchCapture, stallCapture } from './report-captures.js';
+import type { SynthTruth } from '../../src/synth/capture-stream.js';
+import { circuitCapture, putFailCapture, restartCapture, searchCapture, serverCloseCapture, stallCapture } from './report-captures.js';
 
 /** The summary as the CLI makes it: monitor updates tallied from their header words (selection()), or with `everyEvent` from an event each. */
 async function summary(source: CaptureSource, opts?: SummaryOptions, everyEvent = false): Promise<CaptureSummary> {
@@ -43,7 +45,7 @@ function found(s: CaptureSummary): Record<string, [number, string]> {
 describe('capture summary', () => {
   it('tallies monitor updates from their header words exactly as from their events', async () => {
     const demo = new URL('../../fixtures/demo.pcap', import.meta.url).pathname;
-    for (const source of [demo, updatesCapture(), putFailCapture(), restartCapture(), circuitCapture(), searchCapture()]) {
+    for (const source of [demo, updatesCapture(), putFailCapture(), restartCapture(), circuitCapture(), searchCapture(), serverCloseCapture()]) {
       expect(await summary(source)).toEqual(await summary(source, undefined, true));
     }
     expect(new SummaryAnalysis().selection().wants!(1, false)).toBe(false); // the server's EVENT_ADD messages go through declined()
@@ -60,7 +62,9 @@ describe('capture summary', () => {
       ['failed channel creations', 'cawire print --command CreateChFailResponse --format "{frame} {time} {src}:{sport} {pv}"'],
       ['ECA errors', 'cawire print --command ErrorResponse,ReadNotifyResponse,WriteNotifyResponse,EventAddResponse --format "{frame} {pv} {type} {command.status}"'],
       ['beacon anomalies (clients re-search)', 'cawire beacons --timeline'],
+      ['IOC restarts', 'cawire circuits'],
       ['circuits cut by a reset', 'cawire circuits --ended-by-rst'],
+      ['circuits closed by the server', 'cawire circuits'],
       ['responses slower than 1 s', 'cawire latency --kind all --slower-than 1s'],
       ['zero-window stalls', 'cawire circuits'],
       ['circuits with retransmissions above 1%', 'cawire circuits'],
@@ -78,12 +82,19 @@ describe('capture summary', () => {
     expect([s.first?.frame, s.last?.frame]).toEqual([4, 14]);
   });
 
-  it('circuits: the refused channel, and the two circuits cut by a reset', async () => {
+  it('circuits: the refused channel, the two circuits cut by a reset, the two the servers closed', async () => {
     const s = await summary(circuitCapture());
+    // frames from tshark: RST from 10.0.0.1:5064 in 42, FIN from 10.0.0.2:5064 in 45; the connection it refused is no circuit
     expect(found(s)).toEqual({
       'failed channel creations': [1, 'A:missing frame 6'],
       'circuits cut by a reset': [2, '10.0.0.9:40001 -> 10.0.0.1:5064 RST by server after frame 40; 10.0.0.9:40004 -> 10.0.0.2:5064 RST by server'],
+      'circuits closed by the server': [
+        2,
+        'FIN x1, RST x1; #1 10.0.0.9:40001 -> 10.0.0.1:5064 RST at frame 42 (A:one A:two A:missing); #2 10.0.0.9:40002 -> 10.0.0.2:5064 FIN at frame 45 (B:one); 1 connection refused',
+      ],
     });
+    expect(s.problems.find((p) => p.problem === 'circuits closed by the server')!.frames).toEqual([42, 45]);
+    expect(s.problems.find((p) => p.problem === 'IOC restarts')).toMatchObject({ count: 0, detail: '', frames: [] });
     expect(s.servers).toEqual(['10.0.0.1:5064', '10.0.0.2:5064']);
     expect(s.commands.slice(0, 3)).toEqual([
       ['CreateChanRequest', 4],
@@ -112,8 +123,53 @@ describe('capture summary', () => {
     expect([s.servers, s.clientHosts, s.pvs, s.circuits]).toEqual([['10.0.0.1:5064', '10.0.0.2:5070'], 3, 33, 0]);
   });
 
-  it('beacons: the anomalies of a server that lost beacons and restarted', async () => {
-    expect(found(await summary(restartCapture()))).toEqual({ 'beacon anomalies (clients re-search)': [6, '10.0.0.1:5064 x6 (first at frame 9)'] });
+  it('beacons: the anomalies of a server that lost beacons and restarted, and the restart (id 114 in frame 11, then 0 in frame 12)', async () => {
+    const s = await summary(restartCapture());
+    expect(found(s)).toEqual({
+      'beacon anomalies (clients re-search)': [6, '10.0.0.1:5064 x6 (first at frame 9)'],
+      'IOC restarts': [1, '10.0.0.1:5064 no close seen, up frame 12 (beacon id 114 -> 0): no client had a circuit to it'],
+    });
+    expect(s.problems.find((p) => p.problem === 'IOC restarts')!.frames).toEqual([11, 12]);
+  });
+
+  it('an IOC that closed both its circuits at once (no beacon): when, and which client host came back', async () => {
+    const s = await summary(serverCloseCapture());
+    // frames from tshark: FIN 22 (5.000 s) and RST 25 from 10.0.0.1:5064, the SYN of 10.0.0.9's next circuit 28 (9.000 s), FIN 35 from 10.0.0.2:5064
+    expect(found(s)).toMatchObject({
+      'IOC restarts': [
+        1,
+        '10.0.0.1:5064 down 2023-11-14T22:13:25.000000000Z frame 22 (closed 2 circuits), no beacon seen: 10.0.0.8 not back by the end of the capture, 10.0.0.9 back after 4.000 s (frame 28)',
+      ],
+      'circuits closed by the server': [
+        3,
+        'FIN x2, RST x1 (2 going down in IOC restarts); #1 10.0.0.9:40001 -> 10.0.0.1:5064 FIN at frame 22 (R:a); #2 10.0.0.8:40002 -> 10.0.0.1:5064 RST at frame 25 (R:b); #3 10.0.0.9:40003 -> 10.0.0.2:5064 FIN at frame 35 (Q:c); 1 connection refused',
+      ],
+    });
+    expect(s.problems.filter((p) => p.frames).map((p) => [p.problem, p.frames])).toEqual([
+      ['IOC restarts', [22, 25, 28]],
+      ['circuits closed by the server', [22, 25, 35]],
+      ['zero-window stalls', []],
+      ['circuits with retransmissions above 1%', []],
+    ]);
+  });
+
+  it('demo.pcap: the IOC restart of its truth file, with the frames and reconnect times the truth gives', async () => {
+    const fixtures = new URL('../../fixtures/', import.meta.url).pathname;
+    const truth = JSON.parse(readFileSync(join(fixtures, 'demo.truth.json'), 'utf8')) as SynthTruth;
+    const [r] = truth.beacons.restarts;
+    const ip = (name: string) => truth.clients.find((c) => c.name === name)!.ip;
+    const back = r!.clients
+      .map((c) => ({ host: ip(c.client), s: (c.backUs! - r!.downUs) / 1e6, frame: c.backFrame }))
+      .sort((a, b) => b.s - a.s)
+      .map((c, i) => `${c.host} ${i === 0 ? 'back ' : ''}after ${c.s.toFixed(3)} s (frame ${c.frame})`);
+    const down = new Date((truth.startTime + r!.downUs / 1e6) * 1000).toISOString().replace('Z', '000000Z');
+    const s = await summary(join(fixtures, 'demo.pcap'));
+    const row = s.problems.find((p) => p.problem === 'IOC restarts')!;
+    expect([row.count, row.detail]).toEqual([
+      truth.beacons.restarts.length,
+      `10.0.1.1:${r!.portBefore} down ${down} frame ${r!.downFrame} (closed 2 circuits), up frame ${r!.upFrame} (first beacon id 0): ${back.join(', ')}`,
+    ]);
+    expect(row.frames).toEqual([r!.downFrame, r!.downFrame! + 1, r!.upFrame, ...r!.clients.map((c) => c.backFrame)].sort((a, b) => a! - b!));
   });
 
   describe.skipIf(!HAVE_SHARED)('real captures', () => {

@@ -236,10 +236,40 @@ describe('truncation and corruption', () => {
     }
   });
 
-  it('reports a file that ends inside the pcap file header', () => {
-    const { stats } = parseInChunks(file.subarray(0, 10));
+  it('rejects a file that ends inside the pcap file header: it holds no packets', () => {
+    for (const chunk of [1, 7, 10]) {
+      expect(() => parseInChunks(file.subarray(0, 10), chunk)).toThrowError(new CaptureError('file ends 10 bytes into its pcap file header: no packets in it'));
+    }
+  });
+
+  it('rejects a file that ends inside its first pcapng section header block', () => {
+    const ng = twoSectionPcapng();
+    expect(() => parseInChunks(ng.subarray(0, 20), 3)).toThrowError(new CaptureError('file ends 20 bytes into its pcapng section header block: no packets in it'));
+  });
+
+  it('a read stopped on purpose mid-record: the partial record is dropped, the stop recorded, no truncation', () => {
+    const sink = collectingSink();
+    const parser = new CaptureParser(sink);
+    parser.push(file.subarray(0, lastRecord + 5));
+    const stats = parser.end('SIGINT');
+    expect(sink.packets.map((p) => p.frame)).toEqual([1]);
+    expect(stats.truncated).toBeUndefined();
+    expect(stats.stoppedBy).toBe('SIGINT');
+  });
+
+  it('a read stopped on purpose before the file header is complete: nothing to read', () => {
+    for (const cut of [0, 3, 10]) {
+      const parser = new CaptureParser(collectingSink());
+      parser.push(file.subarray(0, cut));
+      expect(() => parser.end('SIGTERM')).toThrowError(new CaptureError(`no complete capture header in the ${cut} bytes read before SIGTERM`));
+    }
+  });
+
+  it('reads a whole pcap file header without packets as an empty capture', () => {
+    const { packets, stats } = parseInChunks(file.subarray(0, 24));
+    expect(packets).toEqual([]);
     expect(stats).toMatchObject({ format: 'pcap', packets: 0 });
-    expect(stats.truncated).toEqual({ atByte: 0, frame: 1, reason: 'file ends 10 bytes into a pcap file header' });
+    expect(stats.truncated).toBeUndefined();
   });
 
   it('reports a file that ends inside a pcapng block', () => {

@@ -2,9 +2,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { captureChunks, readCapture } from '../../src/capture/source.js';
+import { captureChunks, readCapture, reusedBufferChunks, type CaptureChunkOptions } from '../../src/capture/source.js';
 import { CaptureError } from '../../src/capture/types.js';
 import { collectingSink, ethernetIpv4, parseInChunks, pcapFile } from './build-capture.js';
 
@@ -64,13 +64,13 @@ describe('captureChunks / readCapture', () => {
     expect(stats).toMatchObject({ gzip: true, bytes: capture.length });
   });
 
-  it('reuseBuffer reads a file through one buffer after the first chunk, 64 KiB by default', async () => {
+  it('reusedBufferChunks reads a file through one buffer after the first chunk, 64 KiB by default', async () => {
     const path = join(dir, 'reused.pcap');
     const big = Buffer.concat([capture, Buffer.alloc(300 * 1024, 7)]);
     writeFileSync(path, big);
     const copies: Buffer[] = [];
     const arrays = new Set<ArrayBuffer>();
-    for await (const chunk of captureChunks(path, { reuseBuffer: true })) {
+    for await (const chunk of reusedBufferChunks(path)) {
       copies.push(Buffer.from(chunk));
       arrays.add(chunk.buffer as ArrayBuffer);
     }
@@ -84,15 +84,19 @@ describe('captureChunks / readCapture', () => {
     const small = new Set<ArrayBuffer>();
     for await (const chunk of captureChunks(path, { highWaterMark: 100 * 1024 })) small.add(chunk.buffer as ArrayBuffer);
     expect(small.size).toBe(4);
+    // the library's captureChunks has no reuse: a caller passing the old option still gets fresh chunks
+    const asked = new Set<ArrayBuffer>();
+    for await (const chunk of captureChunks(path, { highWaterMark: 64 * 1024, reuseBuffer: true } as CaptureChunkOptions)) asked.add(chunk.buffer as ArrayBuffer);
+    expect(asked.size).toBe(5);
   });
 
-  it('reuseBuffer reads a gzip file whole (its compressed chunks are not reused)', async () => {
+  it('reusedBufferChunks reads a gzip file whole (its compressed chunks are not reused)', async () => {
     const path = join(dir, 'reused.pcap.gz');
     const big = Buffer.concat([capture, Buffer.alloc(500 * 1024, 7)]);
     for (let i = capture.length; i < big.length; i += 97) big[i] = i & 0xff;
     writeFileSync(path, gzipSync(big, { level: 0 }));
     const out: Buffer[] = [];
-    for await (const chunk of captureChunks(path, { reuseBuffer: true })) out.push(Buffer.from(chunk));
+    for await (const chunk of reusedBufferChunks(path)) out.push(Buffer.from(chunk));
     expect(Buffer.concat(out).equals(big)).toBe(true);
   });
 
@@ -120,6 +124,52 @@ describe('captureChunks / readCapture', () => {
     packed.fill(0xff, 10, 40);
     await expect(read(packed)).rejects.toThrowError(CaptureError);
     await expect(read(packed)).rejects.toThrowError(/^corrupt gzip data: /);
+  });
+
+  it('calls a gzip stream that gives no bytes at all corrupt, not an empty file', async () => {
+    const packed = gzipSync(capture);
+    for (const cut of [2, 10, 30]) {
+      await expect(read(packed.subarray(0, cut))).rejects.toThrowError(
+        new CaptureError(`corrupt gzip data: the stream ends after ${cut} bytes without a byte of capture data in it (cut short or damaged)`),
+      );
+    }
+    // a whole gzip of an empty file is an empty file
+    await expect(read(gzipSync(Buffer.alloc(0)))).rejects.toThrowError(new CaptureError('empty file: no capture header'));
+  });
+
+  it('an abort ends a stream that waits for input at once, with what was read so far', async () => {
+    const live = new PassThrough();
+    const controller = new AbortController();
+    const chunks = captureChunks(live, { signal: controller.signal });
+    live.write(capture.subarray(0, 100));
+    const got: Buffer[] = [];
+    for await (const chunk of chunks) {
+      got.push(chunk);
+      // the stream stays open: only the abort can end this iteration
+      setImmediate(() => controller.abort('SIGINT'));
+    }
+    expect(Buffer.concat(got).equals(capture.subarray(0, 100))).toBe(true);
+    expect(chunks.stopped).toBe(true);
+  });
+
+  it('an abort stops a regular file before its next read', async () => {
+    const path = join(dir, 'stopped.pcap');
+    writeFileSync(path, capture);
+    const controller = new AbortController();
+    const chunks = captureChunks(path, { highWaterMark: 100, signal: controller.signal });
+    const got: Buffer[] = [];
+    for await (const chunk of chunks) {
+      got.push(Buffer.from(chunk));
+      controller.abort('SIGTERM');
+    }
+    expect(got.map((c) => c.length)).toEqual([100]);
+    expect(chunks.stopped).toBe(true);
+  });
+
+  it('a run without an abort is not stopped', async () => {
+    const chunks = captureChunks(capture, { signal: new AbortController().signal });
+    for await (const _ of chunks) void _;
+    expect(chunks.stopped).toBe(false);
   });
 
   it('says which file cannot be opened and why', async () => {

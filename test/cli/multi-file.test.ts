@@ -165,11 +165,14 @@ describe('cawire latency with several files', SLOW, () => {
     expect(stats.reduce((a, s) => a + Number(s.count), 0)).toBeGreaterThan(100);
   });
 
+  /** ISO times of one format (UTC, the same digits) sort as text in time order. */
+  const byText = (x: unknown, y: unknown): number => (String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0);
+
   it('--raw lists every file\'s pairs, by request time, then file order, then frame, naming the file', () => {
     const perFile = FILES.map((f) => rows(ok(['latency', '--kind', 'read', '--raw', '--json', f])));
     const expected = perFile
       .flatMap((list, file) => list.map((r) => ({ file, r: { file: FILES[file], ...r } })))
-      .sort((a, b) => Number(a.r.request_time) - Number(b.r.request_time) || a.file - b.file || Number(a.r.request_frame) - Number(b.r.request_frame))
+      .sort((a, b) => byText(a.r.request_time, b.r.request_time) || a.file - b.file || Number(a.r.request_frame) - Number(b.r.request_frame))
       .map((x) => x.r);
     expect(rows(ok(['latency', '--kind', 'read', '--raw', '--json', ...FILES]))).toEqual(expected);
     const csv = lines(ok(['latency', '--kind', 'read', '--raw', '--csv', ...FILES]));
@@ -185,7 +188,7 @@ describe('cawire latency with several files', SLOW, () => {
     expect(count(all)).toBeGreaterThan(10);
     const expected = perFile
       .flatMap((list, file) => list.map((u) => ({ file, u: { file: FILES[file], ...u } })))
-      .sort((a, b) => Number(a.u.request_time) - Number(b.u.request_time) || a.file - b.file || Number(a.u.request_frame) - Number(b.u.request_frame))
+      .sort((a, b) => byText(a.u.request_time, b.u.request_time) || a.file - b.file || Number(a.u.request_frame) - Number(b.u.request_frame))
       .map((x) => x.u);
     expect(rows(ok(['latency', '--kind', 'all', '--unanswered', '--json', ...FILES]))).toEqual(expected);
   });
@@ -196,10 +199,10 @@ describe('cawire latency with several files', SLOW, () => {
     }
   });
 
-  it('notes once that files following one another in time are not joined, and suggests mergecap -a', () => {
+  it('notes once that files following one another in time are not joined, and suggests mergecap -a (and a report, --join)', () => {
     const note = `cawire: note: ${FILES[0]}, ${LATER} follow one another in time, but each file is read as its own capture: requests and replies, circuits and PV names are not joined across files; to read them as one capture, join them first: mergecap -a -w joined.pcap ${FILES[0]} ${LATER}\n`;
     const lat = cawire(['latency', LATER, FILES[0]!]);
-    expect({ code: lat.code, err: lat.err }).toEqual({ code: 0, err: note });
+    expect({ code: lat.code, err: lat.err }).toEqual({ code: 0, err: note.replace(/\n$/, '; or read them with --join\n') });
     const pr = cawire(['print', '--format', '{frame}', FILES[0]!, LATER]);
     expect({ code: pr.code, err: pr.err }).toEqual({ code: 0, err: note });
     expect(cawire(['print', '-q', FILES[0]!, LATER]).err).toBe('');

@@ -92,8 +92,11 @@ describe('cawire print', () => {
   it('--json writes one object per message', () => {
     const lines = run(['print', FILE, '-q', '--json']).out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(10);
-    expect(lines[9]).toMatchObject({ frame: 12, pv: 'TEST:ai', command: 'ReadNotifyResponse', fields: { data: [2.5], ioid: 1, status_name: 'ECA_NORMAL' } });
-    expect(lines[9].fields.metadata).toMatchObject({ secPastEpoch: 1000, nsec: 5, time: '1990-01-01T00:16:40.000000005Z' });
+    expect(lines[9]).toMatchObject({ frame: 12, pv: 'TEST:ai', type: 'ReadNotifyResponse', fields: { data: [2.5], ioid: 1, status_name: 'ECA_NORMAL' } });
+    expect(lines[9].fields.metadata).toMatchObject({ sec_past_epoch: 1000, nsec: 5, time: '1990-01-01T00:16:40.000000005Z' });
+    // snake_case keys only (caproto's names: upper_disp_limit), and the message type under the name of the {type} token
+    for (const l of lines) expect(JSON.stringify(l)).not.toMatch(/"[a-z]+[A-Z]\w*":/);
+    expect(lines[9]).not.toHaveProperty('command');
   });
 
   it('refuses bad arguments with exit status 2 and one line, before any output', () => {
@@ -105,6 +108,13 @@ describe('cawire print', () => {
     expect(run(['print', FILE, '--port', 'abc'])).toMatchObject({ code: 2, out: '' });
     expect(run(['print', FILE, '--no-such-option'])).toMatchObject({ code: 2, out: '' });
     expect(run(['print', join(dir, 'missing.pcap')])).toMatchObject({ code: 2, out: '', err: `cawire: cannot open ${join(dir, 'missing.pcap')}: no such file\n` });
+  });
+
+  it('--json with --format is a usage error (exit 2, one line), in either order and as the default command', () => {
+    const err = 'cawire: --json writes whole JSON objects: it does not combine with --format\n';
+    expect(run(['print', FILE, '--json', '--format', '{pv}'])).toEqual({ code: 2, out: '', err });
+    expect(run(['-f', '{frame}', '--json', FILE])).toEqual({ code: 2, out: '', err });
+    expect(run(['print', FILE, '--json', '--format', '{timestamp} {src}:{sport}->{dst}:{dport} {command}'])).toEqual({ code: 2, out: '', err }); // the default template, given
   });
 
   it('prints each message as soon as its packet arrives on a live pipe', async () => {

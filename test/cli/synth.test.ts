@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultTruthPath, parseDistribution, parseSize, synthOptions } from '../../src/cli/synth.js';
+import { defaultTruthPath, parseDistribution, synthOptions } from '../../src/cli/synth.js';
+import { parseSize } from '../../src/cli/units.js';
 import { SCENARIO_DEFAULTS } from '../../src/synth/scenario.js';
 
 describe('cawire synth arguments', () => {

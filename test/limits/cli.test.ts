@@ -77,7 +77,7 @@ describe('exit statuses', { timeout: SPAWNS }, () => {
     const have = cut.length - records[2]!;
     const want = small.length - records[2]!;
     expect(r.err).toBe(
-      `cawire: capture ends early at byte ${records[2]} after frame 3 (file ends after ${have} of the ${want} bytes of a packet record); decoded everything before it\n`,
+      `cawire: capture ends early at byte ${records[2]} after frame 2 (file ends after ${have} of the ${want} bytes of a packet record); decoded everything before it\n`,
     );
   });
 
@@ -190,10 +190,10 @@ describe('strings from the wire', { timeout: SPAWNS }, () => {
   it('JSON output stays valid and carries the names exactly', () => {
     const r = cawire(['print', '-q', '--json', capture]);
     expect(r.code).toBe(0);
-    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as { command: string; pv: string | null; fields: { name?: string } });
-    expect(rows.filter((x) => x.command === 'CreateChanRequest').map((x) => x.fields.name)).toEqual(NAMES.map(onWire));
-    expect(rows.find((x) => x.command === 'HostNameRequest')!.fields.name).toBe(HOST);
-    expect(rows.find((x) => x.command === 'ClientNameRequest')!.fields.name).toBe(USER);
+    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; pv: string | null; fields: { name?: string } });
+    expect(rows.filter((x) => x.type === 'CreateChanRequest').map((x) => x.fields.name)).toEqual(NAMES.map(onWire));
+    expect(rows.find((x) => x.type === 'HostNameRequest')!.fields.name).toBe(HOST);
+    expect(rows.find((x) => x.type === 'ClientNameRequest')!.fields.name).toBe(USER);
     expect(r.out).not.toMatch(/[\x00-\x09\x0b-\x1f]/); // JSON escapes C0 controls (C1 ones are valid JSON as they are)
   });
 

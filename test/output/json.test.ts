@@ -42,7 +42,7 @@ describe('JSON lines', () => {
     const values = Array.from({ length: 40 }, (_, i) => i / 2);
     const ev = event(enc.readNotifyResponse({ data_type: 6, data_count: 40, status: 1, ioid: 3, payload: encodeDbr(6, values) }), false, 'W');
     const o = JSON.parse(eventToJson(ev));
-    expect(o).toMatchObject({ frame: 42, src: '10.0.0.1', sport: 5064, dst: '10.0.0.2', dport: 40000, direction: 'response', pv: 'W', command: 'ReadNotifyResponse' });
+    expect(o).toMatchObject({ frame: 42, src: '10.0.0.1', sport: 5064, dst: '10.0.0.2', dport: 40000, direction: 'response', pv: 'W', type: 'ReadNotifyResponse' });
     expect(o.fields).toMatchObject({ data_type: 6, data_type_name: 'DBR_DOUBLE', status: 1, status_name: 'ECA_NORMAL', ioid: 3 });
     expect(o.fields.data).toEqual(values);
   });
@@ -62,7 +62,7 @@ describe('JSON lines', () => {
     expect(n).toBeGreaterThan(1000);
   });
 
-  it('writes wire values that need care as JSON.stringify does: NaN, infinities, -0, exponents, quotes, control characters', () => {
+  it('writes wire values that need care as JSON.stringify does (NaN and infinities as strings): -0, exponents, quotes, control characters', () => {
     const doubles = [NaN, Infinity, -Infinity, -0, 1e21, 5e-7, 0.1 + 0.2, -12.5, 4294967296.5, 2 ** 53, -(2 ** 40), 1767225601.2427];
     const cases = [
       event(enc.eventAddResponse({ data_type: 20, data_count: doubles.length, status: 1, subscriptionid: 2, payload: encodeDbr(20, doubles, { status: 3, severity: 2, secPastEpoch: 4294967295, nsec: 4294967295 }) }), false, 'P"\\\x1b\x7f\xe9'),
@@ -76,7 +76,36 @@ describe('JSON lines', () => {
       event(enc.eventAddResponse({ data_type: 20, data_count: 0, status: 1, subscriptionid: 2, payload: encodeDbr(20, []) }), false),
     ];
     for (const ev of cases) expect(eventToJson(ev)).toBe(JSON.stringify(eventRecord(ev)));
-    expect(JSON.parse(eventToJson(cases[0]!)).fields.data).toEqual([null, null, null, 0, 1e21, 5e-7, 0.1 + 0.2, -12.5, 4294967296.5, 2 ** 53, -(2 ** 40), 1767225601.2427]);
+    expect(JSON.parse(eventToJson(cases[0]!)).fields.data).toEqual(['NaN', 'Infinity', '-Infinity', 0, 1e21, 5e-7, 0.1 + 0.2, -12.5, 4294967296.5, 2 ** 53, -(2 ** 40), 1767225601.2427]);
+  });
+
+  it('NaN and infinities are the strings "NaN", "Infinity", "-Infinity" in long arrays and limits too, never null', () => {
+    // 40 doubles: past the length where arrays are written by JSON.stringify; a float32 NaN and infinity in the limits.
+    const values = Array.from({ length: 40 }, (_, i) => (i % 10 === 3 ? NaN : i % 10 === 7 ? -Infinity : i === 39 ? Infinity : i / 4));
+    const limits = { status: 0, severity: 0, precision: 2, units: 'V', upperDispLimit: Infinity, lowerDispLimit: -Infinity, upperAlarmLimit: NaN, upperWarningLimit: 1, lowerWarningLimit: 0, lowerAlarmLimit: NaN };
+    const cases = [
+      event(enc.readNotifyResponse({ data_type: 6, data_count: 40, status: 1, ioid: 3, payload: encodeDbr(6, values) }), false, 'W'),
+      event(enc.readNotifyResponse({ data_type: 30, data_count: 1, status: 1, ioid: 3, payload: encodeDbr(30, [NaN], limits) }), false, 'F'),
+    ];
+    for (const ev of cases) expect(eventToJson(ev)).toBe(JSON.stringify(eventRecord(ev)));
+    const asJson = (x: number) => (Number.isFinite(x) ? x : String(x));
+    expect(JSON.parse(eventToJson(cases[0]!)).fields.data).toEqual(values.map(asJson));
+    const f = JSON.parse(eventToJson(cases[1]!)).fields;
+    expect(f.data).toEqual(['NaN']);
+    expect(f.metadata).toMatchObject({ upper_disp_limit: 'Infinity', lower_disp_limit: '-Infinity', upper_alarm_limit: 'NaN', upper_warning_limit: 1, lower_alarm_limit: 'NaN' });
+    // Read back: the strings give the numbers again.
+    expect(JSON.parse(eventToJson(cases[0]!)).fields.data.map(Number)).toEqual(values);
+  });
+
+  it.skipIf(!HAVE_SHARED)('ca_all_dbr frame 212: the NaN alarm and warning limits of a real DBR_CTRL_FLOAT are "NaN"', async () => {
+    if (!HAVE_SHARED) return console.warn(SKIP_REASON);
+    // `tshark -r ca_all_dbr.pcapng -Y frame.number==212 -x`: the frame's third ReadNotifyResponse (ioid 3, DBR_CTRL_FLOAT)
+    // holds 7f c0 00 00 (a float32 quiet NaN) four times after its display limits 0, 0: its alarm and warning limits.
+    const { events } = await collectEvents(join(PUBLIC, 'ca_all_dbr.pcapng'));
+    const reply = events.find((ev) => ev.frame === 212 && ev.type === 'ReadNotifyResponse' && (ev.command as unknown as { ioid: number }).ioid === 3)!;
+    const md = JSON.parse(eventToJson(reply)).fields.metadata;
+    expect([md.upper_disp_limit, md.lower_disp_limit, md.upper_alarm_limit, md.upper_warning_limit, md.lower_warning_limit, md.lower_alarm_limit]).toEqual([0, 0, 'NaN', 'NaN', 'NaN', 'NaN']);
+    expect(eventToJson(reply)).toBe(JSON.stringify(eventRecord(reply)));
   });
 
   it('numbers: as JSON.stringify writes them, over every magnitude', () => {

@@ -204,6 +204,20 @@ describe('pairFiles', SLOW, () => {
     expect(none!.counts).toEqual(slow!.counts);
   });
 
+  it('a stop ends the file being read and begins no other: their parts are left out', async () => {
+    const task = { kinds: ['create' as const], by: 'server' as const, timeout: 60, dissect: {} };
+    const before = new AbortController();
+    before.abort('SIGINT');
+    expect(await pairFiles(FILES, task, 2, before.signal)).toEqual([undefined, undefined, undefined]);
+    const during = new AbortController();
+    const parts = pairFiles(FILES, task, 1, during.signal);
+    during.abort('SIGINT'); // the first file is begun, the others wait for its thread
+    const [first, ...rest] = await parts;
+    expect(rest).toEqual([undefined, undefined]);
+    // stopped before its header was read (left out), or after (what was read, marked)
+    if (first) expect(first.dissection.capture.stoppedBy).toBe('SIGINT');
+  });
+
   it('rejects with a CaptureError naming the file that is not a capture', async () => {
     const task = { kinds: ['create' as const], by: 'server' as const, timeout: 60, dissect: {} };
     await expect(pairFiles([...FILES, NOT_A_CAPTURE], task, 2)).rejects.toThrow(new CaptureError(`${NOT_A_CAPTURE}: not a pcap or pcapng capture (starts with 47 45 54 20)`));

@@ -214,7 +214,7 @@ const embeddedHeader = fc
   .record({ command: fc.integer({ min: 0, max: 27 }), payload_size: fc.oneof(u16, u32), data_type: u16, data_count: fc.oneof(u16, u32), parameter1: u32, parameter2: u32 })
   .map((h) => ({
     header: ca.caHeader(h.command, h.payload_size, h.data_type, h.data_count, h.parameter1, h.parameter2),
-    fields: { ...h, commandName: COMMAND_NAMES[h.command] },
+    fields: { ...h, command_name: COMMAND_NAMES[h.command] },
   }));
 
 const SERVER_MESSAGES: fc.Arbitrary<GenMessage>[] = [

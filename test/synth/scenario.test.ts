@@ -183,6 +183,15 @@ describe('synthetic scenario: the truth file against what cawire decodes', () =>
     expect(sent.slice(0, 8).map((b) => b.id)).toEqual([0, 0, 1, 2, 3, 4, 5, 6]);
     expect(sent.slice(0, 8).map((b) => b.atUs - restart.upUs)).toEqual([0, 20e3, 60e3, 140e3, 300e3, 620e3, 1260e3, 2540e3]);
     expect(truth.beacons.written).toBe(events.filter((ev) => ev.command instanceof Beacon).length);
+    // the truth's frames: the first beacon written after the restart, and each client host's next circuit (its first CA message follows the SYN)
+    expect(restart.upFrame).toBe(ioc1.find((ev) => us(ev) >= restart.upUs)!.frame);
+    const ip = (name: string) => truth.clients.find((c) => c.name === name)!.ip;
+    expect(restart.clients.length).toBeGreaterThan(0);
+    for (const c of restart.clients) {
+      const next = events.find((ev) => ev.src === ip(c.client) && ev.dport === 5064 && ev.transport === 'tcp' && us(ev) > restart.downUs);
+      expect(next!.frame).toBeGreaterThan(c.backFrame!);
+      expect(us(next!)).toBeGreaterThanOrEqual(c.backUs!);
+    }
   });
 });
 

@@ -1,0 +1,117 @@
+// Every report's analysis by name, so that a worker thread builds the same one
+// the main thread would (src/parallel/worker.ts): its options and its part
+// survive a structured clone.
+
+import type { Analysis } from './analysis.js';
+import { BeaconAnalysis, type BeaconReport } from './beacons.js';
+import { ClientNames, clientGroup, type ClientGrouping, type ClientNameTable } from './client-names.js';
+import { CircuitAnalysis, type CircuitSummary } from './circuits.js';
+import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latency.js';
+import type { PairKind, PairRecord } from './pairing.js';
+import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
+import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
+
+/** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
+export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until'> {
+  kinds: PairKind[];
+  /** list the pairs slower than this many seconds (-Infinity: every pair, for --raw); none: list nothing */
+  listSlowerThan?: number;
+}
+
+export interface SearchTaskOptions {
+  /** --storm RATE: the storms above it */
+  storm?: number;
+  /** the clients' rows: per ip:port (default), host, or user@host */
+  by?: ClientGrouping;
+}
+
+/** The searches report's part: its rows (SearchReport without its log). */
+export interface SearchPart {
+  names: NameSearches[];
+  unanswered: UnansweredSearch[];
+  duplicates: NameSearches[];
+  clients: ClientSearches[];
+  storms?: SearchStorm[];
+}
+
+export interface AnalysisTypes {
+  searches: { options: SearchTaskOptions; part: SearchPart };
+  beacons: { options: { silence?: number }; part: BeaconReport };
+  circuits: { options: Record<string, never>; part: CircuitSummary[] };
+  summary: { options: SummaryOptions; part: CaptureSummary };
+  latency: { options: LatencyTaskOptions; part: LatencyPart };
+}
+
+export type AnalysisName = keyof AnalysisTypes;
+export type PartOf<N extends AnalysisName> = AnalysisTypes[N]['part'];
+export type OptionsOf<N extends AnalysisName> = AnalysisTypes[N]['options'];
+
+function searches(o: SearchTaskOptions): Analysis<SearchPart> {
+  const analysis = new SearchAnalysis();
+  // By user, a client's names come from its host's circuits.
+  const names = o.by === 'user' ? new ClientNames() : undefined;
+  return {
+    selection: () => analysis.selection(),
+    event: (ev) => {
+      analysis.event(ev);
+      names?.event(ev);
+    },
+    finish: () => {
+      const report = analysis.finish();
+      const table: ClientNameTable | undefined = names?.table();
+      const by = o.by ?? 'socket';
+      return {
+        names: report.names,
+        unanswered: report.unanswered,
+        duplicates: report.duplicates,
+        clients: by === 'socket' ? report.clients : report.clientsBy((client) => clientGroup(table, by, client)),
+        storms: o.storm === undefined ? undefined : report.storms(o.storm),
+      };
+    },
+  };
+}
+
+function beacons(o: { silence?: number }): Analysis<BeaconReport> {
+  const analysis = new BeaconAnalysis(o.silence);
+  return { selection: () => analysis.selection(), event: (ev) => analysis.event(ev), finish: () => analysis.finish() };
+}
+
+function circuits(): Analysis<CircuitSummary[]> {
+  const analysis = new CircuitAnalysis();
+  return {
+    selection: () => analysis.selection(),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: () => analysis.finish(),
+  };
+}
+
+function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
+  const { listSlowerThan: bound, ...options } = o;
+  const records: PairRecord[] = [];
+  const analysis = new LatencyAnalysis({
+    ...options,
+    keepRecords: 0,
+    onRecord: bound === undefined ? undefined : (r) => r.latency > bound && records.push(r),
+  });
+  return {
+    selection: () => analysis.selection(),
+    started: (clock) => analysis.started(clock),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: (result) => ({ ...analysis.finish(result), records }),
+  };
+}
+
+const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartOf<N>> } = {
+  searches,
+  beacons,
+  circuits,
+  summary: (o) => new SummaryAnalysis(o),
+  latency,
+};
+
+/** The analysis of a report, by name. */
+export function buildAnalysis<N extends AnalysisName>(name: N, options: OptionsOf<N>): Analysis<PartOf<N>> {
+  return BUILDERS[name](options);
+}

@@ -1,0 +1,6 @@
+// The protocol handlers a dissection uses unless DissectOptions.protocols says otherwise, in the order they are asked.
+
+import { caProtocol } from '../../protocols/ca/handler.js';
+import type { ProtocolFactory } from './protocol.js';
+
+export const DEFAULT_PROTOCOLS: readonly ProtocolFactory[] = [caProtocol];

@@ -14,6 +14,7 @@ import { u16be, u32be } from '../bytes.js';
 import { CircuitState, SearchNames, isMonitorUpdate, type CircuitLimits } from './circuit.js';
 import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from './constants.js';
 import { senderRoleFromContent } from './direction.js';
+import { littleDecodedHint } from './hint.js';
 import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from './framing.js';
 import { Beacon, SearchRequest, SearchResponse, decodeMessage, emptyRegistration, type CaMessage } from './messages.js';
 
@@ -240,6 +241,11 @@ export class CaHandler implements ProtocolHandler {
     d.time = p.now;
     d.frame = p.frame;
     return declined(d);
+  }
+
+  /** End of the capture (the engine has set its counts, and every handler's are final): the hint when little was decoded. */
+  finish(): void {
+    this.stats.littleDecoded = littleDecodedHint(this.stats, this.options);
   }
 
   private malformed(reason: MalformedReason, bytes: number): void {

@@ -58,6 +58,8 @@ export class Dissector implements PacketSink {
   private readonly ip = newIpv4View();
   /** packets on ports no handler claims, by transport (0 TCP, 1 UDP) * 65536 + service port (see otherPort's callers) */
   private readonly otherPortPackets = new Uint32Array(2 * 65536);
+  /** 1 for a TCP port an unclaimed SYN went to: a server's, whichever end of a later packet it is */
+  private readonly otherSynPorts = new Uint8Array(65536);
 
   // The packet being decoded: `packetTime` is what handlers read (events take their time and frame from it).
   private readonly packetTime: PacketTime = { sec: 0, nsec: 0, frame: 0, now: 0 };
@@ -156,6 +158,19 @@ export class Dissector implements PacketSink {
     this.otherPort(1, sport < dport ? sport : dport);
   }
 
+  /** The likely server port of an unclaimed TCP packet: a SYN's destination, a SYN-ACK's source, a port seen so, else the lower port. */
+  private otherTcpServicePort(sport: number, dport: number, flags: number): number {
+    const synPorts = this.otherSynPorts;
+    if (flags & TCP_SYN) {
+      const port = flags & TCP_ACK ? sport : dport;
+      synPorts[port] = 1;
+      return port;
+    }
+    if (synPorts[dport]) return dport;
+    if (synPorts[sport]) return sport;
+    return sport < dport ? sport : dport;
+  }
+
   /** A packet no handler claims: counted, and by its likely service port for the end-of-run hint. */
   private otherPort(transport: 0 | 1, port: number): void {
     this.stats.otherPorts++;
@@ -208,8 +223,7 @@ export class Dissector implements PacketSink {
     if (!c) {
       const handler = this.claimCircuit(srcIp, sport, dstIp, dport, buf, payOff, payLen);
       if (!handler) {
-        // The service port: a SYN's destination, a SYN-ACK's source, else the lower port.
-        this.otherPort(0, flags & TCP_SYN ? (flags & TCP_ACK ? sport : dport) : sport < dport ? sport : dport);
+        this.otherPort(0, this.otherTcpServicePort(sport, dport, flags));
         return;
       }
       // Do not open a circuit for a stray ACK/FIN of a connection already gone.

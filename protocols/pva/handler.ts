@@ -26,8 +26,11 @@ export const PVA_BROADCAST_PORT = 5076;
 /** Largest payload the content heuristic believes (a random 32-bit size word rarely passes it). */
 const HEURISTIC_MAX_PAYLOAD = 16 * 1024 * 1024;
 
-/** Whether a payload is pvAccess messages back to back from its first byte (the last may run past the end); reads `h`. */
-function framesAsPva(buf: Buffer, off: number, len: number, h: PvaHeader, wholeDatagram: boolean): boolean {
+/**
+ * Whether a payload is pvAccess messages back to back from its first byte to its last (the heuristic: a
+ * random payload passes it almost never, as every header must be plausible and the sizes must add up); reads `h`.
+ */
+function framesAsPva(buf: Buffer, off: number, len: number, h: PvaHeader): boolean {
   const end = off + len;
   if (len < PVA_HEADER_SIZE) return false;
   while (end - off >= PVA_HEADER_SIZE) {
@@ -36,7 +39,7 @@ function framesAsPva(buf: Buffer, off: number, len: number, h: PvaHeader, wholeD
     if (h.payloadSize > HEURISTIC_MAX_PAYLOAD) return false;
     off += PVA_HEADER_SIZE + h.payloadSize;
   }
-  return wholeDatagram ? off === end : off >= end;
+  return off === end;
 }
 
 export class PvaHandler implements ProtocolHandler, PvaSink {
@@ -55,9 +58,12 @@ export class PvaHandler implements ProtocolHandler, PvaSink {
     return port === PVA_SERVER_PORT;
   }
 
-  /** The first header's direction flag says who sent it, once the payload frames as pvAccess. */
+  /**
+   * The first header's direction flag says who sent it, once the payload frames as pvAccess (a segment
+   * ending inside a message does not tell: a later one of the circuit, ending on a message, will).
+   */
   senderRole(buf: Buffer, off: number, len: number): Role | undefined {
-    if (!framesAsPva(buf, off, len, this.h, false)) return undefined;
+    if (!framesAsPva(buf, off, len, this.h)) return undefined;
     return buf[off + 2]! & FLAG_FROM_SERVER ? 'server' : 'client';
   }
 
@@ -71,7 +77,7 @@ export class PvaHandler implements ProtocolHandler, PvaSink {
 
   datagram(_srcIp: number, sport: number, _dstIp: number, dport: number, buf: Buffer, off: number, len: number): boolean {
     const onPorts = dport === PVA_BROADCAST_PORT || dport === PVA_SERVER_PORT || sport === PVA_BROADCAST_PORT || sport === PVA_SERVER_PORT;
-    if (!onPorts && !framesAsPva(buf, off, len, this.h, true)) return false;
+    if (!onPorts && !framesAsPva(buf, off, len, this.h)) return false;
     framePvaDatagram(this, buf, off, len, this.h);
     return true;
   }

@@ -33,7 +33,7 @@ export interface CircuitListener {
   circuitEnded?(c: TcpCircuit): void;
 }
 
-export class Dissector implements PacketSink {
+export class Dissector implements PacketSink, PacketTime {
   readonly stats: DissectStats = newStats();
   readonly options: ResolvedOptions;
   private readonly circuits = new CircuitTable();
@@ -56,15 +56,16 @@ export class Dissector implements PacketSink {
   /** the limits every stream shares (one object, not one per circuit) */
   private readonly tcpLimits: TcpLimits;
   private readonly ip = newIpv4View();
-  /** packets on ports no handler claims, by transport (0 TCP, 1 UDP) * 65536 + service port (see otherPort's callers) */
-  private readonly otherPortPackets = new Uint32Array(2 * 65536);
-  /** 1 for a TCP port an unclaimed SYN went to: a server's, whichever end of a later packet it is */
-  private readonly otherSynPorts = new Uint8Array(65536);
+  /** packets on ports no handler claims, by transport (0 TCP, 1 UDP) * 65536 + service port (see otherPort's callers); made at the first */
+  private otherPortPackets: Uint32Array | undefined = undefined;
+  /** 1 for a TCP port an unclaimed SYN went to: a server's, whichever end of a later packet it is; made at the first */
+  private otherSynPorts: Uint8Array | undefined = undefined;
 
-  // The packet being decoded: `packetTime` is what handlers read (events take their time and frame from it).
-  private readonly packetTime: PacketTime = { sec: 0, nsec: 0, frame: 0, now: 0 };
-  private frame = 0;
-  private now = 0;
+  // The packet being decoded (PacketTime: the handlers read it from here; events take their time and frame from it).
+  sec = 0;
+  nsec = 0;
+  frame = 0;
+  now = 0;
 
   constructor(
     options: DissectOptions,
@@ -74,7 +75,7 @@ export class Dissector implements PacketSink {
     this.options = resolveOptions(options);
     this.held = new HeldBudget(this.options.maxHeldTotal);
     this.tcpLimits = { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST };
-    const ctx = { options: this.options, stats: this.stats, packet: this.packetTime, emit: onEvent };
+    const ctx = { options: this.options, stats: this.stats, packet: this as PacketTime, emit: onEvent };
     this.handlers = (options.protocols ?? DEFAULT_PROTOCOLS).map((make) => make(ctx));
   }
 
@@ -82,12 +83,9 @@ export class Dissector implements PacketSink {
     const s = this.stats;
     s.packets++;
     this.frame = frame;
+    this.sec = tsSec;
+    this.nsec = tsNsec;
     this.now = unixSeconds(tsSec, tsNsec);
-    const pt = this.packetTime;
-    pt.sec = tsSec;
-    pt.nsec = tsNsec;
-    pt.frame = frame;
-    pt.now = this.now;
     if (s.packets === 1) s.firstTime = this.now;
     s.lastTime = this.now;
     if ((s.packets & 0xffff) === 0) this.maintain();
@@ -133,7 +131,7 @@ export class Dissector implements PacketSink {
     this.ageHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
-    this.stats.busiestOtherPorts = busiestPorts(this.otherPortPackets, 3);
+    if (this.otherPortPackets) this.stats.busiestOtherPorts = busiestPorts(this.otherPortPackets, 3);
     for (const h of this.handlers) h.finish?.();
   }
 
@@ -160,7 +158,7 @@ export class Dissector implements PacketSink {
 
   /** The likely server port of an unclaimed TCP packet: a SYN's destination, a SYN-ACK's source, a port seen so, else the lower port. */
   private otherTcpServicePort(sport: number, dport: number, flags: number): number {
-    const synPorts = this.otherSynPorts;
+    const synPorts = (this.otherSynPorts ??= new Uint8Array(65536));
     if (flags & TCP_SYN) {
       const port = flags & TCP_ACK ? sport : dport;
       synPorts[port] = 1;
@@ -174,7 +172,7 @@ export class Dissector implements PacketSink {
   /** A packet no handler claims: counted, and by its likely service port for the end-of-run hint. */
   private otherPort(transport: 0 | 1, port: number): void {
     this.stats.otherPorts++;
-    this.otherPortPackets[transport * 65536 + port]++;
+    (this.otherPortPackets ??= new Uint32Array(2 * 65536))[transport * 65536 + port]++;
   }
 
   // ---- TCP ---------------------------------------------------------------

@@ -6,7 +6,7 @@ import type { DissectStats } from '../../src/dissect/stats.js';
 /** CA messages this many times fewer than the packets on unclaimed ports are "few". */
 const FEW_RATIO = 10;
 
-/** One line ('' when CA was decoded well enough): the busiest undecoded ports, --ports and EPICS_CA_SERVER_PORT, other protocols seen. */
+/** One line ('' when CA was decoded well enough, or nothing else was seen): the busiest undecoded ports, --ports and EPICS_CA_SERVER_PORT, other protocols seen. */
 export function littleDecodedHint(s: DissectStats, o: ResolvedOptions): string {
   if (s.packets === 0 || (s.caMessages > 0 && s.caMessages * FEW_RATIO >= s.otherPorts)) return '';
   const head = s.caMessages === 0 ? 'no CA messages decoded' : `only ${s.caMessages} CA message${s.caMessages === 1 ? '' : 's'} decoded`;
@@ -20,5 +20,6 @@ export function littleDecodedHint(s: DissectStats, o: ResolvedOptions): string {
     why.push(`busiest undecoded ports: ${ports}`);
     why.push(`if CA runs on one of them, try --ports ${top[0]!.port} or EPICS_CA_SERVER_PORT=${top[0]!.port} (CA server port now ${o.serverPort}, repeater ${o.repeaterPort})`);
   }
-  return why.length > 0 ? `${head}: ${why.join('; ')}` : head;
+  // Nothing to say (the traffic was all on CA ports, e.g. circuits that carried no whole message): no hint.
+  return why.length > 0 ? `${head}: ${why.join('; ')}` : '';
 }

@@ -6,6 +6,8 @@ export { CaEvent, CaEventBase, type CaEventOf, type Transport } from './dissect/
 export { TcpCircuit } from './dissect/circuits.js';
 export { type DissectOptions } from './dissect/options.js';
 export { type DissectStats, skippedSummary } from './dissect/stats.js';
+export type { HandlerContext, PacketTime, ProtocolFactory, ProtocolHandler, Role, StreamHandler } from './dissect/protocol.js';
+export { DEFAULT_PROTOCOLS } from './dissect/registry.js';
 export { eventFilter, type EventFilterSpec } from './dissect/filter.js';
 export { CaptureParser } from './capture/reader.js';
 export { captureChunks, readCapture, type CaptureChunkOptions, type CaptureSource } from './capture/source.js';

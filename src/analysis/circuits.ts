@@ -267,6 +267,7 @@ export class CircuitAnalysis {
 
   /** The engine's circuitEnded hook: the circuit's counters are final now. */
   circuitEnded(c: TcpCircuit): void {
+    if (c.protocol !== 'ca') return; // the engine tracks other protocols' circuits too (a pvAccess one): not CA's
     const t = this.tallies.get(c) ?? emptyTally();
     this.tallies.delete(c);
     const up = directionSummary(c.toServer);

@@ -286,6 +286,7 @@ export class Pairer {
 
   /** The dissector retired a circuit: its handshake is settled and what is still pending is unanswered. */
   circuitEnded(c: TcpCircuit): void {
+    if (c.protocol !== 'ca') return; // the engine tracks other protocols' circuits too (a pvAccess one): not CA's
     const state = this.circuits.get(c);
     this.circuits.delete(c);
     if (!state?.handshakeDone) this.handshake(c, true);

@@ -213,6 +213,7 @@ export function reportEnd(r: DissectResult, label = ''): void {
   if (r.capture.stoppedBy !== undefined) process.stderr.write(`${prefix}${cutShortNote(r)}\n`);
   const skipped = skippedSummary(r.stats);
   if (skipped) process.stderr.write(`${prefix}${skipped}\n`);
+  if (r.stats.littleDecoded) process.stderr.write(`${prefix}${r.stats.littleDecoded}\n`);
 }
 
 /**

@@ -1,22 +1,22 @@
 // TCP virtual circuits: the two directions of a connection, who is client and
 // server, and the facts the reports need (handshake, bytes, how it ended).
 
-import { CircuitState, type CircuitLimits } from '../../protocols/ca/circuit.js';
-import { StreamFramer } from '../../protocols/ca/framing.js';
+import type { CircuitState } from '../../protocols/ca/circuit.js';
 import { ipToString } from '../../protocols/ca/ip.js';
 import { TcpStream, type StreamConsumer } from '../net/tcp.js';
 import type { TcpFlow } from '../net/tcp-analysis.js';
+import type { ProtocolHandler, StreamHandler } from './protocol.js';
 
 export type Closer = 'client' | 'server';
 
-/** One direction of a circuit: reassembly feeding CA framing. */
+/** One direction of a circuit: reassembly feeding the circuit's protocol handler. */
 export class Half implements StreamConsumer {
   stream!: TcpStream;
-  /** made by the dissector when this direction's first payload byte arrives: a circuit that carries no data costs no framer */
-  framer: StreamFramer<Half> | undefined = undefined;
+  /** made by the circuit's handler when this direction's first payload byte arrives: a circuit that carries no data costs no framer */
+  framer: StreamHandler | undefined = undefined;
   /** TCP analysis of the segments in this direction (retransmissions, windows, ...); one shared and never fed when it is off */
   tcp!: TcpFlow;
-  /** CA bytes framed into messages, and messages */
+  /** messages framed in this direction (by the circuit's protocol) */
   caMessages = 0;
   /** bytes on the wire (frames) and TCP payload bytes in this direction */
   wireBytes = 0;
@@ -36,8 +36,8 @@ export class Half implements StreamConsumer {
 }
 
 export class TcpCircuit {
-  /** made at first use (see `ca`): a circuit that carries no CA message has none */
-  private caState: CircuitState | undefined = undefined;
+  /** see protocolState: a circuit that carries no message has none */
+  private state: object | undefined = undefined;
   readonly toServer: Half;
   readonly toClient: Half;
   /** capture times (Unix seconds, float) */
@@ -75,7 +75,8 @@ export class TcpCircuit {
     readonly serverPort: number,
     now: number,
     roleEvidence: TcpCircuit['roleEvidence'],
-    private readonly caLimits: CircuitLimits,
+    /** the protocol this circuit carries (see protocol.ts) */
+    readonly handler: ProtocolHandler,
   ) {
     this.firstSeen = now;
     this.lastSeen = now;
@@ -84,9 +85,22 @@ export class TcpCircuit {
     this.toClient = new Half(this, false);
   }
 
-  /** The circuit's CA state: which PV each id names, versions, host and user name. */
+  /** the protocol's name: 'ca', 'pva' … */
+  get protocol(): string {
+    return this.handler.name;
+  }
+
+  /**
+   * A CA circuit's state: which PV each id names, versions, host and user name
+   * (protocols/ca/handler.ts makes it; read it only on a circuit whose protocol is 'ca').
+   */
   get ca(): CircuitState {
-    return (this.caState ??= new CircuitState(this.caLimits));
+    return this.protocolState as CircuitState;
+  }
+
+  /** The handler's state for this circuit, made at first use. */
+  get protocolState(): object {
+    return (this.state ??= this.handler.circuitState(this));
   }
 
   /** whether a packet between these endpoints (either direction) belongs to this circuit */

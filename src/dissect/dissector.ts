@@ -1,32 +1,23 @@
-// The capture stream decoder: packets in, CA message events out.
+// The capture stream decoder (the engine): packets in, protocol events out.
 //
 // Link layer -> IPv4 (fragments reassembled) -> UDP datagrams and TCP circuits
-// on CA ports -> CA framing -> typed messages, with the sender's role decided by
-// the transport (SYN, server port, learned server endpoints, then content).
+// -> the protocol handler that claims them (protocol.ts: CA first, by port,
+// learned endpoint or content), with a circuit's roles decided by the transport
+// (SYN, server endpoint, then the handler's reading of the content, then ports).
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ipv4Offset } from '../capture/link.js';
 import { unixSeconds, type PacketSink } from '../capture/types.js';
-import { SearchNames, isMonitorUpdate, type CircuitLimits } from '../../protocols/ca/circuit.js';
-import { ANY_ADDRESS, CMD, EXTENDED_HEADER_SIZE } from '../../protocols/ca/constants.js';
-import { AssemblyPool, StreamFramer, frameDatagram, type FrameSink, type FramerLimits, type HeaderView, type MalformedReason } from '../../protocols/ca/framing.js';
-import {
-  Beacon,
-  SearchRequest,
-  SearchResponse,
-  decodeMessage,
-  emptyRegistration,
-  type CaMessage,
-} from '../../protocols/ca/messages.js';
 import { FragmentReassembler, PROTO_TCP, PROTO_UDP, newIpv4View, parseIpv4 } from '../net/ipv4.js';
 import { HeldBudget, TcpStream, type TcpLimits } from '../net/tcp.js';
 import { TcpFlow, newTcpClock, windowScaleOption } from '../net/tcp-analysis.js';
-import { CircuitTable, Half, TcpCircuit, endpointKey, type Closer } from './circuits.js';
-import { senderRoleFromContent } from './direction.js';
-import { CaEvent } from './event.js';
+import { CircuitTable, TcpCircuit, type Closer } from './circuits.js';
+import type { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
-import { WANTED_CODES, resolveOptions, type DeclinedMessage, type DissectOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
+import type { PacketTime, ProtocolHandler } from './protocol.js';
+import { DEFAULT_PROTOCOLS } from './registry.js';
 import { u16be, u32be } from '../../protocols/bytes.js';
 
 const TCP_FIN = 0x01;
@@ -64,16 +55,7 @@ export interface CircuitListener {
   circuitEnded?(c: TcpCircuit): void;
 }
 
-/** UDP datagram being framed (one reused instance). */
-interface Datagram {
-  srcIp: number;
-  sport: number;
-  dstIp: number;
-  dport: number;
-  fromClient: boolean;
-}
-
-export class Dissector implements PacketSink {
+export class Dissector implements PacketSink, PacketTime {
   readonly stats: DissectStats = newStats();
   readonly options: ResolvedOptions;
   private readonly circuits = new CircuitTable();
@@ -93,58 +75,38 @@ export class Dissector implements PacketSink {
   private ageSeen: number[] = [];
   private ageHead = 0;
   private lastCircuit?: TcpCircuit = undefined;
-  /** server TCP endpoints learned from search replies and beacons */
-  private readonly learnedServers = new Set<number>();
-  /** client UDP sockets learned from searches and repeater registrations */
-  private readonly clientSockets = new Set<number>();
-  private readonly searchNames: SearchNames;
+  /** the protocol handlers, in the order they are asked (see protocol.ts) */
+  private readonly handlers: ProtocolHandler[];
   private readonly fragments = new FragmentReassembler();
   private readonly held: HeldBudget;
-  /** bytes of incomplete messages the framers hold, all circuits together */
-  private readonly assembling: HeldBudget;
-  /** what every framer shares: limits, that budget, the pool of assembly buffers */
-  private readonly framerLimits: FramerLimits;
-  /** the limits every stream and every circuit's id tables share (one object each, not one per circuit) */
+  /** the limits every stream shares (one object, not one per circuit) */
   private readonly tcpLimits: TcpLimits;
-  private readonly circuitLimits: CircuitLimits;
   private readonly ip = newIpv4View();
-  private readonly header: HeaderView = { command: 0, payloadSize: 0, dataType: 0, dataCount: 0, headerSize: 0 };
-  private readonly dgram: Datagram = { srcIp: 0, sport: 0, dstIp: 0, dport: 0, fromClient: false };
+  /** packets on ports no handler claims, by transport (0 TCP, 1 UDP) * 65536 + service port (see otherPort's callers); made at the first */
+  private otherPortPackets: Uint32Array | undefined = undefined;
+  /** 1 for a TCP port an unclaimed SYN went to: a server's, whichever end of a later packet it is; made at the first */
+  private otherSynPorts: Uint8Array | undefined = undefined;
   /** the packet's time and frame for the TCP analysis (one reused instance) */
   private readonly tcpClock = newTcpClock();
   /** every circuit's TcpFlow while the TCP analysis is off: it counts nothing, and costs no memory per circuit */
   private readonly idleFlow = new TcpFlow();
-  private declinedView?: DeclinedMessage;
 
-  // The packet being decoded: events take their time and frame from it.
-  private sec = 0;
-  private nsec = 0;
-  private frame = 0;
-  private now = 0;
-
-  private readonly tcpSink: FrameSink<Half>;
-  private readonly udpSink: FrameSink<Datagram>;
+  // The packet being decoded (PacketTime: the handlers read it from here; events take their time and frame from it).
+  sec = 0;
+  nsec = 0;
+  frame = 0;
+  now = 0;
 
   constructor(
     options: DissectOptions,
-    private readonly onEvent: (ev: CaEvent) => void,
+    onEvent: (ev: CaEvent) => void,
     private readonly listener: CircuitListener = {},
   ) {
     this.options = resolveOptions(options);
-    this.searchNames = new SearchNames(this.options.maxSearchIds);
     this.held = new HeldBudget(this.options.maxHeldTotal);
-    this.assembling = new HeldBudget(this.options.maxMessageBytesTotal);
-    this.framerLimits = { maxMessageBytes: this.options.maxMessageBytes, budget: this.assembling, pool: new AssemblyPool() };
     this.tcpLimits = { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST };
-    this.circuitLimits = { maxIdsPerCircuit: this.options.maxIdsPerCircuit };
-    this.tcpSink = {
-      message: (half, buf, off, hs, ps) => this.tcpMessage(half, buf, off, hs, ps),
-      malformed: (_half, reason, bytes) => this.malformed(reason, bytes),
-    };
-    this.udpSink = {
-      message: (d, buf, off, hs, ps) => this.udpMessage(d, buf, off, hs, ps),
-      malformed: (_d, reason, bytes) => this.malformed(reason, bytes),
-    };
+    const ctx = { options: this.options, stats: this.stats, packet: this as PacketTime, emit: onEvent };
+    this.handlers = (options.protocols ?? DEFAULT_PROTOCOLS).map((make) => make(ctx));
   }
 
   packet(frame: number, linkType: number, tsSec: number, tsNsec: number, data: Buffer, offset: number, capLen: number): void {
@@ -202,6 +164,8 @@ export class Dissector implements PacketSink {
     this.ageHead = 0;
     this.fragments.finish();
     this.stats.ipFragmentsDropped = this.fragments.stats.dropped;
+    if (this.otherPortPackets) this.stats.busiestOtherPorts = busiestPorts(this.otherPortPackets, 3);
+    for (const h of this.handlers) h.finish?.();
   }
 
   // ---- UDP ---------------------------------------------------------------
@@ -215,87 +179,50 @@ export class Dissector implements PacketSink {
     const dport = u16be(buf, off + 2);
     const udpLen = u16be(buf, off + 4);
     const payLen = Math.min(len, udpLen >= 8 ? udpLen : len) - 8;
-    const o = this.options;
-    const srcKey = endpointKey(srcIp, sport);
-    const dstKey = endpointKey(dstIp, dport);
-    const toServer = o.serverPorts.has(dport);
-    const fromServer = o.serverPorts.has(sport);
-    const toRepeater = dport === o.repeaterPort;
-    const fromRepeater = sport === o.repeaterPort;
-    let fromClient: boolean;
-    if (toServer !== fromServer) fromClient = toServer;
-    else if (toRepeater || fromRepeater) fromClient = toRepeater && !fromRepeater;
-    else if (this.clientSockets.has(dstKey)) fromClient = srcKey === dstKey; // repeater fan-out, or a client waking itself
-    else if (this.clientSockets.has(srcKey)) fromClient = true;
-    else if (toServer) fromClient = sport > dport;
-    else {
-      this.stats.otherPorts++;
-      return;
-    }
-    this.stats.udpDatagrams++;
-    if (payLen === 0) {
-      // libca's REPEATER_REGISTER on Linux is an empty datagram to the repeater port. An empty datagram to a
-      // port of --ports is one too (a site's repeater on 5067 listed with its servers' 5066): it means nothing
-      // to a server. Registering the client's socket lets its repeater's confirm and relayed beacons decode.
-      if (toRepeater || (toServer && dport !== o.serverPort)) {
-        this.rememberClientSocket(srcKey);
-        this.emitUdp(srcIp, sport, dstIp, dport, emptyRegistration(), undefined);
+    const handlers = this.handlers;
+    for (let i = 0; i < handlers.length; i++) {
+      if (handlers[i]!.datagram(srcIp, sport, dstIp, dport, buf, off + 8, payLen)) {
+        this.stats.udpDatagrams++;
+        return;
       }
-      return;
     }
-    const d = this.dgram;
-    d.srcIp = srcIp;
-    d.sport = sport;
-    d.dstIp = dstIp;
-    d.dport = dport;
-    d.fromClient = fromClient;
-    frameDatagram(this.udpSink, d, buf, off + 8, payLen, this.header);
+    this.otherPort(1, sport < dport ? sport : dport);
   }
 
-  private udpMessage(d: Datagram, buf: Buffer, off: number, hs: number, ps: number): void {
-    const m = this.decode(buf, off, hs, ps, d.fromClient, true);
-    let pv: string | undefined;
-    if (m instanceof SearchRequest) {
-      const client = endpointKey(d.srcIp, d.sport);
-      this.rememberClientSocket(client);
-      const evicted = this.searchNames.evicted;
-      pv = this.searchNames.request(client, m);
-      this.stats.idsEvicted += this.searchNames.evicted - evicted;
-    } else if (m instanceof SearchResponse) {
-      pv = this.searchNames.reply(endpointKey(d.dstIp, d.dport), m);
-      const ip = m.parameter1 === ANY_ADDRESS ? d.srcIp : m.parameter1;
-      this.learnServer(ip, m.port);
-    } else if (m instanceof Beacon) {
-      this.learnServer(m.parameter2 || d.srcIp, m.server_port || this.options.serverPort);
-    } else if (m.command === CMD.REPEATER_REGISTER) {
-      this.rememberClientSocket(endpointKey(d.srcIp, d.sport));
+  /** The likely server port of an unclaimed TCP packet: a SYN's destination, a SYN-ACK's source, a port seen so, else the lower port. */
+  private otherTcpServicePort(sport: number, dport: number, flags: number): number {
+    const synPorts = (this.otherSynPorts ??= new Uint8Array(65536));
+    if (flags & TCP_SYN) {
+      const port = flags & TCP_ACK ? sport : dport;
+      synPorts[port] = 1;
+      return port;
     }
-    this.emitUdp(d.srcIp, d.sport, d.dstIp, d.dport, m, pv);
+    if (synPorts[dport]) return dport;
+    if (synPorts[sport]) return sport;
+    return sport < dport ? sport : dport;
   }
 
-  private emitUdp(srcIp: number, sport: number, dstIp: number, dport: number, m: CaMessage, pv: string | undefined): void {
-    this.stats.caMessages++;
-    this.onEvent(new CaEvent(this.sec, this.nsec, this.frame, srcIp, sport, dstIp, dport, 'udp', m, pv, undefined));
-  }
-
-  private learnServer(ip: number, port: number): void {
-    if (port === 0 || !this.options.learnPorts) return;
-    const key = endpointKey(ip, port);
-    if (this.learnedServers.has(key)) return;
-    if (this.learnedServers.size >= this.options.maxLearned) this.learnedServers.delete(this.learnedServers.values().next().value!);
-    this.learnedServers.add(key);
-  }
-
-  private rememberClientSocket(key: number): void {
-    if (this.clientSockets.has(key)) return;
-    if (this.clientSockets.size >= this.options.maxLearned) this.clientSockets.delete(this.clientSockets.values().next().value!);
-    this.clientSockets.add(key);
+  /** A packet no handler claims: counted, and by its likely service port for the end-of-run hint. */
+  private otherPort(transport: 0 | 1, port: number): void {
+    this.stats.otherPorts++;
+    (this.otherPortPackets ??= new Uint32Array(2 * 65536))[transport * 65536 + port]++;
   }
 
   // ---- TCP ---------------------------------------------------------------
 
-  private isServerEndpoint(ip: number, port: number): boolean {
-    return this.options.serverPorts.has(port) || this.learnedServers.has(endpointKey(ip, port));
+  /** The handler of a new circuit: the first whose server endpoint is either end, else the first heuristic one that reads the payload as its own. */
+  private claimCircuit(srcIp: number, sport: number, dstIp: number, dport: number, buf: Buffer, payOff: number, payLen: number): ProtocolHandler | undefined {
+    const handlers = this.handlers;
+    for (let i = 0; i < handlers.length; i++) {
+      const h = handlers[i]!;
+      if (h.isServerEndpoint(dstIp, dport) || h.isServerEndpoint(srcIp, sport)) return h;
+    }
+    if (payLen === 0) return undefined;
+    for (let i = 0; i < handlers.length; i++) {
+      const h = handlers[i]!;
+      if (h.heuristic && h.senderRole(buf, payOff, payLen) !== undefined) return h;
+    }
+    return undefined;
   }
 
   /** `len` bytes of TCP segment at `off`; `wireLen` is its length on the wire (more when cut by the snapshot length). */
@@ -326,8 +253,9 @@ export class Dissector implements PacketSink {
       c = undefined;
     }
     if (!c) {
-      if (!this.isServerEndpoint(dstIp, dport) && !this.isServerEndpoint(srcIp, sport)) {
-        this.stats.otherPorts++;
+      const handler = this.claimCircuit(srcIp, sport, dstIp, dport, buf, payOff, payLen);
+      if (!handler) {
+        this.otherPort(0, this.otherTcpServicePort(sport, dport, flags));
         return;
       }
       // Do not open a circuit for a stray ACK/FIN of a connection already gone.
@@ -335,7 +263,7 @@ export class Dissector implements PacketSink {
         this.stats.tcpSegments++;
         return;
       }
-      c = this.openCircuit(srcIp, sport, dstIp, dport, flags, buf, payOff, payLen);
+      c = this.openCircuit(handler, srcIp, sport, dstIp, dport, flags, buf, payOff, payLen);
     }
     this.stats.tcpSegments++;
     this.lastCircuit = c;
@@ -364,7 +292,7 @@ export class Dissector implements PacketSink {
         this.unanswered--;
       }
       // This direction's first data: its framer is made now (a circuit that carries none costs none).
-      const framer = (half.framer ??= this.newFramer(half));
+      const framer = (half.framer ??= c.handler.stream(half));
       newBytes = half.stream.segment(seq, buf, payOff, payLen);
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
       if (cut) framer.gap();
@@ -407,6 +335,7 @@ export class Dissector implements PacketSink {
   }
 
   private openCircuit(
+    handler: ProtocolHandler,
     srcIp: number,
     sport: number,
     dstIp: number,
@@ -420,9 +349,9 @@ export class Dissector implements PacketSink {
     let srcIsClient: boolean;
     let evidence: TcpCircuit['roleEvidence'];
     const syn = (flags & TCP_SYN) !== 0;
-    const srcServer = this.isServerEndpoint(srcIp, sport);
-    const dstServer = this.isServerEndpoint(dstIp, dport);
-    const role = syn ? undefined : senderRoleFromContent(buf, payOff, payLen);
+    const srcServer = handler.isServerEndpoint(srcIp, sport);
+    const dstServer = handler.isServerEndpoint(dstIp, dport);
+    const role = syn ? undefined : handler.senderRole(buf, payOff, payLen);
     if (syn) {
       srcIsClient = !(flags & TCP_ACK);
       evidence = 'syn';
@@ -444,7 +373,7 @@ export class Dissector implements PacketSink {
       srcIsClient ? dport : sport,
       this.now,
       evidence,
-      this.circuitLimits,
+      handler,
     );
     c.toServer.stream = new TcpStream(c.toServer, this.tcpLimits, this.held);
     c.toClient.stream = new TcpStream(c.toClient, this.tcpLimits, this.held);
@@ -464,86 +393,6 @@ export class Dissector implements PacketSink {
     this.ageSeen.push(c.lastSeen);
     if (this.ageQueue.length > 2 * this.circuits.size + 1024) this.compactAgeQueue();
     return c;
-  }
-
-  /** A direction's framer, made at its first payload byte; it checks its first data when the circuit was joined without its SYN. */
-  private newFramer(half: Half): StreamFramer<Half> {
-    return new StreamFramer(this.tcpSink, half, this.framerLimits, half.circuit.roleEvidence !== 'syn');
-  }
-
-  /** Returns false when no object keeps `buf` (the message was declined, or copied): see FrameSink.message. */
-  private tcpMessage(half: Half, buf: Buffer, off: number, hs: number, ps: number): boolean {
-    const c = half.circuit;
-    const command = u16be(buf, off);
-    const fromClient = half.fromClient;
-    half.caMessages++;
-    this.stats.caMessages++;
-    if (command < WANTED_CODES && this.options.wanted[command * 2 + (fromClient ? 1 : 0)] === 0 && !this.takenBack(half, buf, off, hs, command, ps)) {
-      // Not wanted by the consumer: the circuit's state from the header words alone, no objects
-      // (and no PV lookup for a monitor update, whose PV nobody asks for).
-      if (isMonitorUpdate(command, fromClient, ps)) return false;
-      const before = c.ca.evicted;
-      c.ca.observe(undefined, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
-      this.stats.idsEvicted += c.ca.evicted - before;
-      return false;
-    }
-    const m = this.decode(buf, off, hs, ps, fromClient, false);
-    const before = c.ca.evicted;
-    const pv = c.ca.observe(m, fromClient, command, u32be(buf, off + 8), u32be(buf, off + 12), ps);
-    this.stats.idsEvicted += c.ca.evicted - before;
-    const ev = half.fromClient
-      ? new CaEvent(this.sec, this.nsec, this.frame, c.clientIp, c.clientPort, c.serverIp, c.serverPort, 'tcp', m, pv, c)
-      : new CaEvent(this.sec, this.nsec, this.frame, c.serverIp, c.serverPort, c.clientIp, c.clientPort, 'tcp', m, pv, c);
-    this.onEvent(ev);
-    return !this.options.copyMessages;
-  }
-
-  /** The message object: on a view of `buf`, or on a copy of its bytes (DissectOptions.copyMessages). */
-  private decode(buf: Buffer, off: number, hs: number, ps: number, fromClient: boolean, udp: boolean): CaMessage {
-    if (!this.options.copyMessages) return decodeMessage(buf, off, hs, ps, fromClient, udp);
-    const own = Buffer.allocUnsafe(hs + ps);
-    buf.copy(own, 0, off, off + hs + ps);
-    return decodeMessage(own, 0, hs, ps, fromClient, udp);
-  }
-
-  /** Offers a declined message to options.declined; true when the consumer wants it whole after all. */
-  private takenBack(half: Half, buf: Buffer, off: number, hs: number, command: number, ps: number): boolean {
-    const declined = this.options.declined;
-    if (declined === undefined) return false;
-    const d = (this.declinedView ??= {
-      command: 0,
-      fromClient: false,
-      payloadSize: 0,
-      dataType: 0,
-      dataCount: 0,
-      parameter1: 0,
-      parameter2: 0,
-      circuit: half.circuit,
-      sec: 0,
-      nsec: 0,
-      time: 0,
-      frame: 0,
-    });
-    d.command = command;
-    d.fromClient = half.fromClient;
-    d.payloadSize = ps;
-    d.dataType = u16be(buf, off + 4);
-    // An extended header (24 bytes) carries data_count in its last word.
-    d.dataCount = hs === EXTENDED_HEADER_SIZE ? u32be(buf, off + 20) : u16be(buf, off + 6);
-    d.parameter1 = u32be(buf, off + 8);
-    d.parameter2 = u32be(buf, off + 12);
-    d.circuit = half.circuit;
-    d.sec = this.sec;
-    d.nsec = this.nsec;
-    d.time = this.now;
-    d.frame = this.frame;
-    return declined(d);
-  }
-
-  private malformed(reason: MalformedReason, bytes: number): void {
-    const m = this.stats.malformed[reason];
-    m.count++;
-    m.bytes += bytes;
   }
 
   /** Takes a circuit out of the table: flush its streams, count their losses, tell the listener. */
@@ -655,4 +504,18 @@ export class Dissector implements PacketSink {
     this.stats.circuitsEvicted++;
     this.retire(victim);
   }
+}
+
+/** The `n` ports with the most packets in a table by transport * 65536 + port, busiest first. */
+function busiestPorts(table: Uint32Array, n: number): DissectStats['busiestOtherPorts'] {
+  const top: DissectStats['busiestOtherPorts'] = [];
+  for (let i = 0; i < table.length; i++) {
+    const packets = table[i]!;
+    if (packets === 0 || (top.length === n && packets <= top[n - 1]!.packets)) continue;
+    if (top.length === n) top.pop();
+    let at = top.length;
+    while (at > 0 && top[at - 1]!.packets < packets) at--;
+    top.splice(at, 0, { transport: i < 65536 ? 'tcp' : 'udp', port: i & 0xffff, packets });
+  }
+  return top;
 }

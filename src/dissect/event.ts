@@ -28,6 +28,10 @@ export class CaEventBase<M extends CaMessageBase = CaMessage> {
     readonly circuit: TcpCircuit | undefined,
   ) {}
 
+  /** the protocol the message is of (a getter on the prototype: no per-event cost) */
+  get protocol(): 'ca' {
+    return 'ca';
+  }
   /** Unix seconds as a float (microsecond-exact for captures made today) */
   get timestamp(): number {
     return unixSeconds(this.tsSec, this.tsNsec);

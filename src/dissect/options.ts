@@ -3,6 +3,7 @@
 import { isMonitorUpdate, observeNeedsMessage } from '../../protocols/ca/circuit.js';
 import { CMD, DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import type { TcpCircuit } from './circuits.js';
+import type { ProtocolFactory } from './protocol.js';
 
 /** A TCP message `wants` declined, as its header words (one view, reused for every message). */
 export interface DeclinedMessage {
@@ -96,6 +97,11 @@ export interface DissectOptions {
    * dissection's.
    */
   tcpAnalysis?: boolean;
+  /**
+   * The protocol handlers, in the order they are asked for each new circuit and
+   * datagram (default: DEFAULT_PROTOCOLS of src/dissect/registry.ts: CA first).
+   */
+  protocols?: readonly ProtocolFactory[];
 }
 
 /** What an analysis reads, as dissection options (its selection()). */

@@ -2,6 +2,19 @@
 
 import type { MalformedReason } from '../../protocols/ca/framing.js';
 
+/** What a protocol cawire does not decode was seen carrying, counted by its handler (e.g. the pvAccess stub). */
+export interface ProtocolCounts {
+  /** its name for people: 'pvAccess' */
+  label: string;
+  /** where its handler looks for it: 'TCP 5075, UDP 5075/5076' */
+  ports: string;
+  messages: number;
+  /** messages by kind and command code ('app 13': 9, 'ctrl 2': 1 for pvAccess), set at the end */
+  byCommand: Record<string, number>;
+  /** bytes that did not frame as the protocol */
+  malformed: number;
+}
+
 export interface DissectStats {
   packets: number;
   /** capture time of the first and last packet (Unix seconds; NaN before any packet) */
@@ -36,6 +49,12 @@ export interface DissectStats {
   malformed: Record<MalformedReason, { count: number; bytes: number }>;
   /** ids dropped from per-circuit tables or the search table because they were full */
   idsEvicted: number;
+  /** other protocols' handlers' counts, by handler name ('pva') */
+  protocols: Record<string, ProtocolCounts>;
+  /** the ports of most packets no handler claimed (the lower port of each packet), busiest first, at most 3; set at the end */
+  busiestOtherPorts: { transport: 'tcp' | 'udp'; port: number; packets: number }[];
+  /** when little or nothing was decoded: why, and what to try (one line; '' otherwise); set at the end */
+  littleDecoded: string;
 }
 
 export function newStats(): DissectStats {
@@ -63,6 +82,9 @@ export function newStats(): DissectStats {
     gapBytes: 0,
     malformed: { 'bad-header': z(), oversize: z(), resync: z(), overrun: z(), incomplete: z() },
     idsEvicted: 0,
+    protocols: {},
+    busiestOtherPorts: [],
+    littleDecoded: '',
   };
 }
 
@@ -77,6 +99,9 @@ export function skippedSummary(s: DissectStats): string {
   if (s.badFrames) parts.push(`${plural(s.badFrames, 'frame')} too short for its headers`);
   if (s.otherProtocol) parts.push(`${plural(s.otherProtocol, 'packet')} neither TCP nor UDP`);
   if (s.otherPorts) parts.push(`${plural(s.otherPorts, 'packet')} on other ports`);
+  for (const p of Object.values(s.protocols)) {
+    if (p.messages) parts.push(`${plural(p.messages, `${p.label} message`)} on ${p.ports} (cawire decodes CA)`);
+  }
   if (s.cutPackets) parts.push(`${plural(s.cutPackets, 'packet')} cut by the snapshot length`);
   if (s.ipFragmentsDropped) parts.push(`${plural(s.ipFragmentsDropped, 'IP datagram')} with missing fragments`);
   if (s.gaps) parts.push(`${plural(s.gaps, 'capture gap')} in TCP streams (${s.gapBytes} bytes lost)`);

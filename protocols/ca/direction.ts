@@ -1,8 +1,8 @@
 // Who is the client on a TCP connection whose handshake was not captured
 // (ca-protocol-notes §5.2 step 3): messages only one side ever sends.
 
-import { CMD, HEADER_SIZE } from '../../protocols/ca/constants.js';
-import { readHeader, type HeaderView } from '../../protocols/ca/framing.js';
+import { CMD, HEADER_SIZE } from './constants.js';
+import { readHeader, type HeaderView } from './framing.js';
 
 /**
  * Looks at the CA messages at the start of a payload and says whether its sender

@@ -5,6 +5,7 @@
 // once; ca-protocol-notes §9.2). For each client host that had a circuit to the
 // IOC when it went: how long until it had one again.
 
+import { hostOf } from './client-names.js';
 import { RESTART_MAX_ID, type BeaconRecord, type BeaconReport } from './beacons.js';
 import type { CircuitSummary } from './circuits.js';
 
@@ -75,8 +76,6 @@ export function refusedConnections(circuits: readonly CircuitSummary[]): Circuit
 export function closePacket(c: CircuitSummary): 'FIN' | 'RST' {
   return c.endedBy === 'rst' && c.endFrame === c.closeFrame ? 'RST' : 'FIN';
 }
-
-const hostOf = (endpoint: string): string => endpoint.slice(0, endpoint.lastIndexOf(':'));
 
 /** When a circuit stopped being open: its first FIN or RST, its end, or never. */
 const closedAt = (c: CircuitSummary): number => c.closeTime ?? c.end ?? Infinity;

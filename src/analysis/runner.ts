@@ -12,7 +12,7 @@ import { Dissector } from '../dissect/dissector.js';
 import type { CaEvent } from '../dissect/event.js';
 import { endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
-import type { DissectResult } from '../dissect/run.js';
+import { stopName, type DissectResult } from '../dissect/run.js';
 import type { Analysis } from './analysis.js';
 
 export interface RunOptions {
@@ -215,11 +215,6 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const capture = sources.length > 1 ? joinedCapture(joined) : joined[0]!.capture;
   const result: DissectResult = { capture, stats: dissector.stats };
   return { part: analysis.finish(result), result, joined: sources.length > 1 ? joined : undefined };
-}
-
-/** What stopped a read, for CaptureStats.stoppedBy. */
-function stopName(abort: AbortSignal): string {
-  return typeof abort.reason === 'string' ? abort.reason : 'abort';
 }
 
 /** Files by the time of their first packet (files without packets last), ties in the given order. */

@@ -154,7 +154,7 @@ export function addJobsOption(cmd: Command): Command {
 export const CONTIGUOUS_SEC = 5;
 
 /** A path as a shell word, for a command line to copy. */
-const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+export const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
 
 /**
  * The note for files that follow one another in time (one begins at most

@@ -49,6 +49,7 @@ import {
   durationOption,
   filterSpec,
   runCommand,
+  shellWord,
   type FilterOptionValues,
   type InputOptionValues,
 } from './common.js';
@@ -164,11 +165,6 @@ function topNameColumns<R>(names: (r: R) => ReadonlyMap<string, number>): Column
     { title: 'top names', key: 'top_names', value: (r) => ranked(r).map(([name]) => safeText(name)), table: (r) => ranked(r).map(([name, n]) => `${safeText(name)} x${n}`), preview: LIST_PREVIEW },
     { title: 'top name counts', key: 'top_name_counts', value: (r) => ranked(r).map(([, n]) => n), hideInTable: true },
   ];
-}
-
-/** A shell word: quoted when it holds anything but safe characters. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 // ---- searches ----------------------------------------------------------------

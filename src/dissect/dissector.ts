@@ -398,11 +398,8 @@ export class Dissector implements PacketSink, PacketTime {
   /** Takes a circuit out of the table: flush its streams, count their losses, tell the listener. */
   private retire(c: TcpCircuit): void {
     if (this.lastCircuit === c) this.lastCircuit = undefined;
-    this.circuits.delete(c);
-    if (!c.answered) {
-      c.answered = true; // counted out once
-      this.unanswered--;
-    }
+    // Counted out of the unanswered once: when it leaves the table.
+    if (this.circuits.delete(c) && !c.answered) this.unanswered--;
     const s = this.stats;
     for (const half of [c.toServer, c.toClient]) {
       half.stream.flush();

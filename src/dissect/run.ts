@@ -30,7 +30,7 @@ export interface RunHooks {
 }
 
 /** What stopped a read, for CaptureStats.stoppedBy. */
-function stopName(abort: AbortSignal): string {
+export function stopName(abort: AbortSignal): string {
   return typeof abort.reason === 'string' ? abort.reason : 'abort';
 }
 

@@ -189,6 +189,9 @@ function longestWord(c: TextCell): number {
   return Math.min(w, MAX_UNBROKEN);
 }
 
+/** The total of some column widths. */
+const sum = (ws: readonly number[]): number => ws.reduce((a, b) => a + b, 0);
+
 /**
  * Column widths that fit `room` (the width less borders and padding), or
  * undefined when even the narrowest do not: the natural widths if they fit;
@@ -196,7 +199,6 @@ function longestWord(c: TextCell): number {
  * common level, never below `least`.
  */
 export function fitWidths(natural: readonly number[], whole: readonly number[], least: readonly number[], room: number): number[] | undefined {
-  const sum = (ws: readonly number[]): number => ws.reduce((a, b) => a + b, 0);
   const lowest = least.map((w, i) => Math.min(w, whole[i]!));
   if (sum(natural) <= room) return [...natural];
   if (sum(lowest) > room) return undefined;
@@ -206,7 +208,6 @@ export function fitWidths(natural: readonly number[], whole: readonly number[], 
 /** Widths between `lower` and `upper` that fill `room`: each column up to a common level, the spare leftmost first. */
 function level(lower: readonly number[], upper: readonly number[], room: number): number[] {
   const at = (l: number): number[] => upper.map((w, i) => Math.max(lower[i]!, Math.min(w, l)));
-  const sum = (ws: readonly number[]): number => ws.reduce((a, b) => a + b, 0);
   let lo = 0;
   let hi = Math.max(...upper);
   while (lo < hi) {

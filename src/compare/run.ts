@@ -1,0 +1,189 @@
+// Reading two captures of the same traffic together: a first look at the start
+// of each for a first estimate of the clock offset (unless it is given), then
+// one pass over both, streamed in time order on A's clock, through the Matcher.
+// Only each capture's current chunk and the matcher's window are held.
+
+import { CaptureParser } from '../capture/reader.js';
+import { captureChunks } from '../capture/source.js';
+import { CaptureError, type CaptureStats } from '../capture/types.js';
+import { firstPacketTime } from '../analysis/runner.js';
+import { stopName } from '../dissect/run.js';
+import { CaPacketReader, DOWN, UP, type CaPacket, type PacketFilter } from './packets.js';
+import { A, B, Matcher, type MatchRow, type Side } from './matcher.js';
+
+export interface CompareRunOptions {
+  filter: PacketFilter;
+  /** A's clock minus B's, seconds, when known (--clock-offset); else estimated */
+  clockOffset?: number;
+  /** seconds a sent copy waits for its receiver before it counts as lost (default 10) */
+  horizon?: number;
+  onMatch?: (m: MatchRow) => void;
+  abort?: AbortSignal;
+}
+
+export interface OffsetEstimate {
+  /** A's clock minus B's, seconds */
+  offset: number;
+  source: 'estimated' | 'given';
+  /** how it was found, in words */
+  how: string;
+}
+
+export interface CompareRun {
+  matcher: Matcher;
+  /** the offset the streams were ordered by (the first estimate, or the one given) */
+  firstOffset: number;
+  offset: OffsetEstimate;
+  /** Unix seconds every time is counted from */
+  originSec: number;
+  captures: [CaptureStats, CaptureStats];
+  /** CA packets each capture has */
+  caPackets: [number, number];
+  /** IP fragments, not compared */
+  fragments: [number, number];
+}
+
+/** One capture's CA packets, a chunk at a time (copies of the reader's record). */
+class SideStream {
+  readonly reader: CaPacketReader;
+  private readonly parser: CaptureParser;
+  private readonly chunks;
+  private readonly iterator: AsyncIterator<Buffer>;
+  private queue: CaPacket[] = [];
+  private pos = 0;
+  done = false;
+  caPackets = 0;
+
+  constructor(
+    readonly path: string,
+    filter: PacketFilter,
+    originSec: number,
+    abort: AbortSignal | undefined,
+  ) {
+    this.reader = new CaPacketReader(filter, originSec, (p) => {
+      this.queue.push({ ...p });
+      this.caPackets++;
+    });
+    this.parser = new CaptureParser(this.reader);
+    this.chunks = captureChunks(path, { signal: abort });
+    this.iterator = this.chunks[Symbol.asyncIterator]();
+  }
+
+  /** The next packet (undefined at the end), reading on as needed. */
+  async peek(): Promise<CaPacket | undefined> {
+    while (this.pos >= this.queue.length) {
+      if (this.done) return undefined;
+      this.queue = [];
+      this.pos = 0;
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.done = true;
+        return undefined;
+      }
+      this.parser.push(next.value);
+    }
+    return this.queue[this.pos];
+  }
+
+  take(): CaPacket {
+    return this.queue[this.pos++]!;
+  }
+
+  /** Stops reading (the rest of the file is not wanted). */
+  async close(): Promise<void> {
+    if (!this.done) await this.iterator.return?.();
+    this.done = true;
+  }
+
+  end(abort: AbortSignal | undefined): CaptureStats {
+    this.parser.stats.gzip = this.chunks.gzip;
+    return this.parser.end(this.chunks.stopped ? stopName(abort!) : undefined);
+  }
+}
+
+/** Packets read from the start of one capture to find the first estimate. */
+const SAMPLE = 20_000;
+/** matches per direction that settle the first estimate */
+const ENOUGH = 200;
+
+/**
+ * A first estimate of the offset: the first SAMPLE packets of one capture, looked
+ * for in the other read on until ENOUGH matches in each direction. Each
+ * direction's least delay is the one-way delay plus or minus the offset; with the
+ * fastest trip as fast both ways, the offset is half their difference.
+ */
+async function firstEstimate(paths: [string, string], o: CompareRunOptions, originSec: number): Promise<{ offset: number; how: string } | undefined> {
+  for (const sampled of [A, B] as Side[]) {
+    const sample = new Map<number, { t: number; dir: number } | null>();
+    const head = new SideStream(paths[sampled], o.filter, originSec, o.abort);
+    for (let p = await head.peek(); p && sample.size < SAMPLE; p = await head.peek()) {
+      head.take();
+      sample.set(p.key, sample.has(p.key) ? null : { t: p.t, dir: p.dir });
+    }
+    await head.close();
+    const min = [Infinity, Infinity];
+    const found = [0, 0];
+    const other = new SideStream(paths[1 - sampled], o.filter, originSec, o.abort);
+    for (let p = await other.peek(); p; p = await other.peek()) {
+      other.take();
+      const s = sample.get(p.key);
+      if (!s || s.dir !== p.dir) continue;
+      const tA = sampled === A ? s.t : p.t;
+      const tB = sampled === A ? p.t : s.t;
+      const raw = p.dir === UP ? tB - tA : tA - tB;
+      if (raw < min[p.dir]!) min[p.dir] = raw;
+      if (++found[p.dir]! >= ENOUGH && found[1 - p.dir]! >= ENOUGH) break;
+    }
+    await other.close();
+    if (found[UP]! > 0 && found[DOWN]! > 0) return { offset: (min[DOWN]! - min[UP]!) / 2, how: 'both directions' };
+    if (found[UP]! + found[DOWN]! > 0) {
+      // One direction only: its least delay taken as zero.
+      return { offset: found[UP] ? -min[UP]! : min[DOWN]!, how: 'one direction' };
+    }
+  }
+  return undefined;
+}
+
+/** Compares capture A (near the clients) with capture B (near the servers). */
+export async function runCompare(paths: [string, string], o: CompareRunOptions): Promise<CompareRun> {
+  const firsts = await Promise.all(paths.map(firstPacketTime));
+  for (const [i, t] of firsts.entries()) if (Number.isNaN(t)) throw new CaptureError(`${paths[i]}: no packets: nothing to compare`);
+  const originSec = Math.floor(firsts[0]!);
+  let first: { offset: number; how: string } | undefined;
+  if (o.clockOffset === undefined) {
+    first = await firstEstimate(paths, o, originSec);
+    if (!first) throw new CaptureError(`${paths[0]} and ${paths[1]} have no CA packet in common: nothing to compare (are they of the same traffic, at the same time?${o.filter.nat ? '' : ' An address translator between them: --nat'})`);
+  }
+  const firstOffset = o.clockOffset ?? first!.offset;
+  const matcher = new Matcher({ offset: firstOffset, horizon: o.horizon, onMatch: o.onMatch });
+  const sides = [new SideStream(paths[0], o.filter, originSec, o.abort), new SideStream(paths[1], o.filter, originSec, o.abort)] as const;
+  for (;;) {
+    const [pa, pb] = [await sides[0].peek(), await sides[1].peek()];
+    if (!pa && !pb) break;
+    const side: Side = !pb || (pa && pa.t <= matcher.onA(B, pb.t)) ? A : B;
+    const s = sides[side];
+    matcher.spanOf(side, s.reader.first, s.reader.last);
+    matcher.packet(side, s.take());
+  }
+  for (const side of [A, B]) matcher.spanOf(side, sides[side].reader.first, sides[side].reader.last);
+  matcher.finish();
+  const captures: [CaptureStats, CaptureStats] = [sides[0].end(o.abort), sides[1].end(o.abort)];
+  const min = matcher.minRaw;
+  let offset: OffsetEstimate;
+  if (o.clockOffset !== undefined) offset = { offset: o.clockOffset, source: 'given', how: 'given with --clock-offset' };
+  else if (min[UP] < Infinity && min[DOWN] < Infinity) {
+    offset = { offset: (min[DOWN] - min[UP]) / 2, source: 'estimated', how: "half the difference of the two directions' least delays (the fastest trip taken as fast both ways)" };
+  } else {
+    const up = min[UP] < Infinity;
+    offset = { offset: up ? -min[UP] : min[DOWN], source: 'estimated', how: `from ${up ? 'client-to-server' : 'server-to-client'} packets only (no match the other way): its least delay taken as zero` };
+  }
+  return {
+    matcher,
+    firstOffset,
+    offset,
+    originSec,
+    captures,
+    caPackets: [sides[0].caPackets, sides[1].caPackets],
+    fragments: [sides[0].reader.fragments, sides[1].reader.fragments],
+  };
+}

@@ -82,9 +82,11 @@ export interface MatchRow {
   flowB: Flow;
   frameA: number;
   frameB: number;
-  /** times on each capture's own clock, seconds since the origin */
+  /** times on each capture's own clock, Unix seconds */
   timeA: number;
   timeB: number;
+  /** one-way delay, seconds, by the offset the streams were ordered by */
+  owd: number;
   /** the copy matched was a copy sent again (an earlier copy is in the window) */
   resent: boolean;
 }
@@ -92,6 +94,8 @@ export interface MatchRow {
 export interface MatcherOptions {
   /** first estimate of A's clock minus B's (seconds): orders the two streams and picks the copy sent before */
   offset: number;
+  /** Unix seconds of the time origin (the rows' times are Unix seconds) */
+  originSec?: number;
   /** seconds a sent copy waits for its receiver (default 10) */
   horizon?: number;
   onMatch?: (m: MatchRow) => void;
@@ -262,8 +266,9 @@ export class Matcher {
         flowB: fromA ? recvFlow : sender,
         frameA: fromA ? s.frame : frame,
         frameB: fromA ? frame : s.frame,
-        timeA: fromA ? s.t : t,
-        timeB: (fromA ? t : s.t) - this.offset,
+        timeA: (this.o.originSec ?? 0) + (fromA ? s.t : t),
+        timeB: (this.o.originSec ?? 0) + (fromA ? t : s.t) - this.offset,
+        owd: d,
         resent: s.older !== undefined,
       });
     }

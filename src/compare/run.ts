@@ -121,20 +121,31 @@ async function firstEstimate(paths: [string, string], o: CompareRunOptions, orig
       sample.set(p.key, sample.has(p.key) ? null : { t: p.t, dir: p.dir });
     }
     await head.close();
-    const min = [Infinity, Infinity];
+    // Bytes sent more than once (a retransmission) on either side tell nothing sure: only keys seen once at each point count.
+    const raws = new Map<number, { raw: number; dir: number } | null>();
     const found = [0, 0];
     const other = new SideStream(paths[1 - sampled], o.filter, originSec, o.abort);
     for (let p = await other.peek(); p; p = await other.peek()) {
       other.take();
       const s = sample.get(p.key);
       if (!s || s.dir !== p.dir) continue;
+      if (raws.has(p.key)) {
+        raws.set(p.key, null);
+        continue;
+      }
       const tA = sampled === A ? s.t : p.t;
       const tB = sampled === A ? p.t : s.t;
-      const raw = p.dir === UP ? tB - tA : tA - tB;
-      if (raw < min[p.dir]!) min[p.dir] = raw;
+      raws.set(p.key, { raw: p.dir === UP ? tB - tA : tA - tB, dir: p.dir });
       if (++found[p.dir]! >= ENOUGH && found[1 - p.dir]! >= ENOUGH) break;
     }
     await other.close();
+    const min = [Infinity, Infinity];
+    found.fill(0);
+    for (const r of raws.values()) {
+      if (!r) continue;
+      found[r.dir]!++;
+      if (r.raw < min[r.dir]!) min[r.dir] = r.raw;
+    }
     if (found[UP]! > 0 && found[DOWN]! > 0) return { offset: (min[DOWN]! - min[UP]!) / 2, how: 'both directions' };
     if (found[UP]! + found[DOWN]! > 0) {
       // One direction only: its least delay taken as zero.
@@ -155,7 +166,7 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     if (!first) throw new CaptureError(`${paths[0]} and ${paths[1]} have no CA packet in common: nothing to compare (are they of the same traffic, at the same time?${o.filter.nat ? '' : ' An address translator between them: --nat'})`);
   }
   const firstOffset = o.clockOffset ?? first!.offset;
-  const matcher = new Matcher({ offset: firstOffset, horizon: o.horizon, onMatch: o.onMatch });
+  const matcher = new Matcher({ offset: firstOffset, originSec, horizon: o.horizon, onMatch: o.onMatch });
   const sides = [new SideStream(paths[0], o.filter, originSec, o.abort), new SideStream(paths[1], o.filter, originSec, o.abort)] as const;
   for (;;) {
     const [pa, pb] = [await sides[0].peek(), await sides[1].peek()];

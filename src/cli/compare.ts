@@ -1,0 +1,236 @@
+// `cawire compare CLIENT_SIDE SERVER_SIDE`: the same CA traffic captured at two
+// points (A near the clients, B near the servers), matched packet by packet:
+// the clock offset, one-way delay per direction, per server and per circuit,
+// and what was lost between the points.
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
+import { ipToString } from '../../protocols/ca/ip.js';
+import type { MatchRow } from '../compare/matcher.js';
+import { UP } from '../compare/packets.js';
+import { compareReport, type CompareReport, type DirectionTotals } from '../compare/report.js';
+import { runCompare } from '../compare/run.js';
+import { endpointFilter } from '../dissect/filter.js';
+import { LineWriter } from '../output/sink.js';
+import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
+import { formatFloatTime } from '../output/times.js';
+import { DESCRIPTIONS } from './commands.js';
+import { DURATION_HELP, UsageError, addDisplayOptions, collect, parsePortList, runCommand } from './common.js';
+import { stoppedBySignals } from './interrupt.js';
+import { parseDuration } from './units.js';
+
+interface CompareOptions {
+  json?: boolean;
+  csv?: boolean;
+  raw?: boolean;
+  circuits?: boolean;
+  nat?: boolean;
+  clockOffset?: number;
+  maxDelay?: number;
+  ports?: number[];
+  host?: string[];
+  port?: number[];
+  quiet?: boolean;
+}
+
+/** '0.25s', '-300us', '0': a signed duration (a bare number is seconds). */
+function signedDuration(v: string): number {
+  const neg = v.trim().startsWith('-');
+  const s = parseDuration(neg ? v.trim().slice(1) : v);
+  return neg ? -s : s;
+}
+
+function positiveDuration(v: string): number {
+  const s = parseDuration(v);
+  if (!(s > 0)) throw new InvalidArgumentError('wants a duration above 0');
+  return s;
+}
+
+/** One row per server (or circuit) and direction. */
+interface DirectionRow {
+  server: string;
+  circuit?: string;
+  direction: 'client_to_server' | 'server_to_client';
+  t: DirectionTotals;
+}
+
+const ms = (x: number): string => (Number.isNaN(x) ? '' : x.toFixed(3));
+
+function directionColumns(withCircuit: boolean): Column<DirectionRow>[] {
+  return [
+    ...(withCircuit ? [{ title: 'circuit', value: (r: DirectionRow) => r.circuit }] : []),
+    { title: 'server', value: (r) => r.server },
+    { title: 'direction', value: (r) => r.direction, table: (r) => (r.direction === 'client_to_server' ? 'to server' : 'to client') },
+    { title: 'packets', value: (r) => r.t.packets, align: 'right' },
+    { title: 'lost', key: 'lost_packets', value: (r) => r.t.lost_packets, align: 'right' },
+    { title: 'resent', key: 'lost_then_resent', value: (r) => r.t.lost_then_resent, align: 'right' },
+    { title: 'not running', key: 'outside_other_capture', value: (r) => r.t.outside_other_capture, align: 'right' },
+    { title: 'only recv', key: 'unmatched_received', value: (r) => r.t.unmatched_received, align: 'right' },
+    { title: 'owd min ms', key: 'owd_min_ms', value: (r) => r.t.owd_ms.min, table: (r) => ms(r.t.owd_ms.min), align: 'right' },
+    { title: 'p50', key: 'owd_p50_ms', value: (r) => r.t.owd_ms.p50, table: (r) => ms(r.t.owd_ms.p50), align: 'right' },
+    { title: 'p90', key: 'owd_p90_ms', value: (r) => r.t.owd_ms.p90, table: (r) => ms(r.t.owd_ms.p90), align: 'right' },
+    { title: 'p99', key: 'owd_p99_ms', value: (r) => r.t.owd_ms.p99, table: (r) => ms(r.t.owd_ms.p99), align: 'right' },
+    { title: 'max', key: 'owd_max_ms', value: (r) => r.t.owd_ms.max, table: (r) => ms(r.t.owd_ms.max), align: 'right' },
+  ];
+}
+
+function serverRows(r: CompareReport): DirectionRow[] {
+  const rows: DirectionRow[] = [];
+  for (const s of r.servers) {
+    rows.push({ server: s.server, direction: 'client_to_server', t: s.client_to_server });
+    rows.push({ server: s.server, direction: 'server_to_client', t: s.server_to_client });
+  }
+  return rows;
+}
+
+function circuitRows(r: CompareReport): DirectionRow[] {
+  const rows: DirectionRow[] = [];
+  for (const c of r.circuits) {
+    rows.push({ circuit: c.client, server: c.server, direction: 'client_to_server', t: c.client_to_server });
+    rows.push({ circuit: c.client, server: c.server, direction: 'server_to_client', t: c.server_to_client });
+  }
+  return rows;
+}
+
+/** The lines before the tables: the offset, each direction's totals. */
+function headline(r: CompareReport): string {
+  const dir = (name: string, t: DirectionTotals): string => {
+    const d = t.owd_ms;
+    const delays = d.count ? `one-way delay ms min ${ms(d.min)} p50 ${ms(d.p50)} p90 ${ms(d.p90)} p99 ${ms(d.p99)} max ${ms(d.max)}` : 'no delay measured';
+    const extra = [
+      t.lost_then_resent ? `${t.lost_then_resent} of them sent again` : '',
+      t.outside_other_capture ? `${t.outside_other_capture} sent while the other capture was not running (not loss)` : '',
+      t.unmatched_received ? `${t.unmatched_received} received that the sender's capture lacks` : '',
+    ].filter(Boolean);
+    return `${name}: ${t.packets} packets matched, ${t.lost_packets} lost between the points (${t.lost_tcp_segments} TCP segments, ${t.lost_datagrams} datagrams)${extra.length ? `; ${extra.join('; ')}` : ''}; ${delays}`;
+  };
+  return [
+    `clock offset (A minus B): ${(r.clock_offset_s * 1e3).toFixed(6)} ms, ${r.clock_offset_source}: ${r.clock_offset_how}`,
+    dir('client to server', r.client_to_server),
+    dir('server to client', r.server_to_client),
+  ].join('\n');
+}
+
+const RAW_COLUMNS: Column<MatchRow>[] = [
+  { title: 'direction', value: (m) => (m.dir === UP ? 'client_to_server' : 'server_to_client') },
+  { title: 'transport', value: (m) => (m.tcp ? 'tcp' : 'udp') },
+  { title: 'frame_a', value: (m) => m.frameA, align: 'right' },
+  { title: 'frame_b', value: (m) => m.frameB, align: 'right' },
+  { title: 'src', value: (m) => (m.dir === UP ? `${ipToString(m.flowA.srcIp)}:${m.flowA.sport}` : `${ipToString(m.flowB.srcIp)}:${m.flowB.sport}`) },
+  { title: 'dst', value: (m) => (m.dir === UP ? `${ipToString(m.flowB.dstIp)}:${m.flowB.dport}` : `${ipToString(m.flowA.dstIp)}:${m.flowA.dport}`) },
+  // Each side's own clock.
+  { title: 'time_a', value: (m) => formatFloatTime(m.timeA) },
+  { title: 'time_b', value: (m) => formatFloatTime(m.timeB) },
+  {
+    title: 'owd_ms',
+    value: (m) => Math.round(m.owd * 1e9) / 1e6,
+    align: 'right',
+  },
+  { title: 'resent', value: (m) => m.resent },
+];
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description(DESCRIPTIONS.compare)
+    .argument('<client-side>', 'capture A, taken near the clients')
+    .argument('<server-side>', 'capture B, taken near the servers (the same traffic, at the same time)')
+    .addOption(new Option('--json', 'one JSON object: the offset, each direction, each server, each circuit').conflicts('csv'))
+    .option('--csv', 'CSV with a header line: a row per server (or circuit) and direction')
+    .option('--raw', 'one row per matched packet (frames in both captures, each capture\'s time, one-way delay)')
+    .option('--circuits', 'a row per circuit and direction (default: per server)')
+    .option('--nat', 'an address translator between the points rewrote addresses and ports: match by sequence numbers and bytes, report each circuit\'s mapping and score')
+    .option('--clock-offset <duration>', "A's clock minus B's (0.25s, -300us; 0 for captures sharing a clock); default: estimated", signedDuration)
+    .option('--max-delay <duration>', 'how long a sent packet may take before it counts as lost (default 10s)', positiveDuration)
+    .addOption(new Option('--ports <list>', 'more CA server ports (TCP and UDP), comma-separated').argParser(parsePortList))
+    .option('--host <addr>', 'only packets from or to this IPv4 address or CIDR block; repeatable', collect)
+    .option('--port <n>', 'only packets from or to this port; repeatable', parsePortList)
+    .option('-q, --quiet', 'no end-of-run note on stderr')
+    .addHelpText(
+      'after',
+      `
+Packets compared: TCP segments with data on CA circuits and UDP datagrams on CA ports, matched by addresses,
+ports, sequence number and bytes (--nat: sequence number and bytes). A packet the sender's capture has and the
+receiver's never has is lost between the points; one sent while the other capture was not running is not.
+The ${DURATION_HELP}.`,
+    );
+  addDisplayOptions(program.commands.at(-1)!);
+  program.commands.at(-1)!.action(async (a: string, b: string, o: CompareOptions) => {
+    await runCommand(program.opts().debug === true, () =>
+      stoppedBySignals(async (stop) => {
+        if (a === '-' || b === '-') throw new UsageError('compare reads two capture files (not stdin): it may read them twice');
+        const format: ReportFormat = o.json ? 'json' : o.csv ? 'csv' : 'table';
+        const serverPorts = new Set([DEFAULT_SERVER_PORT, ...(o.ports ?? [])]);
+        const endpoints = endpointFilter({ host: o.host, port: o.port });
+        const out = new LineWriter();
+        let rawHeader = false;
+        const onMatch = o.raw
+          ? (m: MatchRow): void => {
+              const row = m;
+              if (format === 'table' || format === 'csv') {
+                const text = formatReport('csv', RAW_COLUMNS, [row]).split('\n');
+                if (!rawHeader) out.line(text[0]!);
+                out.line(text[1]!);
+              } else out.line(formatReport('json', RAW_COLUMNS, [row]));
+              rawHeader = true;
+            }
+          : undefined;
+        const run = await runCompare([a, b], {
+          filter: { serverPorts, repeaterPort: DEFAULT_REPEATER_PORT, nat: o.nat === true, endpoints },
+          clockOffset: o.clockOffset,
+          horizon: o.maxDelay,
+          abort: stop,
+          onMatch: onMatch && ((m) => onMatch(m)),
+        });
+        const report = compareReport(run, serverPorts, DEFAULT_SERVER_PORT);
+        if (report.client_to_server.packets + report.server_to_client.packets === 0) {
+          throw new UsageError(`${a} and ${b} have no CA packet in common: nothing to compare`);
+        }
+        if (!o.raw) {
+          const rows = o.circuits ? circuitRows(report) : serverRows(report);
+          if (format === 'json') out.line(JSON.stringify(report));
+          else if (format === 'csv') out.line(formatReport('csv', directionColumns(o.circuits === true), rows).trimEnd());
+          else {
+            out.line(headline(report));
+            out.line('');
+            out.line(formatTable(directionColumns(o.circuits === true), rows, undefined, 'no packets matched').trimEnd());
+            if (o.nat) {
+              out.line('');
+              out.line(
+                formatTable(
+                  [
+                    { title: 'client at A', value: (c: CompareReport['circuits'][number]) => c.client },
+                    { title: 'server at A', value: (c) => c.server },
+                    { title: 'client at B', value: (c) => c.client_at_b },
+                    { title: 'server at B', value: (c) => c.server_at_b },
+                    { title: 'score', value: (c) => c.match_score, align: 'right' },
+                  ],
+                  report.circuits,
+                  undefined,
+                  'no circuits matched',
+                ).trimEnd(),
+              );
+            }
+          }
+        }
+        await out.end();
+        if (!o.quiet && !out.closed) {
+          const notes: string[] = [];
+          for (const [i, c] of run.captures.entries()) {
+            const name = i === 0 ? a : b;
+            if (c.truncated) notes.push(`${name}: capture ends early at byte ${c.truncated.atByte} (${c.truncated.reason}); compared everything before it`);
+            if (c.stoppedBy) notes.push(`${name}: read cut short by ${c.stoppedBy}; the report covers what was read`);
+          }
+          const [sa, sb] = report.captures;
+          if (sa && sb && (Math.abs(sa.first_s - sb.first_s) > 1 || Math.abs(sa.last_s - sb.last_s) > 1)) {
+            notes.push(
+              `the captures overlap only partly (on A's clock, A ${sa.first_s.toFixed(3)}..${sa.last_s.toFixed(3)} s, B ${sb.first_s.toFixed(3)}..${sb.last_s.toFixed(3)} s after ${run.originSec}): packets sent while the other was not running are not counted as lost`,
+            );
+          }
+          if (run.fragments[0] + run.fragments[1] > 0) notes.push(`${run.fragments[0] + run.fragments[1]} IP fragments not compared`);
+          for (const n of notes) process.stderr.write(`cawire: ${n}\n`);
+        }
+      }),
+    );
+  });
+}

@@ -34,6 +34,11 @@ interface SynthCliOptions {
   start: number;
   truth?: string | false;
   quiet?: boolean;
+  /** --vantage client,server: both captures of one world */
+  vantage?: string;
+  delay?: { up: Distribution; down: Distribution };
+  clockOffset?: number;
+  nat?: boolean;
 }
 
 interface LatencyOption {
@@ -52,7 +57,8 @@ function integer(min: number): (v: string) => number {
 }
 
 function probability(v: string): number {
-  const p = Number(v);
+  // '1%' or 0.01
+  const p = v.trim().endsWith('%') ? Number(v.trim().slice(0, -1)) / 100 : Number(v);
   if (!(p >= 0 && p <= 1)) throw new InvalidArgumentError('want a fraction between 0 and 1');
   return p;
 }
@@ -86,6 +92,30 @@ function parseLatency(v: string, prev: LatencyOption = { byIoc: {} }): LatencyOp
     else out.byIoc[entry.slice(0, eq).trim()] = parseDistribution(entry.slice(eq + 1));
   }
   return out;
+}
+
+/** 'up=2ms,down=lognormal:5ms' (each direction's one-way delay; one not named is 0). */
+function parseDelay(v: string): { up: Distribution; down: Distribution } {
+  const out = { up: { kind: 'fixed', medianNs: 0 } as Distribution, down: { kind: 'fixed', medianNs: 0 } as Distribution };
+  for (const entry of v.split(',').filter(Boolean)) {
+    const m = /^\s*(up|down)\s*=(.+)$/.exec(entry);
+    if (!m) throw new InvalidArgumentError(`'${entry}' is not a delay: use up=2ms,down=lognormal:5ms`);
+    out[m[1] as 'up' | 'down'] = parseDistribution(m[2]!.trim());
+  }
+  return out;
+}
+
+/** '0.3s', '-250ms': a signed duration. */
+function signedDuration(v: string): number {
+  const neg = v.trim().startsWith('-');
+  const s = parseDuration(neg ? v.trim().slice(1) : v);
+  return neg ? -s : s;
+}
+
+/** demo.pcap -> demo.client.pcap, demo.server.pcap */
+export function vantagePaths(out: string): [string, string] {
+  const base = out.replace(/\.(pcapng|pcap)$/i, '');
+  return [`${base}.client.pcap`, `${base}.server.pcap`];
 }
 
 /** The library options the command line stands for. */
@@ -157,9 +187,14 @@ export function registerSynth(program: Command): void {
     .option('--truth <file>', 'truth file (JSON) to write; default OUT with .truth.json for a file, none for stdout')
     .option('--no-truth', 'write no truth file')
     .option('-q, --quiet', 'no summary on stderr')
+    .option('--vantage <points>', "'client,server': write the world as captured beside the clients (OUT.client.pcap) and beside the IOCs (OUT.server.pcap), pcap with ns times, for cawire compare; --loss is then loss between the points")
+    .option('--delay <spec>', "with --vantage: one-way delay per direction, 'up=2ms,down=lognormal:5ms' (default 0)", parseDelay)
+    .option('--clock-offset <duration>', "with --vantage: the client side's clock minus the server side's (0.3s, -250ms)", signedDuration)
+    .option('--nat', "with --vantage: the server side sees the clients' addresses and ports translated (10.0.3.1:20000 …)")
     .addHelpText('after', `\nThe ${DURATION_HELP}: a --latency median refuses a bare number (it was milliseconds).`)
     .action(async (out: string | undefined, o: SynthCliOptions) => {
       await runCommand(program.opts().debug === true, async () => {
+        if (o.vantage !== undefined) return await vantage(out, o);
         const toStdout = out === undefined || out === '-';
         if (toStdout && process.stdout.isTTY) throw new UsageError('not writing a binary capture to a terminal: name a file, or pipe stdout on');
         const truthPath = o.truth === false ? undefined : (o.truth ?? (toStdout ? undefined : defaultTruthPath(out!)));
@@ -174,4 +209,28 @@ export function registerSynth(program: Command): void {
         }
       });
     });
+}
+
+/** --vantage client,server: both captures and the truth of what went between them. */
+async function vantage(out: string | undefined, o: SynthCliOptions): Promise<void> {
+  if (o.vantage!.replace(/\s/g, '') !== 'client,server') throw new UsageError(`--vantage takes 'client,server', not '${o.vantage}'`);
+  if (out === undefined || out === '-') throw new UsageError('--vantage writes two files: name OUT (OUT.client.pcap, OUT.server.pcap)');
+  const { writeVantageCaptures } = await import('../synth/vantage.js');
+  const [client, server] = vantagePaths(out);
+  const truthPath = o.truth === false ? undefined : (o.truth ?? defaultTruthPath(out));
+  const base = synthOptions({ ...o, loss: 0 });
+  const zero: Distribution = { kind: 'fixed', medianNs: 0 };
+  const truth = writeVantageCaptures(
+    { scenario: base.scenario, up: o.delay?.up ?? zero, down: o.delay?.down ?? zero, loss: o.loss, clockOffset: o.clockOffset ?? 0, nat: o.nat === true, maxBytes: o.size },
+    client,
+    server,
+    truthPath,
+  );
+  if (!o.quiet) {
+    const d = (t: typeof truth.client_to_server): string => `${t.sent} sent, ${t.lost} lost, delay p50 ${t.owd_ms.p50} ms`;
+    process.stderr.write(
+      `cawire: wrote ${client} (${truth.files.client.bytes} bytes) and ${server} (${truth.files.server.bytes} bytes); ` +
+        `client to server ${d(truth.client_to_server)}; server to client ${d(truth.server_to_client)}${truthPath ? `; truth in ${truthPath}` : ''}\n`,
+    );
+  }
 }

@@ -41,6 +41,8 @@ export interface PacketFilter {
   repeaterPort: number;
   /** leave addresses and ports out of the key (an address translator rewrote them) */
   nat: boolean;
+  /** TCP server endpoints learned from search replies and beacons (ip * 65536 + port), shared by both captures' readers: a reply lost between the points still names the server */
+  learned?: Set<number>;
   /** --host, --port: whether a packet between these endpoints is compared */
   endpoints?: (ipA: number, portA: number, ipB: number, portB: number) => boolean;
 }
@@ -81,7 +83,9 @@ export class CaPacketReader implements PacketSink {
   private readonly ip = newIpv4View();
   private readonly rec: CaPacket = { t: 0, frame: 0, dir: UP, tcp: false, srcIp: 0, sport: 0, dstIp: 0, dport: 0, seq: 0, len: 0, key: 0 };
   /** TCP server endpoints learned from search replies and beacons: ip * 65536 + port */
-  private readonly learned = new Set<number>();
+  private readonly learned: Set<number>;
+  /** destinations of SYNs (ip * 65536 + port) */
+  private readonly synTo = new Set<number>();
   /** first and last packet time (any packet), seconds since the origin */
   first = NaN;
   last = NaN;
@@ -94,7 +98,9 @@ export class CaPacketReader implements PacketSink {
     /** Unix seconds of the time origin (an integer: times stay exact to the nanosecond) */
     private readonly originSec: number,
     private readonly out: (p: CaPacket) => void,
-  ) {}
+  ) {
+    this.learned = filter.learned ?? new Set();
+  }
 
   packet(frame: number, linkType: number, tsSec: number, tsNsec: number, data: Buffer, offset: number, capLen: number): void {
     const t = tsSec - this.originSec + tsNsec / 1e9;
@@ -138,7 +144,14 @@ export class CaPacketReader implements PacketSink {
     const dataOff = (data[off + 12]! >> 4) * 4;
     if (dataOff < 20 || dataOff > len) return;
     const payLen = len - dataOff;
+    const flags = data[off + 13]!;
+    // A SYN's destination may be a server; it is one of CA when the circuit's first bytes are a CA VERSION header.
+    if ((flags & 0x12) === 0x02 && this.synTo.size < 100_000) this.synTo.add(ip.dst * 65536 + dport);
     if (payLen <= 0) return;
+    if (payLen >= 16 && u32be(data, off + dataOff) === 0 && !this.isServer(ip.dst, dport) && !this.isServer(ip.src, sport)) {
+      if (this.synTo.has(ip.dst * 65536 + dport)) this.learned.add(ip.dst * 65536 + dport);
+      else if (this.synTo.has(ip.src * 65536 + sport)) this.learned.add(ip.src * 65536 + sport);
+    }
     const toServer = this.isServer(ip.dst, dport);
     if (!toServer && !this.isServer(ip.src, sport)) return;
     if (f.endpoints && !f.endpoints(ip.src, sport, ip.dst, dport)) return;

@@ -48,7 +48,7 @@ export interface CircuitRow {
   /** the same circuit as capture B saw it (differs behind an address translator) */
   client_at_b: string;
   server_at_b: string;
-  /** the share of the circuit's compared packets that the mapping A→B matched (1: all) */
+  /** the share of the circuit's matched packets that went between the two flows of the mapping A→B (1: all) */
   match_score: number;
   first_frame_a: number;
   client_to_server: DirectionTotals;
@@ -186,7 +186,7 @@ export function compareReport(run: CompareRun, serverPorts: ReadonlySet<number>,
     for (const f of flows) {
       if (f.side !== (f.dir === UP ? 0 : 1)) continue;
       agree += bestPeer(f)[1];
-      compared += f.matched + f.lost;
+      compared += f.matched;
     }
     const firstA = flows.filter((f) => f.side === 0).map((f) => f.firstFrame);
     circuits.push({

@@ -113,6 +113,7 @@ const ENOUGH = 200;
  * fastest trip as fast both ways, the offset is half their difference.
  */
 async function firstEstimate(paths: [string, string], o: CompareRunOptions, originSec: number): Promise<{ offset: number; how: string } | undefined> {
+  o = { ...o, filter: { ...o.filter, learned: new Set() } };
   for (const sampled of [A, B] as Side[]) {
     const sample = new Map<number, { t: number; dir: number } | null>();
     const head = new SideStream(paths[sampled], o.filter, originSec, o.abort);
@@ -166,6 +167,7 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     if (!first) throw new CaptureError(`${paths[0]} and ${paths[1]} have no CA packet in common: nothing to compare (are they of the same traffic, at the same time?${o.filter.nat ? '' : ' An address translator between them: --nat'})`);
   }
   const firstOffset = o.clockOffset ?? first!.offset;
+  o = { ...o, filter: { ...o.filter, learned: new Set() } };
   const matcher = new Matcher({ offset: firstOffset, originSec, horizon: o.horizon, onMatch: o.onMatch });
   const sides = [new SideStream(paths[0], o.filter, originSec, o.abort), new SideStream(paths[1], o.filter, originSec, o.abort)] as const;
   for (;;) {

@@ -14,6 +14,7 @@ import { Command } from 'commander';
 import { parseSize } from '../src/cli/units.js';
 import { writeSynthCapture, type SynthTruth } from '../src/synth/capture-stream.js';
 import type { ScenarioOptions } from '../src/synth/scenario.js';
+import { writeVantageCaptures } from '../src/synth/vantage.js';
 
 import { markdownTable, median, replaceSection, rows, type BenchCase, type Timing } from './report.js';
 
@@ -42,7 +43,32 @@ const CASES: readonly BenchCase[] = [
   // The capture cut by records into 4 rotated files (tcpdump -C style) and read as one with --join.
   { name: 'latency --join ×4 pieces', command: 'cawire latency --join PIECES > /dev/null', readsCapture: true },
   { name: 'summary --join ×4 pieces', command: 'cawire summary --join PIECES > /dev/null', readsCapture: true },
+  // Two vantage captures of one world (each half the bench size), 1% loss, 0.3 s clock offset: compare streams both.
+  { name: 'compare (2 vantage captures)', command: 'cawire compare VANTAGE > /dev/null', readsCapture: true },
 ];
+
+/** The client- and server-side captures of one world (cawire synth --vantage), each half the size of `file`, kept beside it; their paths. */
+function vantagePair(file: string): string[] {
+  const paths = [file.replace(/\.pcap$/, '.client.pcap'), file.replace(/\.pcap$/, '.server.pcap')];
+  if (paths.every(has)) return paths;
+  const m = /seed(\d+)-(\d+)\.pcap$/.exec(file);
+  const [seed, size] = m ? [Number(m[1]), Number(m[2])] : [1, 1e9];
+  process.stderr.write(`generating ${paths.join(' and ')} …\n`);
+  writeVantageCaptures(
+    {
+      scenario: { ...BENCH_SCENARIO, seed, durationNs: undefined },
+      up: { kind: 'fixed', medianNs: 2_000_000 },
+      down: { kind: 'lognormal', medianNs: 5_000_000, sigma: 0.5 },
+      loss: 0.01,
+      clockOffset: 0.3,
+      nat: false,
+      maxBytes: size / 2,
+    },
+    paths[0]!,
+    paths[1]!,
+  );
+  return paths;
+}
 
 /** The bench capture (classic pcap) cut by records into `n` files of about equal size, kept beside it; their paths. */
 function rotatedPieces(file: string, n: number): string[] {
@@ -106,6 +132,7 @@ function shellCommand(c: BenchCase, file: string, rssFile: string): string {
     .replace('PIN ', PIN)
     .replace('cawire', `${c.allCores ? '' : PIN}${measure}`)
     .replace('PIECES', () => rotatedPieces(file, 4).join(' '))
+    .replace('VANTAGE', () => vantagePair(file).join(' '))
     .replaceAll('FILE', file);
 }
 

@@ -17,7 +17,7 @@ import { formatFloatTime } from '../output/times.js';
 import { DESCRIPTIONS } from './commands.js';
 import { DURATION_HELP, UsageError, addDisplayOptions, collect, parsePortList, runCommand } from './common.js';
 import { stoppedBySignals } from './interrupt.js';
-import { parseDuration } from './units.js';
+import { parseDuration, parseSignedDuration } from './units.js';
 
 interface CompareOptions {
   json?: boolean;
@@ -31,13 +31,6 @@ interface CompareOptions {
   host?: string[];
   port?: number[];
   quiet?: boolean;
-}
-
-/** '0.25s', '-300us', '0': a signed duration (a bare number is seconds). */
-function signedDuration(v: string): number {
-  const neg = v.trim().startsWith('-');
-  const s = parseDuration(neg ? v.trim().slice(1) : v);
-  return neg ? -s : s;
 }
 
 function positiveDuration(v: string): number {
@@ -140,7 +133,7 @@ export function registerCompare(program: Command): void {
     .option('--raw', 'one row per matched packet (frames in both captures, each capture\'s time, one-way delay)')
     .option('--circuits', 'a row per circuit and direction (default: per server)')
     .option('--nat', 'an address translator between the points rewrote addresses and ports: match by sequence numbers and bytes, report each circuit\'s mapping and score')
-    .option('--clock-offset <duration>', "A's clock minus B's (0.25s, -300us; 0 for captures sharing a clock); default: estimated", signedDuration)
+    .option('--clock-offset <duration>', "A's clock minus B's (0.25s, -300us; 0 for captures sharing a clock); default: estimated", parseSignedDuration)
     .option('--max-delay <duration>', 'how long a sent packet may take before it counts as lost (default 10s)', positiveDuration)
     .addOption(new Option('--ports <list>', 'more CA server ports (TCP and UDP), comma-separated').argParser(parsePortList))
     .option('--host <addr>', 'only packets from or to this IPv4 address or CIDR block; repeatable', collect)

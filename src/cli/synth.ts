@@ -7,7 +7,7 @@ import type { Distribution } from '../synth/random.js';
 import { SCENARIO_DEFAULTS, type ScenarioOptions } from '../synth/scenario.js';
 import { DESCRIPTIONS } from './commands.js';
 import { DURATION_HELP, UsageError, durationOption, runCommand } from './common.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseSignedDuration, parseSize } from './units.js';
 
 interface SynthCliOptions {
   seed: number;
@@ -105,13 +105,6 @@ function parseDelay(v: string): { up: Distribution; down: Distribution } {
   return out;
 }
 
-/** '0.3s', '-250ms': a signed duration. */
-function signedDuration(v: string): number {
-  const neg = v.trim().startsWith('-');
-  const s = parseDuration(neg ? v.trim().slice(1) : v);
-  return neg ? -s : s;
-}
-
 /** demo.pcap -> demo.client.pcap, demo.server.pcap */
 export function vantagePaths(out: string): [string, string] {
   const base = out.replace(/\.(pcapng|pcap)$/i, '');
@@ -189,7 +182,7 @@ export function registerSynth(program: Command): void {
     .option('-q, --quiet', 'no summary on stderr')
     .option('--vantage <points>', "'client,server': write the world as captured beside the clients (OUT.client.pcap) and beside the IOCs (OUT.server.pcap), pcap with ns times, for cawire compare; --loss is then loss between the points")
     .option('--delay <spec>', "with --vantage: one-way delay per direction, 'up=2ms,down=lognormal:5ms' (default 0)", parseDelay)
-    .option('--clock-offset <duration>', "with --vantage: the client side's clock minus the server side's (0.3s, -250ms)", signedDuration)
+    .option('--clock-offset <duration>', "with --vantage: the client side's clock minus the server side's (0.3s, -250ms)", parseSignedDuration)
     .option('--nat', "with --vantage: the server side sees the clients' addresses and ports translated (10.0.3.1:20000 …)")
     .addHelpText('after', `\nThe ${DURATION_HELP}: a --latency median refuses a bare number (it was milliseconds).`)
     .action(async (out: string | undefined, o: SynthCliOptions) => {

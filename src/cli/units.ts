@@ -45,3 +45,10 @@ export function parseTimeBound(v: string): { at: number } | { afterFirst: number
   const rel = /^\s*\+(.*)$/.exec(v);
   return rel ? { afterFirst: parseDuration(rel[1]!) } : { at: parseTime(v) };
 }
+
+/** '0.25s', '-300us', '0': a duration that may be negative (a clock offset). */
+export function parseSignedDuration(v: string): number {
+  const neg = v.trim().startsWith('-');
+  const s = parseDuration(neg ? v.trim().slice(1) : v);
+  return neg ? -s : s;
+}

@@ -7,7 +7,7 @@
 import { CaptureParser } from '../capture/reader.js';
 import { captureChunks, reusedBufferChunks, type CaptureSource } from '../capture/source.js';
 import type { CaptureStats, PacketSink } from '../capture/types.js';
-import type { TcpCircuit } from '../dissect/circuits.js';
+import type { Instant, TcpCircuit } from '../dissect/circuits.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { CaEvent } from '../dissect/event.js';
 import { commandWants, endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
@@ -33,7 +33,7 @@ export interface RunOptions<Part = unknown> {
    * synchronously; `flush` is awaited after the chunk of capture that held it.
    * The analysis must have a snapshot.
    */
-  every?: { seconds: number; snapshot: (part: Part, result: DissectResult, at: number) => void; flush: () => Promise<void> };
+  every?: { seconds: number; snapshot: (part: Part, result: DissectResult, at: Instant) => void; flush: () => Promise<void> };
 }
 
 /** One file of a joined read: where its frames went, and its own capture stats. */
@@ -128,6 +128,13 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const every = o.every;
   if (every && !analysis.snapshot) throw new TypeError('--every needs an analysis with a snapshot');
   let nextTick = NaN;
+  /** the number of the next tick: its exact time is the first packet's plus that many intervals */
+  let tick = 1;
+  const tickAt = (k: number): Instant => {
+    const s = dissector.stats;
+    const ns = s.firstNsec + k * Math.round(every!.seconds * 1e9);
+    return { sec: s.firstSec + Math.floor(ns / 1e9), nsec: ns % 1e9 };
+  };
   let parser: CaptureParser | undefined;
   /** --every: the snapshots due before a message at time t, each rendered now (before that message) */
   const snapshotsBefore = (t: number): void => {
@@ -135,7 +142,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     if (t < nextTick) return;
     const result: DissectResult = { capture: { ...parser!.stats, packets: dissector.stats.packets }, stats: dissector.stats };
     const part = analysis.snapshot!(result, dissector.openCircuits().filter(reported));
-    for (; t >= nextTick; nextTick += every!.seconds) every!.snapshot(part, result, nextTick);
+    for (; t >= nextTick; nextTick += every!.seconds) every!.snapshot(part, result, tickAt(tick++));
     snapshotsDue = true;
   };
   let snapshotsDue = false;

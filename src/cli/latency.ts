@@ -12,7 +12,7 @@ import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, tableLayout, type Column, type ReportFormat } from '../output/table.js';
-import { formatFloatTime, useCaptureTimes } from '../output/times.js';
+import { formatTime, useCaptureTimes } from '../output/times.js';
 import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { UNKNOWN_USER, hostOf, userOfHost, type ClientNameTable } from '../analysis/client-names.js';
@@ -224,7 +224,7 @@ function recordColumns(format: ReportFormat, several: boolean): Column<Filed<Pai
     { title: 'client', value: (r) => r.client },
     { title: 'server', value: (r) => r.server },
     { title: 'circuit', value: (r) => r.circuit, align: 'right' },
-    { title: 'request time', key: 'request_time', value: (r) => formatFloatTime(r.requestTime) },
+    { title: 'request time', key: 'request_time', value: (r) => formatTime(r.requestSec, r.requestNsec) },
     { title: 'latency ms', key: 'latency_ms', value: (r) => millis(r.latency), align: 'right' },
     { title: 'request frame', key: 'request_frame', value: (r) => r.requestFrame, align: 'right' },
     { title: 'response frame', key: 'response_frame', value: (r) => r.responseFrame, align: 'right' },
@@ -240,7 +240,7 @@ function unansweredColumns(format: ReportFormat, several: boolean): Column<Filed
     { title: 'PV', key: 'pv', value: (u) => text(u.pv) },
     { title: 'client', value: (u) => u.client },
     { title: 'server', value: (u) => u.server ?? '' },
-    { title: 'request time', key: 'request_time', value: (u) => formatFloatTime(u.requestTime) },
+    { title: 'request time', key: 'request_time', value: (u) => formatTime(u.requestSec, u.requestNsec) },
     { title: 'request frame', key: 'request_frame', value: (u) => u.requestFrame, align: 'right' },
     { title: 'reason', value: (u) => u.reason },
   ];

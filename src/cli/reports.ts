@@ -34,7 +34,8 @@ import {
 import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
-import { formatFloatTime, formatTime } from '../output/times.js';
+import { formatTime } from '../output/times.js';
+import type { Instant } from '../dissect/circuits.js';
 import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
@@ -164,9 +165,8 @@ function withNotes(format: ReportFormat, table: string, notes: string[]): string
 
 // ---- values ------------------------------------------------------------------
 
-const when = (m: Moment | undefined): string | undefined => (m ? formatTime(m.sec, m.nsec) : undefined);
-
-const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatFloatTime(t));
+/** A capture time exact to its precision (a Moment is one too). */
+const when = (t: Instant | undefined): string | undefined => (t ? formatTime(t.sec, t.nsec) : undefined);
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);
@@ -460,9 +460,9 @@ const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'client version', key: 'client_version', value: (r) => r.clientVersion, align: 'right' },
   { title: 'server version', key: 'server_version', value: (r) => r.serverVersion, align: 'right' },
   { title: 'priority', value: (r) => r.priority, align: 'right' },
-  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start', value: (r) => when(r.startAt) },
   { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
-  { title: 'end', value: (r) => whenSeconds(r.end) },
+  { title: 'end', value: (r) => when(r.endAt) },
   { title: 'end frame', key: 'end_frame', value: (r) => r.endFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.lastMessage?.frame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r), 6), align: 'right' },
@@ -511,7 +511,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'client -> server', value: (r) => `${r.client} -> ${r.server}` },
   { title: 'host/user', value: (r) => `${safeText(r.hostName ?? '?')}/${safeText(r.userName ?? '?')}` },
   { title: 'version prio', value: (r) => `${both(r.clientVersion, r.serverVersion)} p${r.priority ?? '?'}` },
-  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start', value: (r) => when(r.startAt) },
   { title: 'duration s', value: (r) => round(circuitDuration(r), 3), align: 'right' },
   { title: 'handshake ms', value: (r) => ms(r.handshakeRtt), align: 'right' },
   { title: 'CA bytes up/down', value: (r) => both(r.caBytesToServer, r.caBytesToClient), align: 'right' },
@@ -533,7 +533,7 @@ const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'client', value: (r) => r.circuit.client },
   { title: 'server', value: (r) => r.circuit.server },
   { title: 'reset by', key: 'reset_by', value: (r) => r.circuit.rstBy },
-  { title: 'at', value: (r) => whenSeconds(r.circuit.end) },
+  { title: 'at', value: (r) => when(r.circuit.endAt) },
   { title: 'reset frame', key: 'reset_frame', value: (r) => r.circuit.endFrame, align: 'right' },
   { title: 'start frame', key: 'start_frame', value: (r) => r.circuit.startFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.circuit.lastMessage?.frame, align: 'right' },
@@ -554,7 +554,7 @@ function circuitGroupColumns(by: ClientGrouping): Column<CircuitGroup>[] {
     { title: 'circuits', value: (r) => r.circuits, align: 'right' },
     { title: 'client sockets', key: 'client_sockets', value: (r) => r.clients, preview: LIST_PREVIEW },
     { title: 'servers', value: (r) => r.servers, preview: LIST_PREVIEW },
-    { title: 'first start', key: 'first_start', value: (r) => whenSeconds(r.start) },
+    { title: 'first start', key: 'first_start', value: (r) => when(r.startAt) },
     { title: 'first frame', key: 'first_frame', value: (r) => r.firstFrame, align: 'right' },
     { title: 'channels created', key: 'channels_created', value: (r) => r.channelsCreated, align: 'right' },
     { title: 'subscriptions', value: (r) => r.subscriptions, align: 'right' },

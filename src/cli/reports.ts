@@ -21,7 +21,7 @@ import { circuitGroups, type CircuitGroup } from '../analysis/circuit-groups.js'
 import { median } from '../analysis/latency-stats.js';
 import type { Moment } from '../analysis/moment.js';
 import type { ClientGrouping } from '../analysis/client-names.js';
-import type { SearchPart } from '../analysis/registry.js';
+import type { AnalysisName, OptionsOf, PartOf, SearchPart } from '../analysis/registry.js';
 import {
   RATE_WINDOW_SEC,
   topCounts,
@@ -34,13 +34,15 @@ import {
 import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
-import { formatFloatTime, formatTime } from '../output/times.js';
+import { formatTime } from '../output/times.js';
+import type { Instant } from '../dissect/circuits.js';
 import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
   DURATION_HELP,
   REPORT_FILES_HELP,
   addDisplayOptions,
+  addEveryOption,
   addFilterOptions,
   addInputOptions,
   addJobsOption,
@@ -53,6 +55,7 @@ import {
   type FilterOptionValues,
   type InputOptionValues,
 } from './common.js';
+import { EveryReport } from './every.js';
 import { stoppedBySignals } from './interrupt.js';
 import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
@@ -62,6 +65,8 @@ interface ReportOptions extends InputOptionValues, FilterOptionValues {
   quiet?: boolean;
   join?: boolean;
   jobs?: number;
+  /** --every, seconds */
+  every?: number;
 }
 
 /** Names listed in one table cell before the rest is counted. */
@@ -91,7 +96,7 @@ function reportCommand(program: Command, name: string, description: string, filt
     .option('--csv', 'CSV with a header line')
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', `\nFilters: ${filterMeaning}\nThe ${DURATION_HELP}.\n${REPORT_FILES_HELP}`);
-  return addJobsOption(addJoinOption(addFilterOptions(addInputOptions(addDisplayOptions(cmd)))));
+  return addEveryOption(addJobsOption(addJoinOption(addFilterOptions(addInputOptions(addDisplayOptions(cmd))))));
 }
 
 /** The input and filters the command line names. */
@@ -110,6 +115,26 @@ function formatOf(o: ReportOptions): ReportFormat {
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
 function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
   return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
+}
+
+/**
+ * Reads the report's input through the one runner and writes what `render`
+ * makes of it; with --every also each interval of capture time (every.ts).
+ */
+async function reportWith<N extends AnalysisName>(
+  program: Command,
+  files: string[],
+  o: ReportOptions,
+  name: N,
+  options: OptionsOf<N>,
+  render: (input: ReportInput<PartOf<N>>) => string,
+): Promise<void> {
+  await runReport(program, async (stop) => {
+    const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
+    const input = await readReport(name, options, { ...inputOf(files, o), every }, stop);
+    const text = every && !input.several ? await every.final(input, input.result) : render(input);
+    await writeReport(text, input, o);
+  });
 }
 
 /** Writes the report, then the end-of-run notes unless --quiet. */
@@ -140,9 +165,8 @@ function withNotes(format: ReportFormat, table: string, notes: string[]): string
 
 // ---- values ------------------------------------------------------------------
 
-const when = (m: Moment | undefined): string | undefined => (m ? formatTime(m.sec, m.nsec) : undefined);
-
-const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatFloatTime(t));
+/** A capture time exact to its precision (a Moment is one too). */
+const when = (t: Instant | undefined): string | undefined => (t ? formatTime(t.sec, t.nsec) : undefined);
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);
@@ -275,8 +299,7 @@ export function registerSearches(program: Command): void {
     .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
     .addOption(byOption('--clients: one row'))
     .action(async (files: string[], o: SearchOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('searches', { storm: o.storm, by: o.by }, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'searches', { storm: o.storm, by: o.by }, (input) => {
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
         const report = <R>(columns: readonly Column<R>[], rows: (p: SearchPart) => readonly R[], none: string) => rowsReport(format, columns, input, rows, top, none);
@@ -295,7 +318,7 @@ export function registerSearches(program: Command): void {
           const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(part.unanswered)];
           text = withNotes(format, formatReport(format, columns, top(part.names), 'no searches found'), notes);
         }
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }
@@ -394,8 +417,7 @@ export function registerBeacons(program: Command): void {
         .argParser(durationOption({ positive: true })),
     )
     .action(async (files: string[], o: BeaconOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('beacons', { silence: o.silence }, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'beacons', { silence: o.silence }, (input) => {
         const format = formatOf(o);
         let text: string;
         if (input.several) {
@@ -411,7 +433,7 @@ export function registerBeacons(program: Command): void {
             : [];
           text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers, 'no beacons found'), notes);
         }
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }
@@ -438,9 +460,9 @@ const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'client version', key: 'client_version', value: (r) => r.clientVersion, align: 'right' },
   { title: 'server version', key: 'server_version', value: (r) => r.serverVersion, align: 'right' },
   { title: 'priority', value: (r) => r.priority, align: 'right' },
-  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start', value: (r) => when(r.startAt) },
   { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
-  { title: 'end', value: (r) => whenSeconds(r.end) },
+  { title: 'end', value: (r) => when(r.endAt) },
   { title: 'end frame', key: 'end_frame', value: (r) => r.endFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.lastMessage?.frame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r), 6), align: 'right' },
@@ -489,7 +511,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'client -> server', value: (r) => `${r.client} -> ${r.server}` },
   { title: 'host/user', value: (r) => `${safeText(r.hostName ?? '?')}/${safeText(r.userName ?? '?')}` },
   { title: 'version prio', value: (r) => `${both(r.clientVersion, r.serverVersion)} p${r.priority ?? '?'}` },
-  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start', value: (r) => when(r.startAt) },
   { title: 'duration s', value: (r) => round(circuitDuration(r), 3), align: 'right' },
   { title: 'handshake ms', value: (r) => ms(r.handshakeRtt), align: 'right' },
   { title: 'CA bytes up/down', value: (r) => both(r.caBytesToServer, r.caBytesToClient), align: 'right' },
@@ -511,7 +533,7 @@ const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'client', value: (r) => r.circuit.client },
   { title: 'server', value: (r) => r.circuit.server },
   { title: 'reset by', key: 'reset_by', value: (r) => r.circuit.rstBy },
-  { title: 'at', value: (r) => whenSeconds(r.circuit.end) },
+  { title: 'at', value: (r) => when(r.circuit.endAt) },
   { title: 'reset frame', key: 'reset_frame', value: (r) => r.circuit.endFrame, align: 'right' },
   { title: 'start frame', key: 'start_frame', value: (r) => r.circuit.startFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.circuit.lastMessage?.frame, align: 'right' },
@@ -532,7 +554,7 @@ function circuitGroupColumns(by: ClientGrouping): Column<CircuitGroup>[] {
     { title: 'circuits', value: (r) => r.circuits, align: 'right' },
     { title: 'client sockets', key: 'client_sockets', value: (r) => r.clients, preview: LIST_PREVIEW },
     { title: 'servers', value: (r) => r.servers, preview: LIST_PREVIEW },
-    { title: 'first start', key: 'first_start', value: (r) => whenSeconds(r.start) },
+    { title: 'first start', key: 'first_start', value: (r) => when(r.startAt) },
     { title: 'first frame', key: 'first_frame', value: (r) => r.firstFrame, align: 'right' },
     { title: 'channels created', key: 'channels_created', value: (r) => r.channelsCreated, align: 'right' },
     { title: 'subscriptions', value: (r) => r.subscriptions, align: 'right' },
@@ -555,8 +577,7 @@ export function registerCircuits(program: Command): void {
     .addOption(new Option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment').conflicts('by'))
     .addOption(byOption('one row of totals'))
     .action(async (files: string[], o: CircuitOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('circuits', {}, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'circuits', {}, (input) => {
         const format = formatOf(o);
         const by = o.by ?? 'socket';
         const text = o.endedByRst
@@ -564,7 +585,7 @@ export function registerCircuits(program: Command): void {
           : by !== 'socket'
             ? rowsReport(format, circuitGroupColumns(by), input, (circuits) => circuitGroups(circuits, by), undefined, 'no circuits found')
             : rowsReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, input, (circuits) => circuits, undefined, 'no circuits found');
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }
@@ -670,8 +691,7 @@ export function registerSummary(program: Command): void {
         .argParser(percentage),
     )
     .action(async (files: string[], o: SummaryCliOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('summary', { slowSec: o.slow, retransPercent: o.retransRate }, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'summary', { slowSec: o.slow, retransPercent: o.retransRate }, (input) => {
         const format = formatOf(o);
         let text: string;
         if (!input.several) {
@@ -680,7 +700,7 @@ export function registerSummary(program: Command): void {
         } else if (format === 'table') {
           text = input.files.map((file, i) => `${file}:\n${summaryScreen(summaryRows(input.parts[i]!, file))}`).join('\n\n');
         } else text = formatReport(format, withFileColumn(SUMMARY_COLUMNS), input.files.flatMap((file, i) => summaryRows(input.parts[i]!, file).map((r) => ({ ...r, file }))));
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }

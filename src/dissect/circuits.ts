@@ -35,6 +35,12 @@ export class Half implements StreamConsumer {
   }
 }
 
+/** A capture time exact to the nanosecond: Unix seconds and nanoseconds (a float holds only about the µs). */
+export interface Instant {
+  sec: number;
+  nsec: number;
+}
+
 export class TcpCircuit {
   /** see protocolState: a circuit that carries no message has none */
   private state: object | undefined = undefined;
@@ -43,6 +49,12 @@ export class TcpCircuit {
   /** capture times (Unix seconds, float) */
   firstSeen: number;
   lastSeen: number;
+  /** the same times exact (Unix seconds and nanoseconds), for printing: the first packet, the SYN, the SYN-ACK, the end, the close */
+  firstAt: Instant;
+  synAt?: Instant = undefined;
+  synAckAt?: Instant = undefined;
+  endAt?: Instant = undefined;
+  closeAt?: Instant = undefined;
   // The optional fields start as undefined in the constructor, so that every
   // circuit keeps one shape (hidden class) whatever it has seen: the per-packet
   // code then reads circuits through monomorphic property accesses.
@@ -74,12 +86,14 @@ export class TcpCircuit {
     readonly serverIp: number,
     readonly serverPort: number,
     now: number,
+    firstAt: Instant,
     roleEvidence: TcpCircuit['roleEvidence'],
     /** the protocol this circuit carries (see protocol.ts) */
     readonly handler: ProtocolHandler,
   ) {
     this.firstSeen = now;
     this.lastSeen = now;
+    this.firstAt = firstAt;
     this.roleEvidence = roleEvidence;
     this.toServer = new Half(this, true);
     this.toClient = new Half(this, false);

@@ -118,9 +118,13 @@ export class Dissector implements PacketSink, PacketTime {
     this.now = unixSeconds(tsSec, tsNsec);
     if (s.packets === 1) {
       s.firstTime = this.now;
+      s.firstSec = tsSec;
+      s.firstNsec = tsNsec;
       this.tcpClock.originSec = tsSec; // TCP analysis times count from here, exact to the nanosecond
     }
     s.lastTime = this.now;
+    s.lastSec = tsSec;
+    s.lastNsec = tsNsec;
     if ((s.packets & 0xffff) === 0) this.maintain();
     const ipOff = ipv4Offset(linkType, data, offset, capLen);
     if (ipOff < 0) {
@@ -152,6 +156,11 @@ export class Dissector implements PacketSink, PacketTime {
     }
     if (ip.protocol === PROTO_UDP) this.udp(ip.src, ip.dst, buf, off, len);
     else this.tcp(ip.src, ip.dst, buf, off, len, ip.cut, buf === data ? ip.wirePayloadLength : len);
+  }
+
+  /** The circuits in the table now (open, or closed and lingering), in the order they were added. */
+  openCircuits(): TcpCircuit[] {
+    return [...this.circuits.values()];
   }
 
   /** End of the capture: deliver what is held, report what is incomplete, end every circuit. */
@@ -277,10 +286,12 @@ export class Dissector implements PacketSink, PacketTime {
       if (flags & TCP_ACK) {
         if (c.synAckTime === undefined) {
           c.synAckTime = this.now;
+          c.synAckAt = { sec: this.sec, nsec: this.nsec };
           c.synAckFrame = this.frame;
         }
       } else if (c.synTime === undefined) {
         c.synTime = this.now;
+        c.synAt = { sec: this.sec, nsec: this.nsec };
         c.synFrame = this.frame;
       }
     }
@@ -312,6 +323,7 @@ export class Dissector implements PacketSink, PacketTime {
         c.rstBy = fromClient ? 'client' : 'server';
         if (!c.closer) this.closing(c, c.rstBy);
         c.endTime = this.now;
+        c.endAt = { sec: this.sec, nsec: this.nsec };
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
@@ -321,6 +333,7 @@ export class Dissector implements PacketSink, PacketTime {
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
+        c.endAt = { sec: this.sec, nsec: this.nsec };
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
@@ -331,6 +344,7 @@ export class Dissector implements PacketSink, PacketTime {
   private closing(c: TcpCircuit, closer: Closer): void {
     c.closer = closer;
     c.closeTime = this.now;
+    c.closeAt = { sec: this.sec, nsec: this.nsec };
     c.closeFrame = this.frame;
   }
 
@@ -372,6 +386,7 @@ export class Dissector implements PacketSink, PacketTime {
       srcIsClient ? dstIp : srcIp,
       srcIsClient ? dport : sport,
       this.now,
+      { sec: this.sec, nsec: this.nsec },
       evidence,
       handler,
     );

@@ -33,6 +33,9 @@ export class Flow {
   firstFrame = 0;
   firstTime = NaN;
   lastTime = NaN;
+  /** as the sender's capture, TCP: the copies sent lately (send order), for matching by stream offset a received segment cut differently */
+  recent: Sent[] = [];
+  recentHead = 0;
 
   constructor(
     readonly side: Side,
@@ -60,18 +63,25 @@ interface Sent {
   frame: number;
   key: number;
   flow: Flow;
+  /** TCP: sequence number of its first byte, and its length (stream offsets) */
+  seq: number;
+  len: number;
   /** times a received packet took it */
   taken: number;
   /** the copy of the same bytes sent before it (still in the window) */
   older: Sent | undefined;
+  /** matched and out of the key map already: its queue entry only waits to be dropped */
+  gone: boolean;
 }
 
-/** A received packet whose sent copy has not come yet (the offset's first estimate is off by a little). */
+/** A received packet whose sent copy has not come yet (the offset's first estimate is off by a little), or never comes whole (cut differently). */
 interface Received {
   t: number;
   frame: number;
   key: number;
   flow: Flow;
+  seq: number;
+  len: number;
 }
 
 /** One matched packet, for --raw. */
@@ -82,7 +92,7 @@ export interface MatchRow {
   flowB: Flow;
   frameA: number;
   frameB: number;
-  /** times on each capture's own clock, Unix seconds */
+  /** times on each capture's own clock, seconds since the origin (MatcherOptions.originSec) */
   timeA: number;
   timeB: number;
   /** one-way delay, seconds, by the offset the streams were ordered by */
@@ -94,16 +104,24 @@ export interface MatchRow {
 export interface MatcherOptions {
   /** first estimate of A's clock minus B's (seconds): orders the two streams and picks the copy sent before */
   offset: number;
-  /** Unix seconds of the time origin (the rows' times are Unix seconds) */
-  originSec?: number;
   /** seconds a sent copy waits for its receiver (default 10) */
   horizon?: number;
+  /** addresses and ports differ between the captures (--nat): a received flow's sender flow is its matched peer */
+  nat?: boolean;
   onMatch?: (m: MatchRow) => void;
+  /** every match: the send time on A's clock (seconds since the origin) and the raw delay (receiver's clock minus sender's) */
+  onDelay?: (dir: Dir, sentAt: number, raw: number) => void;
+  /** every copy lost between the points: its send time on A's clock */
+  onLost?: (dir: Dir, sentAt: number) => void;
+  /** the packets compared: sent or received in [from, to) on A's clock (the edges count as the captures' start and end) */
+  window?: { from: number; to: number };
 }
 
 const DEFAULT_HORIZON = 10;
 /** seconds a received packet waits for its sent copy to come in the merged order */
 const RECEIVED_WAIT = 0.5;
+/** sent copies a received segment cut differently is looked for among (latest first) */
+const OFFSET_SCAN = 512;
 
 /** Flows of one capture by their 4-tuple (nested maps of ip * 65536 + port: no string per packet). */
 class FlowTable {
@@ -131,6 +149,11 @@ class FlowTable {
     this.last = f;
     return f;
   }
+
+  /** The flow of this 4-tuple, if the capture has one. */
+  find(srcIp: number, sport: number, dstIp: number, dport: number, tcp: boolean): Flow | undefined {
+    return this.bySrc.get(srcIp * 65536 + sport)?.get((dstIp * 65536 + dport) * 2 + (tcp ? 1 : 0));
+  }
 }
 
 /** A FIFO of window entries (array and head; compacted as it empties). */
@@ -156,6 +179,11 @@ class Fifo<T> {
   get length(): number {
     return this.items.length - this.head;
   }
+  /** Drops the entries `keep` refuses (order kept). */
+  compact(keep: (x: T) => boolean): void {
+    this.items = this.items.slice(this.head).filter(keep);
+    this.head = 0;
+  }
 }
 
 export class Matcher {
@@ -176,14 +204,26 @@ export class Matcher {
   private readonly sentQueue = new Fifo<Sent>();
   private readonly waiting = new Map<number, Received[]>();
   private readonly waitQueue = new Fifo<Received>();
+  /** sent copies matched and released early (their queue entries still wait) */
+  private goneQueued = 0;
   private readonly offset: number;
-  private readonly horizon: number;
+  readonly horizon: number;
+  private readonly from: number;
+  private readonly to: number;
   /** the latest time (A's clock) processed */
   private now = -Infinity;
 
   constructor(private readonly o: MatcherOptions) {
     this.offset = o.offset;
     this.horizon = o.horizon ?? DEFAULT_HORIZON;
+    this.from = o.window?.from ?? -Infinity;
+    this.to = o.window?.to ?? Infinity;
+  }
+
+  /** Whether a packet at `t` on `side`'s clock is in the compared window. */
+  inWindow(side: Side, t: number): boolean {
+    const at = this.onA(side, t);
+    return at >= this.from && at < this.to;
   }
 
   /** A's clock of a time on `side`'s clock */
@@ -198,8 +238,8 @@ export class Matcher {
 
   /** A capture's first and last packet so far (any packet), on its own clock. */
   spanOf(side: Side, firstOwn: number, lastOwn: number): void {
-    this.span[side].first = this.onA(side, firstOwn);
-    this.span[side].last = this.onA(side, lastOwn);
+    this.span[side].first = Math.max(this.from, this.onA(side, firstOwn));
+    this.span[side].last = Math.min(this.to, this.onA(side, lastOwn));
   }
 
   /** One CA packet of `side`, in merged time order. */
@@ -216,9 +256,10 @@ export class Matcher {
 
   private send(t: number, p: CaPacket, flow: Flow): void {
     const older = this.sent.get(p.key);
-    const s: Sent = { t, frame: p.frame, key: p.key, flow, taken: 0, older };
+    const s: Sent = { t, frame: p.frame, key: p.key, flow, seq: p.seq, len: p.len, taken: 0, older, gone: false };
     this.sent.set(p.key, s);
     this.sentQueue.push(s);
+    if (p.tcp) this.remember(t, flow, s);
     // A receiver's packet that came before it in the merged order.
     const early = this.waiting.get(p.key);
     if (early?.length) {
@@ -237,21 +278,35 @@ export class Matcher {
       this.take(s, t, p.frame, flow);
       return;
     }
-    const r: Received = { t, frame: p.frame, key: p.key, flow };
+    const r: Received = { t, frame: p.frame, key: p.key, flow, seq: p.seq, len: p.len };
     const list = this.waiting.get(p.key);
     if (list) list.push(r);
     else this.waiting.set(p.key, [r]);
     this.waitQueue.push(r);
   }
 
-  /** Sent copy `s` was received at `t` (A's clock) in `frame` of the receiver's capture. */
-  private take(s: Sent, t: number, frame: number, recvFlow: Flow): void {
+  /**
+   * Sent copy `s` was received at `t` (A's clock) in `frame` of the receiver's
+   * capture. A copy matched whole, with no older copy of its bytes waiting,
+   * leaves the key map at once (a later copy of the same bytes starts a chain
+   * of its own): the window holds mostly what is still in flight.
+   */
+  private take(s: Sent, t: number, frame: number, recvFlow: Flow, whole = true): void {
     s.taken++;
+    if (whole && !s.gone && s.older === undefined && this.sent.get(s.key) === s) {
+      this.sent.delete(s.key);
+      s.gone = true;
+      if (++this.goneQueued > 8192 && this.goneQueued * 2 > this.sentQueue.length) {
+        this.sentQueue.compact((x) => !x.gone);
+        this.goneQueued = 0;
+      }
+    }
     const dir = s.flow.dir;
     const sender = s.flow;
     // Raw delay: the receiver's own clock minus the sender's.
     const raw = dir === UP ? t - this.offset - s.t : t - (s.t - this.offset);
     sender.addDelay(raw);
+    this.o.onDelay?.(dir, s.t, raw);
     if (raw < this.minRaw[dir]) this.minRaw[dir] = raw;
     const d = t - s.t;
     if (d > this.maxDelay[dir]) this.maxDelay[dir] = d;
@@ -266,8 +321,8 @@ export class Matcher {
         flowB: fromA ? recvFlow : sender,
         frameA: fromA ? s.frame : frame,
         frameB: fromA ? frame : s.frame,
-        timeA: (this.o.originSec ?? 0) + (fromA ? s.t : t),
-        timeB: (this.o.originSec ?? 0) + (fromA ? t : s.t) - this.offset,
+        timeA: fromA ? s.t : t,
+        timeB: (fromA ? t : s.t) - this.offset,
         owd: d,
         resent: s.older !== undefined,
       });
@@ -291,7 +346,7 @@ export class Matcher {
 
   private unwait(r: Received): void {
     if (r.key === -1) return;
-    r.flow.unmatched++;
+    if (!r.flow.tcp || !this.byOffset(r)) r.flow.unmatched++;
     const list = this.waiting.get(r.key);
     if (!list) return;
     const i = list.indexOf(r);
@@ -299,8 +354,62 @@ export class Matcher {
     if (list.length === 0) this.waiting.delete(r.key);
   }
 
+  /** A TCP copy sent: kept a little while for byte-offset matching (the flow's recent sends, older ones dropped). */
+  private remember(t: number, flow: Flow, s: Sent): void {
+    const recent = flow.recent;
+    recent.push(s);
+    const keep = t - RECEIVED_WAIT - this.maxDelay[flow.dir] - 0.1;
+    while (flow.recentHead < recent.length && recent[flow.recentHead]!.t < keep) recent[flow.recentHead++] = undefined as unknown as Sent;
+    if (flow.recentHead > 1024 && flow.recentHead * 2 > recent.length) {
+      flow.recent = recent.slice(flow.recentHead);
+      flow.recentHead = 0;
+    }
+  }
+
+  /** The sender's flow of a received one: the same addresses and ports, or (--nat) the flow its packets matched most. */
+  private senderFlow(recv: Flow): Flow | undefined {
+    const side: Side = recv.side === A ? B : A;
+    if (!this.o.nat) return this.flows[side].find(recv.srcIp, recv.sport, recv.dstIp, recv.dport, true);
+    let best: Flow | undefined;
+    let n = 0;
+    for (const [g, k] of recv.peers) if (k > n) [best, n] = [g, k];
+    return best;
+  }
+
+  /**
+   * A received TCP segment no sent copy matched whole: the two captures cut the
+   * byte stream differently (segmentation offload, a middlebox coalescing or
+   * splitting segments). Matched by stream offset instead: its delay is that of
+   * the latest copy sent before it that holds its last byte, and every sent copy
+   * inside its bytes counts as received. False when no sent copy holds its bytes.
+   */
+  private byOffset(r: Received): boolean {
+    const sender = this.senderFlow(r.flow);
+    if (!sender || r.len <= 0) return false;
+    const recent = sender.recent;
+    let last: Sent | undefined;
+    const stop = Math.max(sender.recentHead, recent.length - OFFSET_SCAN);
+    for (let i = recent.length - 1; i >= stop; i--) {
+      const c = recent[i]!;
+      if (c.t > r.t) continue;
+      // c's bytes as offsets from the received segment's first byte (sequence numbers wrap at 2^32)
+      const from = (c.seq - r.seq) | 0;
+      const to = from + c.len;
+      if (from >= r.len || to <= 0) continue;
+      if (!last && from <= r.len - 1 && to >= r.len) last = c;
+      else if (c.taken === 0 && from >= 0 && to <= r.len) c.taken++;
+    }
+    if (!last) return false;
+    this.take(last, r.t, r.frame, r.flow, false);
+    return true;
+  }
+
   /** A copy leaves the window (the oldest of its key's chain). */
   private settle(s: Sent, atEnd: boolean): void {
+    if (s.gone) {
+      this.goneQueued--;
+      return;
+    }
     const head = this.sent.get(s.key);
     if (head === s) this.sent.delete(s.key);
     else {
@@ -317,6 +426,7 @@ export class Matcher {
       return;
     }
     s.flow.lost++;
+    this.o.onLost?.(s.flow.dir, s.t);
     // A copy of the same bytes sent later was received: the loss was repaired by a retransmission.
     for (let c = head; c && c !== s; c = c.older) {
       if (c.taken > 0) {

@@ -10,6 +10,9 @@ import { firstPacketTime } from '../analysis/runner.js';
 import { stopName } from '../dissect/run.js';
 import { CaPacketReader, DOWN, UP, type CaPacket, type PacketFilter } from './packets.js';
 import { A, B, Matcher, type MatchRow, type Side } from './matcher.js';
+import { capturePairs, FrameKeys, matchPairs, type CapturePairs, type PairVerdict } from './pairs.js';
+import { timeWindow, type EventFilterSpec } from '../dissect/filter.js';
+import type { Dir } from './packets.js';
 
 export interface CompareRunOptions {
   filter: PacketFilter;
@@ -18,6 +21,15 @@ export interface CompareRunOptions {
   /** seconds a sent copy waits for its receiver before it counts as lost (default 10) */
   horizon?: number;
   onMatch?: (m: MatchRow) => void;
+  /** every match and every loss, for --interval and --plot (matcher.ts MatcherOptions) */
+  onDelay?: (dir: Dir, sentAt: number, raw: number) => void;
+  onLost?: (dir: Dir, sentAt: number) => void;
+  /** before the matching pass: the time origin, and the captures as far as read (their time precision) */
+  onStart?: (originSec: number, captures: readonly CaptureStats[]) => void;
+  /** the request/response pairs' verdict: pair each capture's requests first (not with --raw) */
+  pairs?: boolean;
+  /** --pv (the pairs only: a packet carries many PVs), --since/--until/--duration (on A's clock; both captures' packets in that window are compared) */
+  spec?: EventFilterSpec;
   abort?: AbortSignal;
 }
 
@@ -41,6 +53,11 @@ export interface CompareRun {
   caPackets: [number, number];
   /** IP fragments, not compared */
   fragments: [number, number];
+  /** the pairs seen at both points (with `pairs`) and each capture's pairs */
+  verdicts?: PairVerdict[];
+  pairsSeen?: [CapturePairs, CapturePairs];
+  /** the compared window on A's clock, seconds since the origin (±Infinity: unbounded) */
+  window: { from: number; to: number };
 }
 
 /** One capture's CA packets, a chunk at a time (copies of the reader's record). */
@@ -59,10 +76,12 @@ class SideStream {
     filter: PacketFilter,
     originSec: number,
     abort: AbortSignal | undefined,
+    frameKeys?: FrameKeys,
   ) {
     this.reader = new CaPacketReader(filter, originSec, (p) => {
       this.queue.push({ ...p });
       this.caPackets++;
+      frameKeys?.packet(p.frame, p.key);
     });
     this.parser = new CaptureParser(this.reader);
     this.chunks = captureChunks(path, { signal: abort });
@@ -87,6 +106,10 @@ class SideStream {
 
   take(): CaPacket {
     return this.queue[this.pos++]!;
+  }
+
+  get stats(): CaptureStats {
+    return this.parser.stats;
   }
 
   /** Stops reading (the rest of the file is not wanted). */
@@ -167,18 +190,43 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     if (!first) throw new CaptureError(`${paths[0]} and ${paths[1]} have no CA packet in common: nothing to compare (are they of the same traffic, at the same time?${o.filter.nat ? '' : ' An address translator between them: --nat'})`);
   }
   const firstOffset = o.clockOffset ?? first!.offset;
+  const spec = o.spec ?? {};
+  // The window on A's clock, from A's first packet: each side's packets in it are compared (the edges as a capture's start and end).
+  const bounds = timeWindow(spec, { firstTime: firsts[0]! });
+  const window = { from: bounds.from - originSec, to: bounds.to - originSec };
+  let pairsSeen: [CapturePairs, CapturePairs] | undefined;
+  if (o.pairs) {
+    // A's pairs by --pv and the window; B's by --pv (its clock differs): a pair of B counts when A's is kept.
+    const pairSpec: EventFilterSpec = { pv: spec.pv, host: spec.host, port: spec.port };
+    pairsSeen = [
+      await capturePairs(paths[0], originSec, { ...pairSpec, since: spec.since, until: spec.until, duration: spec.duration }, o.abort),
+      await capturePairs(paths[1], originSec, pairSpec, o.abort),
+    ];
+  }
   o = { ...o, filter: { ...o.filter, learned: new Set() } };
-  const matcher = new Matcher({ offset: firstOffset, originSec, horizon: o.horizon, onMatch: o.onMatch });
-  const sides = [new SideStream(paths[0], o.filter, originSec, o.abort), new SideStream(paths[1], o.filter, originSec, o.abort)] as const;
+  const matcher = new Matcher({ offset: firstOffset, horizon: o.horizon, nat: o.filter.nat, onMatch: o.onMatch, onDelay: o.onDelay, onLost: o.onLost, window });
+  const keys = pairsSeen?.map((p) => new FrameKeys(p));
+  const sides = [new SideStream(paths[0], o.filter, originSec, o.abort, keys?.[0]), new SideStream(paths[1], o.filter, originSec, o.abort, keys?.[1])] as const;
+  let started = false;
   for (;;) {
     const [pa, pb] = [await sides[0].peek(), await sides[1].peek()];
+    if (!started) {
+      started = true;
+      o.onStart?.(originSec, [sides[0].stats, sides[1].stats]);
+    }
     if (!pa && !pb) break;
     const side: Side = !pb || (pa && pa.t <= matcher.onA(B, pb.t)) ? A : B;
     const s = sides[side];
+    const p = s.take();
+    // Past the window on both sides: the rest is not read.
+    if (matcher.onA(side, p.t) >= window.to + matcher.horizon) break;
     matcher.spanOf(side, s.reader.first, s.reader.last);
-    matcher.packet(side, s.take());
+    if (matcher.inWindow(side, p.t)) matcher.packet(side, p);
   }
-  for (const side of [A, B]) matcher.spanOf(side, sides[side].reader.first, sides[side].reader.last);
+  for (const side of [A, B]) {
+    matcher.spanOf(side, sides[side].reader.first, sides[side].reader.last);
+    await sides[side].close();
+  }
   matcher.finish();
   const captures: [CaptureStats, CaptureStats] = [sides[0].end(o.abort), sides[1].end(o.abort)];
   const min = matcher.minRaw;
@@ -198,5 +246,8 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     captures,
     caPackets: [sides[0].caPackets, sides[1].caPackets],
     fragments: [sides[0].reader.fragments, sides[1].reader.fragments],
+    verdicts: pairsSeen && matchPairs(pairsSeen[0], pairsSeen[1], offset.offset),
+    pairsSeen,
+    window,
   };
 }

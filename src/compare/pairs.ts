@@ -138,12 +138,19 @@ export interface PairsReport {
   by_kind: KindVerdict[];
 }
 
+/** seconds the causal bounds of the second pass allow for an offset estimated a little off */
+const SLACK = 0.001;
+
 /**
  * Matches A's pairs with B's by the keys of their request and response packets
- * (several pairs with the same keys, such as reads sent in one segment: in order)
- * and times their legs with `offset` (A's clock minus B's).
+ * (several pairs with the same keys, such as reads sent in one segment: in
+ * order). A message completed at the receiver by a retransmission of an earlier
+ * segment (a hole filled) has another frame there: the pairs left are matched on
+ * the same circuit and kind by order and cause (B saw the request after A sent
+ * it and answered before A got the reply). Legs timed with `offset` (A's clock
+ * minus B's); `clientAtB` names a client of A as B saw it (--nat).
  */
-export function matchPairs(a: CapturePairs, b: CapturePairs, offset: number): PairVerdict[] {
+export function matchPairs(a: CapturePairs, b: CapturePairs, offset: number, clientAtB: (client: string) => string = (c) => c): PairVerdict[] {
   const id = (c: CapturePairs, p: SeenPair): string | undefined => {
     const req = keyOf(c, p.requestFrame);
     const res = keyOf(c, p.responseFrame);
@@ -158,16 +165,39 @@ export function matchPairs(a: CapturePairs, b: CapturePairs, offset: number): Pa
     else atB.set(k, [p]);
   }
   const out: PairVerdict[] = [];
-  for (const p of a.pairs) {
-    const k = id(a, p);
-    const list = k === undefined ? undefined : atB.get(k);
-    const q = list?.shift();
-    if (!q) continue;
+  const taken = new Set<SeenPair>();
+  const left: SeenPair[] = [];
+  const verdict = (p: SeenPair, q: SeenPair): void => {
+    taken.add(q);
     // B's times on A's clock: + offset.
     const toServer = q.request + offset - p.request;
     const server = q.response - q.request;
     const toClient = p.response - (q.response + offset);
     out.push({ kind: p.kind, pv: p.pv, client: p.client, server: p.server, a: p, b: q, toServer, atServer: server, toClient, total: p.response - p.request });
+  };
+  for (const p of a.pairs) {
+    const k = id(a, p);
+    const list = k === undefined ? undefined : atB.get(k);
+    const q = list?.shift();
+    if (q) verdict(p, q);
+    else left.push(p);
+  }
+  if (left.length === 0) return out;
+  const byCircuit = new Map<string, SeenPair[]>();
+  for (const q of b.pairs) {
+    if (taken.has(q)) continue;
+    const k = `${q.kind} ${q.client} ${q.server}`;
+    const list = byCircuit.get(k);
+    if (list) list.push(q);
+    else byCircuit.set(k, [q]);
+  }
+  for (const list of byCircuit.values()) list.sort((x, y) => x.request - y.request);
+  left.sort((x, y) => x.request - y.request);
+  for (const p of left) {
+    const list = byCircuit.get(`${p.kind} ${clientAtB(p.client)} ${p.server}`);
+    if (!list) continue;
+    const i = list.findIndex((q) => q.request + offset >= p.request - SLACK && q.response + offset <= p.response + SLACK);
+    if (i >= 0) verdict(p, list.splice(i, 1)[0]!);
   }
   return out;
 }

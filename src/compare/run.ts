@@ -13,6 +13,7 @@ import { A, B, Matcher, type MatchRow, type Side } from './matcher.js';
 import { capturePairs, FrameKeys, matchPairs, type CapturePairs, type PairVerdict } from './pairs.js';
 import { timeWindow, type EventFilterSpec } from '../dissect/filter.js';
 import type { Dir } from './packets.js';
+import { ipToString } from '../../protocols/ca/ip.js';
 
 export interface CompareRunOptions {
   filter: PacketFilter;
@@ -179,6 +180,19 @@ async function firstEstimate(paths: [string, string], o: CompareRunOptions, orig
   return undefined;
 }
 
+/** --nat: each client socket of A as B saw it (the flow its packets matched most). */
+function natClients(m: Matcher): (client: string) => string {
+  const map = new Map<string, string>();
+  for (const f of m.flows[A].all) {
+    if (f.dir !== UP || !f.tcp) continue;
+    let best: (typeof f.peers extends Map<infer K, number> ? K : never) | undefined;
+    let n = 0;
+    for (const [g, k] of f.peers) if (k > n) [best, n] = [g, k];
+    if (best) map.set(`${ipToString(f.srcIp)}:${f.sport}`, `${ipToString(best.srcIp)}:${best.sport}`);
+  }
+  return (c) => map.get(c) ?? c;
+}
+
 /** Compares capture A (near the clients) with capture B (near the servers). */
 export async function runCompare(paths: [string, string], o: CompareRunOptions): Promise<CompareRun> {
   const firsts = await Promise.all(paths.map(firstPacketTime));
@@ -246,7 +260,7 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     captures,
     caPackets: [sides[0].caPackets, sides[1].caPackets],
     fragments: [sides[0].reader.fragments, sides[1].reader.fragments],
-    verdicts: pairsSeen && matchPairs(pairsSeen[0], pairsSeen[1], offset.offset),
+    verdicts: pairsSeen && matchPairs(pairsSeen[0], pairsSeen[1], offset.offset, o.filter.nat ? natClients(matcher) : undefined),
     pairsSeen,
     window,
   };

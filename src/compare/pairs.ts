@@ -15,6 +15,7 @@ import { quantileSorted } from '../analysis/latency-stats.js';
 import { LatencyAnalysis } from '../analysis/latency.js';
 import type { PairKind, PairRecord } from '../analysis/pairing.js';
 import { runAnalysis } from '../analysis/runner.js';
+import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 
 /** The kinds compared: a request the client sends and the IOC answers on a circuit. */
@@ -43,7 +44,7 @@ export interface CapturePairs {
 }
 
 /** Pairs one capture's requests (kinds: VERDICT_KINDS) as `latency` does. */
-export async function capturePairs(source: CaptureSource, originSec: number, filter: EventFilterSpec, abort?: AbortSignal): Promise<CapturePairs> {
+export async function capturePairs(source: CaptureSource, originSec: number, filter: EventFilterSpec, dissect: DissectOptions, abort?: AbortSignal): Promise<CapturePairs> {
   const pairs: SeenPair[] = [];
   const onRecord = (r: PairRecord): void => {
     const request = r.requestSec - originSec + r.requestNsec / 1e9;
@@ -59,7 +60,7 @@ export async function capturePairs(source: CaptureSource, originSec: number, fil
     });
   };
   const analysis = new LatencyAnalysis({ kinds: VERDICT_KINDS, keepRecords: 0, onRecord });
-  const { result } = await runAnalysis([source], analysis, { filter, abort });
+  const { result } = await runAnalysis([source], analysis, { filter, dissect, abort });
   const all = new Uint32Array(pairs.length * 2);
   pairs.forEach((p, i) => {
     all[2 * i] = p.requestFrame;

@@ -212,9 +212,10 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
   if (o.pairs) {
     // A's pairs by --pv and the window; B's by --pv (its clock differs): a pair of B counts when A's is kept.
     const pairSpec: EventFilterSpec = { pv: spec.pv, host: spec.host, port: spec.port };
+    const dissect = { ports: [...o.filter.serverPorts] };
     pairsSeen = [
-      await capturePairs(paths[0], originSec, { ...pairSpec, since: spec.since, until: spec.until, duration: spec.duration }, o.abort),
-      await capturePairs(paths[1], originSec, pairSpec, o.abort),
+      await capturePairs(paths[0], originSec, { ...pairSpec, since: spec.since, until: spec.until, duration: spec.duration }, dissect, o.abort),
+      await capturePairs(paths[1], originSec, pairSpec, dissect, o.abort),
     ];
   }
   o = { ...o, filter: { ...o.filter, learned: new Set() } };

@@ -9,7 +9,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { quantileSorted } from '../analysis/latency-stats.js';
 import { CaptureWriter } from './capture-writer.js';
-import { linkFrame, ipToNumber, numberToIp } from './frames.js';
+import { linkFrame, ipToNumber, numberToIp, udpDatagram } from './frames.js';
 import { Random, sample, type Distribution } from './random.js';
 import { Scenario, type ScenarioOptions } from './scenario.js';
 
@@ -51,47 +51,63 @@ const NAT_IP = ipToNumber('10.0.3.1');
 /** the scenario's IOC hosts are 10.0.1.x (world.ts makeIocs) */
 const isServerHost = (ip: number): boolean => ip >>> 8 === ipToNumber('10.0.1.0') >>> 8;
 
-/** A min-heap of packets by time: each capture's packets leave it in time order. */
+/** A min-heap of packets by time, first in first out among equal times: each capture's packets leave it in time order, in the order sent. */
 class TimeHeap {
+  /** the latest time pushed */
+  latest = -Infinity;
   private readonly t: number[] = [];
   private readonly p: Uint8Array[] = [];
+  /** push order, the tie-break */
+  private readonly n: number[] = [];
+  private pushed = 0;
   get size(): number {
     return this.t.length;
   }
   peekTime(): number {
     return this.t[0] ?? Infinity;
   }
+  private less(i: number, j: number): boolean {
+    const { t, n } = this;
+    return t[i]! < t[j]! || (t[i] === t[j] && n[i]! < n[j]!);
+  }
+  private swap(i: number, j: number): void {
+    const { t, p, n } = this;
+    [t[i], t[j]] = [t[j]!, t[i]!];
+    [p[i], p[j]] = [p[j]!, p[i]!];
+    [n[i], n[j]] = [n[j]!, n[i]!];
+  }
   push(time: number, packet: Uint8Array): void {
-    const { t, p } = this;
-    let i = t.length;
-    t.push(time);
-    p.push(packet);
+    if (time > this.latest) this.latest = time;
+    let i = this.t.length;
+    this.t.push(time);
+    this.p.push(packet);
+    this.n.push(this.pushed++);
     while (i > 0) {
       const up = (i - 1) >> 1;
-      if (t[up]! <= time) break;
-      [t[i], t[up]] = [t[up]!, t[i]!];
-      [p[i], p[up]] = [p[up]!, p[i]!];
+      if (!this.less(i, up)) break;
+      this.swap(i, up);
       i = up;
     }
   }
   pop(): [number, Uint8Array] {
-    const { t, p } = this;
+    const { t, p, n } = this;
     const top: [number, Uint8Array] = [t[0]!, p[0]!];
     const lt = t.pop()!;
     const lp = p.pop()!;
+    const ln = n.pop()!;
     if (t.length > 0) {
       t[0] = lt;
       p[0] = lp;
+      n[0] = ln;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < t.length && t[l]! < t[m]!) m = l;
-        if (r < t.length && t[r]! < t[m]!) m = r;
+        if (l < t.length && this.less(l, m)) m = l;
+        if (r < t.length && this.less(r, m)) m = r;
         if (m === i) break;
-        [t[i], t[m]] = [t[m]!, t[i]!];
-        [p[i], p[m]] = [p[m]!, p[i]!];
+        this.swap(i, m);
         i = m;
       }
     }
@@ -131,6 +147,11 @@ class VantageFile {
     closeSync(this.fd);
   }
 }
+
+/** What both captures have a second before the world's first packet and after its last: a datagram to the discard port. */
+/** seconds the captures run before the world's first packet and after its last */
+const LEAD = 1;
+const MARKER = udpDatagram({ ip: '10.0.9.9', port: 9 }, { ip: '10.0.9.10', port: 9 }, new Uint8Array(4));
 
 /** Whether a packet is one `cawire compare` matches: a TCP segment with data, or a UDP datagram. */
 function compared(ip: Uint8Array): boolean {
@@ -191,9 +212,15 @@ export function writeVantageCaptures(o: VantageOptions, clientPath: string, serv
     if (p === undefined) nat.set(k, (p = nextNatPort++));
     return p;
   };
+  // The scenario's times are the clients' view: what the IOCs send leaves B the up delay's median later, so that
+  // B sees a request before its reply (an IOC answers what has reached it; exact for a fixed up delay).
+  const serverLag = o.up.medianNs / 1e9;
   const scenario = new Scenario({ ...o.scenario, loss: 0, retransmit: 0, missedBeacons: 0 }, (sec, nsec, ip) => {
-    const t = sec - start + nsec / 1e9;
     const down = isServerHost(u32(ip, 12));
+    const now = sec - start + nsec / 1e9;
+    // Both captures start a second before the world's first packet (one datagram to the discard port each, not CA).
+    if (files[0].heap.latest === -Infinity) for (const f of files) f.heap.push(Math.max(now - LEAD, -start), MARKER);
+    const t = now + (down ? serverLag : 0);
     const dir = down ? 1 : 0;
     const from = files[down ? 1 : 0];
     const to = files[down ? 0 : 1];
@@ -217,12 +244,15 @@ export function writeVantageCaptures(o: VantageOptions, clientPath: string, serv
       if (counted) delays[dir]!.push(arrival - t);
     }
     // Nothing earlier than now can come any more.
-    files[0].drain(t, o.clockOffset, start);
-    files[1].drain(t, 0, start);
+    files[0].drain(now, o.clockOffset, start);
+    files[1].drain(now, 0, start);
   });
   const limit = o.maxBytes ?? Infinity;
   let finished = false;
   while (!finished && files[0].bytes < limit) finished = scenario.run(() => files[0].bytes >= limit);
+  // And on a second past the world's last packet: a packet lost at the very end was lost while the other point was capturing.
+  const end = Math.max(files[0].heap.latest, files[1].heap.latest) + LEAD;
+  for (const f of files) f.heap.push(end, MARKER);
   files[0].drain(Infinity, o.clockOffset, start);
   files[1].drain(Infinity, 0, start);
   for (const f of files) f.close();

@@ -15,7 +15,7 @@ import { DelayTimeline, type IntervalRow } from '../compare/timeline.js';
 import { endpointFilter } from '../dissect/filter.js';
 import { plotFormat, timeSeriesSvg, writeSvgPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
-import { formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
+import { formatJsonRows, formatReport, formatTable, type Column, type ReportFormat } from '../output/table.js';
 import { formatTime, useCaptureTimes } from '../output/times.js';
 import { DESCRIPTIONS } from './commands.js';
 import { DURATION_HELP, UsageError, addDisplayOptions, addFilterOptions, durationOption, filterSpec, parsePortList, runCommand, type FilterOptionValues } from './common.js';
@@ -172,6 +172,14 @@ const INTERVAL_COLUMNS: Column<IntervalRow>[] = [
   { title: 'max', key: 'owd_max_ms', value: (r) => r.owd_ms.max, table: (r) => ms(r.owd_ms.max), align: 'right' },
 ];
 
+/** Rows as JSON objects (the keys and values of the JSON lines format). */
+function jsonRows<R>(columns: readonly Column<R>[], rows: readonly R[]): unknown[] {
+  return formatJsonRows(columns, rows)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as unknown);
+}
+
 /** The pairs' line before their table. */
 function pairsLine(p: PairsReport): string {
   const only = [p.only_a ? `${p.only_a} only at A` : '', p.only_b ? `${p.only_b} only at B` : ''].filter(Boolean);
@@ -286,8 +294,8 @@ The ${DURATION_HELP}.`,
           if (format === 'json') {
             const extra = {
               pairs,
-              ...(slow ? { slow_pairs: JSON.parse(formatReport('json', slowColumns(run.originSec), slow)) } : {}),
-              ...(intervals && o.interval !== undefined ? { intervals: JSON.parse(formatReport('json', INTERVAL_COLUMNS, intervals)) } : {}),
+              ...(slow ? { slow_pairs: jsonRows(slowColumns(run.originSec), slow) } : {}),
+              ...(intervals && o.interval !== undefined ? { intervals: jsonRows(INTERVAL_COLUMNS, intervals) } : {}),
             };
             out.line(JSON.stringify({ ...report, ...extra }));
           } else if (format === 'csv') {

@@ -119,8 +119,10 @@ class SideStream {
     this.done = true;
   }
 
-  end(abort: AbortSignal | undefined): CaptureStats {
+  /** The capture's stats; `windowEnd`: the read stopped on purpose past the compared window (not a cut capture). */
+  end(abort: AbortSignal | undefined, windowEnd?: string): CaptureStats {
     this.parser.stats.gzip = this.chunks.gzip;
+    if (windowEnd && !abort?.aborted) return this.parser.end(windowEnd);
     return this.parser.end(this.chunks.stopped ? stopName(abort!) : undefined);
   }
 }
@@ -223,6 +225,7 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
   const keys = pairsSeen?.map((p) => new FrameKeys(p));
   const sides = [new SideStream(paths[0], o.filter, originSec, o.abort, keys?.[0]), new SideStream(paths[1], o.filter, originSec, o.abort, keys?.[1])] as const;
   let started = false;
+  let windowEnd: string | undefined;
   for (;;) {
     const [pa, pb] = [await sides[0].peek(), await sides[1].peek()];
     if (!started) {
@@ -234,7 +237,10 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     const s = sides[side];
     const p = s.take();
     // Past the window on both sides: the rest is not read.
-    if (matcher.onA(side, p.t) >= window.to + matcher.horizon) break;
+    if (matcher.onA(side, p.t) >= window.to + matcher.horizon) {
+      windowEnd = spec.duration !== undefined ? `--duration ${spec.duration}s` : '--until';
+      break;
+    }
     matcher.spanOf(side, s.reader.first, s.reader.last);
     if (matcher.inWindow(side, p.t)) matcher.packet(side, p);
   }
@@ -243,7 +249,7 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     await sides[side].close();
   }
   matcher.finish();
-  const captures: [CaptureStats, CaptureStats] = [sides[0].end(o.abort), sides[1].end(o.abort)];
+  const captures: [CaptureStats, CaptureStats] = [sides[0].end(o.abort, windowEnd), sides[1].end(o.abort, windowEnd)];
   const min = matcher.minRaw;
   let offset: OffsetEstimate;
   if (o.clockOffset !== undefined) offset = { offset: o.clockOffset, source: 'given', how: 'given with --clock-offset' };

@@ -3,7 +3,7 @@
 // the clock offset, one-way delay per direction, per server and per circuit,
 // and what was lost between the points.
 
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_REPEATER_PORT, DEFAULT_SERVER_PORT } from '../../protocols/ca/constants.js';
 import { ipToString } from '../../protocols/ca/ip.js';
 import type { MatchRow } from '../compare/matcher.js';
@@ -20,7 +20,7 @@ import { formatTime, useCaptureTimes } from '../output/times.js';
 import { DESCRIPTIONS } from './commands.js';
 import { DURATION_HELP, UsageError, addDisplayOptions, addFilterOptions, durationOption, filterSpec, parsePortList, runCommand, type FilterOptionValues } from './common.js';
 import { stoppedBySignals } from './interrupt.js';
-import { parseDuration, parseSignedDuration } from './units.js';
+import { parseSignedDuration } from './units.js';
 
 interface CompareOptions extends FilterOptionValues {
   json?: boolean;
@@ -35,12 +35,6 @@ interface CompareOptions extends FilterOptionValues {
   plot?: string;
   slowerThan?: number;
   quiet?: boolean;
-}
-
-function positiveDuration(v: string): number {
-  const s = parseDuration(v);
-  if (!(s > 0)) throw new InvalidArgumentError('wants a duration above 0');
-  return s;
 }
 
 /** One row per server (or circuit) and direction. */
@@ -215,7 +209,7 @@ export function registerCompare(program: Command): void {
     .option('--circuits', 'a row per circuit and direction (default: per server)')
     .option('--nat', 'an address translator between the points rewrote addresses and ports: match by sequence numbers and bytes, report each circuit\'s mapping and score')
     .option('--clock-offset <duration>', "A's clock minus B's (0.25s, -300us; 0 for captures sharing a clock); default: estimated", parseSignedDuration)
-    .option('--max-delay <duration>', 'how long a sent packet may take before it counts as lost (default 10s)', positiveDuration)
+    .option('--max-delay <duration>', 'how long a sent packet may take before it counts as lost (default 10s)', durationOption({ positive: true }))
     .addOption(new Option('--ports <list>', 'more CA server ports (TCP and UDP), comma-separated').argParser(parsePortList))
     .option('--slower-than <duration>', 'list the request/response pairs the client waited longer than this for (100ms), with their legs and frames in both captures', durationOption({ unitRequired: true }))
     .option('--interval <duration>', 'one-way delay per direction over time, per interval of A\'s clock (1s)', durationOption({ positive: true }))

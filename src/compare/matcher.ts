@@ -57,8 +57,8 @@ export class Flow {
   }
 }
 
-/** One sent copy waiting in the window. */
-interface Sent {
+/** A packet in the window: where and when a capture has it. */
+interface Copy {
   t: number;
   frame: number;
   key: number;
@@ -66,6 +66,10 @@ interface Sent {
   /** TCP: sequence number of its first byte, and its length (stream offsets) */
   seq: number;
   len: number;
+}
+
+/** One sent copy waiting in the window. */
+interface Sent extends Copy {
   /** times a received packet took it */
   taken: number;
   /** the copy of the same bytes sent before it (still in the window) */
@@ -75,14 +79,7 @@ interface Sent {
 }
 
 /** A received packet whose sent copy has not come yet (the offset's first estimate is off by a little), or never comes whole (cut differently). */
-interface Received {
-  t: number;
-  frame: number;
-  key: number;
-  flow: Flow;
-  seq: number;
-  len: number;
-}
+type Received = Copy;
 
 /** One matched packet, for --raw. */
 export interface MatchRow {

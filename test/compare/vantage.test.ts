@@ -7,29 +7,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareReport } from '../../src/compare/report.js';
 import { runCompare } from '../../src/compare/run.js';
-import { writeVantageCaptures, type VantageOptions } from '../../src/synth/vantage.js';
+import type { VantageOptions } from '../../src/synth/vantage.js';
+import { vantageWorld } from '../helpers/vantage-world.js';
 
 const PORTS = new Set([5064]);
 const tmp = mkdtempSync(join(tmpdir(), 'cawire-vantage-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function world(name: string, o: Partial<VantageOptions> = {}) {
-  const [a, b] = [join(tmp, `${name}.client.pcap`), join(tmp, `${name}.server.pcap`)];
-  const truth = writeVantageCaptures(
-    {
-      scenario: { seed: 3, durationNs: 8e9, rate: 500 },
-      up: { kind: 'fixed', medianNs: 2_000_000 },
-      down: { kind: 'lognormal', medianNs: 5_000_000, sigma: 0.5 },
-      loss: 0.01,
-      clockOffset: 0.3,
-      nat: false,
-      ...o,
-    },
-    a,
-    b,
-  );
-  return { a, b, truth };
-}
+const world = (name: string, o: Partial<VantageOptions> = {}) => vantageWorld(tmp, name, o);
 
 async function compare(a: string, b: string, nat: boolean, clockOffset?: number) {
   const run = await runCompare([a, b], { filter: { serverPorts: PORTS, repeaterPort: 5065, nat }, clockOffset });

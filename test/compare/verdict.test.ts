@@ -13,7 +13,8 @@ import { compareReport } from '../../src/compare/report.js';
 import { runCompare, type CompareRunOptions } from '../../src/compare/run.js';
 import { DelayTimeline } from '../../src/compare/timeline.js';
 import { CaptureWriter } from '../../src/synth/capture-writer.js';
-import { writeVantageCaptures, type VantageOptions } from '../../src/synth/vantage.js';
+import type { VantageOptions } from '../../src/synth/vantage.js';
+import { vantageWorld } from '../helpers/vantage-world.js';
 import { HAVE_SHARED, SHARED, SKIP_REASON } from '../helpers/shared.js';
 
 const PORTS = new Set([5064]);
@@ -26,23 +27,8 @@ async function compare(a: string, b: string, o: Partial<CompareRunOptions> = {})
   return { run, report: compareReport(run, PORTS, 5064), pairs: pairsReport(run.verdicts!, run.pairsSeen![0], run.pairsSeen![1]) };
 }
 
-function world(name: string, o: Partial<VantageOptions> = {}) {
-  const [a, b] = [join(tmp, `${name}.client.pcap`), join(tmp, `${name}.server.pcap`)];
-  const truth = writeVantageCaptures(
-    {
-      scenario: { seed: 5, durationNs: 6e9, rate: 400 },
-      up: { kind: 'fixed', medianNs: 2_000_000 },
-      down: { kind: 'lognormal', medianNs: 5_000_000, sigma: 0.5 },
-      loss: 0,
-      clockOffset: 0.3,
-      nat: false,
-      ...o,
-    },
-    a,
-    b,
-  );
-  return { a, b, truth };
-}
+/** A world without loss (unless `o` says), 6 s at 400 packets/s. */
+const world = (name: string, o: Partial<VantageOptions> = {}) => vantageWorld(tmp, name, { scenario: { seed: 5, durationNs: 6e9, rate: 400 }, loss: 0, ...o });
 
 describe.skipIf(!HAVE_SHARED)(`pair verdict on twopoint_lossy ${HAVE_SHARED ? '' : SKIP_REASON}`, () => {
   const S = join(SHARED, 'corpus/scenarios');

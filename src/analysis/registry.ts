@@ -10,6 +10,7 @@ import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latenc
 import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
+import { TcpAnalysis, type TcpAnalysisOptions, type TcpPart } from './tcp.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
 export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until'> {
@@ -40,6 +41,7 @@ export interface AnalysisTypes {
   circuits: { options: Record<string, never>; part: CircuitSummary[] };
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
+  tcp: { options: TcpAnalysisOptions; part: TcpPart };
 }
 
 export type AnalysisName = keyof AnalysisTypes;
@@ -103,12 +105,23 @@ function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
   };
 }
 
+function tcp(o: TcpAnalysisOptions): Analysis<TcpPart> {
+  const analysis = new TcpAnalysis(o);
+  return {
+    selection: () => analysis.selection(),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: () => analysis.finish(),
+  };
+}
+
 const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartOf<N>> } = {
   searches,
   beacons,
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
+  tcp,
 };
 
 /** The analysis of a report, by name. */

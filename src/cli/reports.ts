@@ -56,7 +56,7 @@ import {
 import { stoppedBySignals } from './interrupt.js';
 import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
-interface ReportOptions extends InputOptionValues, FilterOptionValues {
+export interface ReportOptions extends InputOptionValues, FilterOptionValues {
   json?: boolean;
   csv?: boolean;
   quiet?: boolean;
@@ -75,14 +75,14 @@ function positiveNumber(v: string): number {
   return n;
 }
 
-function positiveInteger(v: string): number {
+export function positiveInteger(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('wants a whole number above 0.');
   return n;
 }
 
 /** A report command: [files...], input options, filters, --join, --jobs, --json, --csv, -q. */
-function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
+export function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
   const cmd = program
     .command(name)
     .description(description)
@@ -95,7 +95,7 @@ function reportCommand(program: Command, name: string, description: string, filt
 }
 
 /** The input and filters the command line names. */
-function inputOf(files: string[], o: ReportOptions): InputChoice {
+export function inputOf(files: string[], o: ReportOptions): InputChoice {
   return { files, join: o.join, jobs: o.jobs, dissect: dissectOptions(o), filter: filterSpec(o) };
 }
 
@@ -103,17 +103,17 @@ function inputOf(files: string[], o: ReportOptions): InputChoice {
 const byOption = (what: string) =>
   new Option('--by <group>', `${what} per client socket (ip:port), client host (ip), or CA user@host the client sent`).choices(['socket', 'host', 'user']).default('socket');
 
-function formatOf(o: ReportOptions): ReportFormat {
+export function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
 }
 
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
-function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
+export function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
   return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
 /** Writes the report, then the end-of-run notes unless --quiet. */
-async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
+export async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
   const out = new LineWriter();
   if (text) out.line(text);
   await out.end();
@@ -121,7 +121,7 @@ async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOpti
 }
 
 /** One capture's rows in `columns`, or several files' rows with the file first. */
-function rowsReport<P, R>(
+export function rowsReport<P, R>(
   format: ReportFormat,
   columns: readonly Column<R>[],
   input: ReportInput<P>,
@@ -506,7 +506,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.endFrame ?? r.lastMessage?.frame ?? '?'}` },
 ];
 
-const RESET_COLUMNS: Column<ResetCircuit>[] = [
+export const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'circuit', value: (r) => r.circuit.id, align: 'right' },
   { title: 'client', value: (r) => r.circuit.client },
   { title: 'server', value: (r) => r.circuit.server },

@@ -158,6 +158,8 @@ export class TcpAnalysis {
   private readonly state = new PerCircuit<CircuitTcp>();
   private readonly ended = new Map<number, { client: TcpSideSummary; server: TcpSideSummary; client_stalls: StallExtra[]; server_stalls: StallExtra[] }>();
   private readonly trace?: TcpTrace;
+  /** RTT samples are timed in seconds since this whole second (the first segment's): exact to the nanosecond */
+  private originSec = -1;
 
   constructor(options: TcpAnalysisOptions = {}) {
     if (options.trace !== undefined) this.trace = { circuit: options.trace, rows: [] };
@@ -221,8 +223,10 @@ export class TcpAnalysis {
     me.packets++;
     me.payloadBytes += v.len;
     const resent = (v.analysis & TcpFlag.RETRANSMISSION) !== 0;
-    me.sampler.sent(v.seq, seqLen, resent, v.time);
-    if (flags & ACK) peer.sampler.acked(v.ack, v.time);
+    if (this.originSec < 0) this.originSec = v.sec;
+    const t = v.sec - this.originSec + v.nsec * 1e-9;
+    me.sampler.sent(v.seq, seqLen, resent, t);
+    if (flags & ACK) peer.sampler.acked(v.ack, t);
 
     // Relative numbers (the trace): from the SYN, else one below the first sequence number seen.
     if (!me.hasBase) {

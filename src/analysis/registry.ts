@@ -13,7 +13,7 @@ import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './sum
 import { TcpAnalysis, type TcpAnalysisOptions, type TcpPart } from './tcp.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
-export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until'> {
+export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'split'> {
   kinds: PairKind[];
   /** list the pairs slower than this many seconds (-Infinity: every pair, for --raw); none: list nothing */
   listSlowerThan?: number;

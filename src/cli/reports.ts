@@ -31,6 +31,7 @@ import {
   type ServerAnswer,
   type UnansweredSearch,
 } from '../analysis/searches.js';
+import { DNS_SLOW_SEC } from '../analysis/dns.js';
 import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
@@ -594,12 +595,19 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
+    ...(s.dns ? [dnsRow(s.dns)] : []),
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
     ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
   return rows;
+}
+
+/** The DNS line: queries the CA client hosts sent, how many went unanswered or were answered after DNS_SLOW_SEC. */
+function dnsRow(d: NonNullable<CaptureSummary['dns']>): SummaryRow {
+  const where = d.frames.length ? ` (frames ${d.frames.join(' ')}${d.unanswered + d.slow > d.frames.length ? ' ...' : ''})` : '';
+  return { section: 'capture', item: 'DNS queries by CA clients', value: d.queries, detail: `${d.unanswered} unanswered, ${d.slow} answered after ${DNS_SLOW_SEC} s${where}`, frames: d.frames };
 }
 
 const SUMMARY_COLUMNS: Column<SummaryRow>[] = [

@@ -595,7 +595,7 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
-    ...(s.dns ? [dnsRow(s.dns)] : []),
+    ...(s.dns?.queries ? [dnsRow(s.dns)] : []),
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
     ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
@@ -604,10 +604,10 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
   return rows;
 }
 
-/** The DNS line: queries the CA client hosts sent, how many went unanswered or were answered after DNS_SLOW_SEC. */
+/** The DNS line (when there were any): queries the CA client hosts sent, how many went unanswered or were answered after DNS_SLOW_SEC. */
 function dnsRow(d: NonNullable<CaptureSummary['dns']>): SummaryRow {
   const where = d.frames.length ? ` (frames ${d.frames.join(' ')}${d.unanswered + d.slow > d.frames.length ? ' ...' : ''})` : '';
-  return { section: 'capture', item: 'DNS queries by CA clients', value: d.queries, detail: `${d.unanswered} unanswered, ${d.slow} answered after ${DNS_SLOW_SEC} s${where}`, frames: d.frames };
+  return { section: 'capture', item: 'DNS queries', value: d.queries, detail: `by the CA client hosts: ${d.unanswered} unanswered, ${d.slow} answered after ${DNS_SLOW_SEC} s${where}`, frames: d.frames };
 }
 
 const SUMMARY_COLUMNS: Column<SummaryRow>[] = [

@@ -33,6 +33,15 @@ export interface Analysis<Part> {
   snapshot?(result: DissectResult, open: readonly TcpCircuit[]): Part;
 }
 
+/** One callback that calls each of `callbacks` given (undefined when none is). */
+function every<T>(callbacks: readonly (((v: T) => void) | undefined)[]): ((v: T) => void) | undefined {
+  const list = callbacks.filter((f): f is (v: T) => void => f !== undefined);
+  if (list.length <= 1) return list[0];
+  return (v) => {
+    for (let i = 0; i < list.length; i++) list[i]!(v);
+  };
+}
+
 /** Analyses run over one pass of the capture: each gets every event; finish gives each one's part, by name. */
 export class CompositeAnalysis<Parts extends Record<string, unknown>> implements Analysis<Parts> {
   private readonly list: Analysis<unknown>[];
@@ -66,6 +75,8 @@ export class CompositeAnalysis<Parts extends Record<string, unknown>> implements
             },
       copyMessages: selections.some((s) => s.copyMessages),
       tcpAnalysis: selections.some((s) => s.tcpAnalysis),
+      segments: every(selections.map((s) => s.segments)),
+      otherDatagrams: every(selections.map((s) => s.otherDatagrams)),
     };
   }
 

@@ -10,9 +10,10 @@ import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latenc
 import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
+import { TcpAnalysis, type TcpAnalysisOptions, type TcpPart } from './tcp.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
-export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until'> {
+export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'split'> {
   kinds: PairKind[];
   /** list the pairs slower than this many seconds (-Infinity: every pair, for --raw); none: list nothing */
   listSlowerThan?: number;
@@ -40,6 +41,7 @@ export interface AnalysisTypes {
   circuits: { options: Record<string, never>; part: CircuitSummary[] };
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
+  tcp: { options: TcpAnalysisOptions; part: TcpPart };
 }
 
 export type AnalysisName = keyof AnalysisTypes;
@@ -109,12 +111,24 @@ function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
   };
 }
 
+function tcp(o: TcpAnalysisOptions): Analysis<TcpPart> {
+  const analysis = new TcpAnalysis(o);
+  return {
+    selection: () => analysis.selection(),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: () => analysis.finish(),
+    snapshot: (_result, open) => analysis.snapshot(open),
+  };
+}
+
 const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartOf<N>> } = {
   searches,
   beacons,
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
+  tcp,
 };
 
 /** The analysis of a report, by name. */

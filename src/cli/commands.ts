@@ -12,6 +12,7 @@ export const DESCRIPTIONS = {
   circuits: 'the TCP virtual circuits: who, how long, bytes, channels, subscriptions, probes, losses, how each ended',
   summary: 'one screen: what the capture holds and the problems the other reports find',
   latency: 'pair requests with replies and give latency statistics (ms) per server',
+  tcp: "what TCP did in each CA circuit: round trips, losses, windows, flow-control stalls and the PVs they held back; --trace one circuit",
 } as const;
 
 export type LazyCommand = keyof typeof DESCRIPTIONS;
@@ -24,6 +25,7 @@ const LOADERS: Record<LazyCommand, () => Promise<(program: Command) => void>> = 
   circuits: async () => (await import('./reports.js')).registerCircuits,
   summary: async () => (await import('./reports.js')).registerSummary,
   latency: async () => (await import('./latency.js')).registerLatency,
+  tcp: async () => (await import('./tcp.js')).registerTcp,
 };
 
 /** The command named on the command line (`cawire X …` or `cawire help X`), if it is one of these. */

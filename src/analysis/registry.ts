@@ -10,6 +10,7 @@ import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latenc
 import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
+import { ExportAnalysis, type ExportOptions, type ExportPart } from '../export/export-analysis.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
 export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until'> {
@@ -40,6 +41,7 @@ export interface AnalysisTypes {
   circuits: { options: Record<string, never>; part: CircuitSummary[] };
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
+  export: { options: ExportOptions; part: ExportPart };
 }
 
 export type AnalysisName = keyof AnalysisTypes;
@@ -109,6 +111,7 @@ const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartO
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
+  export: (o) => new ExportAnalysis(o),
 };
 
 /** The analysis of a report, by name. */

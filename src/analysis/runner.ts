@@ -185,6 +185,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     const parser = new CaptureParser(sources.length > 1 ? sink : dissector);
     const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: o.abort }) : captureChunks(source, { signal: o.abort });
     const before = dissector.stats.packets;
+    analysis.fileStarted?.(String(source), sink.offset);
     for await (const chunk of chunks) {
       parser.push(chunk);
       if (pendingTicks > 0) {

@@ -12,6 +12,8 @@ export const DESCRIPTIONS = {
   circuits: 'the TCP virtual circuits: who, how long, bytes, channels, subscriptions, probes, losses, how each ended',
   summary: 'one screen: what the capture holds and the problems the other reports find',
   latency: 'pair requests with replies and give latency statistics (ms) per server',
+  export: 'decode captures into a Parquet dataset (messages, pairs, circuits, searches, beacons) for SQL, Spark, Trino',
+  sql: 'run SQL (embedded DuckDB) on an exported dataset, or on captures exported on the fly',
 } as const;
 
 export type LazyCommand = keyof typeof DESCRIPTIONS;
@@ -24,6 +26,8 @@ const LOADERS: Record<LazyCommand, () => Promise<(program: Command) => void>> = 
   circuits: async () => (await import('./reports.js')).registerCircuits,
   summary: async () => (await import('./reports.js')).registerSummary,
   latency: async () => (await import('./latency.js')).registerLatency,
+  export: async () => (await import('./export.js')).registerExport,
+  sql: async () => (await import('./sql.js')).registerSql,
 };
 
 /** The command named on the command line (`cawire X …` or `cawire help X`), if it is one of these. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ExportPart } from '../export/export-analysis.js';
 import { captureKey } from '../export/export-analysis.js';
 import { commitExport, discardStaging, stagingFolder, type Committed } from '../export/commit.js';
@@ -34,6 +34,8 @@ export interface ExportCliOptions extends InputOptionValues, FilterOptionValues 
   join?: boolean;
   jobs?: number;
   quiet?: boolean;
+  /** rows per row group (hidden: tests make many small ones) */
+  rowGroupRows?: number;
 }
 
 /** A host label as a partition folder value: letters, digits, '.', '_' and '-' (others become '_'). */
@@ -56,6 +58,12 @@ export function captureFiles(args: readonly string[], join?: boolean): { files: 
     return { files, join: files.length > 1 };
   }
   return { files: [...args], join: join === true };
+}
+
+function rowCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`wants a whole number above 0, not '${v}'`);
+  return n;
 }
 
 const joinPath = (dir: string, name: string): string => join(dir, name);
@@ -88,7 +96,7 @@ export async function exportCaptures(dir: string, args: readonly string[], o: Ex
     const key = join ? captureKey(files) : undefined;
     const input = await readReport(
       'export',
-      { staging, host, run, key },
+      { staging, host, run, key, rowGroupRows: o.rowGroupRows },
       { files, join, jobs: o.jobs, dissect: dissectOptions(o), filter: filterSpec(o) },
       stop,
     );
@@ -128,6 +136,7 @@ export function registerExport(program: Command): void {
     .argument('[captures...]', "pcap/pcapng files, gzip allowed; a folder of rotated files (read as one capture); '-' or none reads stdin")
     .addOption(new Option('--host-label <name>', "the capture host's name, the host=… partition (default: this machine's host name)"))
     .option('-q, --quiet', 'no end-of-run lines on stderr')
+    .addOption(new Option('--row-group-rows <n>', 'rows per Parquet row group').hideHelp().argParser(rowCount))
     .addHelpText(
       'after',
       `

@@ -77,10 +77,14 @@ function hasParquet(dir: string): boolean {
   return false;
 }
 
-/** A folder is a dataset when it holds a table folder (one named as a table, or one with Parquet files). */
+/**
+ * A folder is a dataset when it holds folders and no capture files (an empty
+ * one, or one with only an interrupted export's staging folder, is an empty
+ * dataset); a folder of files is rotated captures.
+ */
 export function isDataset(dir: string): boolean {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
-  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && !e.name.startsWith('.') && (TABLES.some((t) => t.name === e.name) || hasParquet(join(dir, e.name))));
+  return !readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() && !e.name.startsWith('.'));
 }
 
 /** The views of a dataset: each table folder over its files, and the known tables without files empty. */

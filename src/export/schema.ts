@@ -5,7 +5,11 @@
 // two to the same text). Types are ones Spark, Trino, DuckDB, pandas and Polars
 // all read: no unsigned integers, timestamps in nanoseconds (UTC), strings UTF-8.
 
-/** A column's type: timestamp = INT64 TIMESTAMP(NANOS, UTC); int32/int64 signed; string UTF-8. */
+/**
+ * A column's type: timestamp = INT64 TIMESTAMP(NANOS) holding UTC (written with
+ * isAdjustedToUTC false: DuckDB then reads TIMESTAMP_NS, keeping the nanoseconds,
+ * where a UTC-adjusted one is read as a microsecond TIMESTAMPTZ); int32/int64 signed; string UTF-8.
+ */
 export type ColumnType = 'timestamp' | 'int64' | 'int32' | 'double' | 'string' | 'boolean';
 
 export interface ColumnSpec {
@@ -194,7 +198,7 @@ export const DUCKDB_TYPES: Record<ColumnType, string> = {
 
 /** The Parquet physical and logical type of each (what docs/dataset-schema.md names). */
 export const PARQUET_TYPES: Record<ColumnType, string> = {
-  timestamp: 'INT64 TIMESTAMP(NANOS, UTC)',
+  timestamp: 'INT64 TIMESTAMP(NANOS), UTC',
   int64: 'INT64',
   int32: 'INT32',
   double: 'DOUBLE',
@@ -212,11 +216,13 @@ export function schemaMarkdown(): string {
     'One folder per table, Hive-partitioned by capture host and UTC hour:',
     '`DIR/TABLE/host=LABEL/hour=YYYY-MM-DDTHH/part-KEY-RUN-N.parquet`. The partition columns',
     '`host` and `hour` are strings, read from the folder names. Files are Parquet written by',
-    'hyparquet-writer (ZSTD where Node has it, else Snappy).',
+    'hyparquet-writer (ZSTD where Node has it, else Snappy). Timestamps are nanoseconds since the Unix',
+    'epoch in UTC, marked as not adjusted to UTC so that DuckDB keeps the nanoseconds (TIMESTAMP_NS);',
+    'Spark reads them with spark.sql.legacy.parquet.nanosAsLong=true, Trino as timestamp(9).',
     '',
   ];
   for (const t of TABLES) {
-    lines.push(`## ${t.name}`, '', `${t.doc}. Partitioned by the hour of \`${t.hourOf}\`.`, '', '| column | type | null | meaning |', '|---|---|---|---|');
+    lines.push(`## ${t.name}`, '', `${t.doc[0]!.toUpperCase()}${t.doc.slice(1)}. Partitioned by the hour of \`${t.hourOf}\`.`, '', '| column | type | null | meaning |', '|---|---|---|---|');
     for (const c of t.columns) lines.push(`| ${c.name} | ${PARQUET_TYPES[c.type]} | ${c.nullable ? 'yes' : 'no'} | ${c.doc.replaceAll('|', '\\|')} |`);
     lines.push('');
   }

@@ -13,6 +13,7 @@ import type { CaEvent } from '../dissect/event.js';
 import { endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 import { stopName, type DissectResult } from '../dissect/run.js';
+import { readProgress } from '../dissect/read-progress.js';
 import type { Analysis } from './analysis.js';
 
 export interface RunOptions {
@@ -181,6 +182,8 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const joined: JoinedFile[] = [];
   const duration = spec.duration;
   let stopped = false;
+  const progress = readProgress();
+  progress?.begin(sources);
   for (const { path: source, t: firstTime } of order) {
     const parser = new CaptureParser(sources.length > 1 ? sink : dissector);
     const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: o.abort }) : captureChunks(source, { signal: o.abort });
@@ -188,6 +191,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     analysis.fileStarted?.(String(source), sink.offset);
     for await (const chunk of chunks) {
       parser.push(chunk);
+      progress?.read(chunk.length, dissector.stats.caMessages);
       if (pendingTicks > 0) {
         for (; pendingTicks > 0; pendingTicks--) await every!.tick();
       }
@@ -212,6 +216,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     sink.offset += capture.packets;
     if (chunks.stopped || stopped) break;
   }
+  progress?.end();
   dissector.finish();
   const capture = sources.length > 1 ? joinedCapture(joined) : joined[0]!.capture;
   const result: DissectResult = { capture, stats: dissector.stats };

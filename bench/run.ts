@@ -43,6 +43,13 @@ const CASES: readonly BenchCase[] = [
   // The capture cut by records into 4 rotated files (tcpdump -C style) and read as one with --join.
   { name: 'latency --join ×4 pieces', command: 'cawire latency --join PIECES > /dev/null', readsCapture: true },
   { name: 'summary --join ×4 pieces', command: 'cawire summary --join PIECES > /dev/null', readsCapture: true },
+  // The capture as a Parquet dataset (each repetition replaces the files of the one before), then one SQL aggregate over it.
+  { name: 'export', command: 'cawire export -q bench/out/export-dataset FILE', readsCapture: true, rssBarMb: 300 },
+  {
+    name: 'sql aggregate',
+    command: `cawire sql "SELECT type, count(*) AS n, avg(value) AS mean FROM messages GROUP BY type" bench/out/export-dataset > /dev/null`,
+    readsCapture: false,
+  },
 ];
 
 /** The bench capture (classic pcap) cut by records into `n` files of about equal size, kept beside it; their paths. */

@@ -18,6 +18,8 @@ export interface Analysis<Part> {
   selection?(): MessageSelection;
   /** told, before the first packet, what bounds relative to the first packet are measured against */
   started?(clock: CaptureClock): void;
+  /** told before each file's packets: its path ('-' stdin), and the frames of the files before it (--join) */
+  fileStarted?(path: string, frameOffset: number): void;
   event(ev: CaEvent): void;
   /** the dissector retired a circuit (closed, evicted, or at the end) */
   circuitEnded?(c: TcpCircuit): void;

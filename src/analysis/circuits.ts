@@ -287,7 +287,7 @@ export class CircuitAnalysis {
   }
 
   /** --every: the rows of the circuits ended so far and of those still open (`open`: the dissector's), in the order they started. */
-  snapshot(open: readonly TcpCircuit[]): CircuitSummary[] {
+  rowsSoFar(open: readonly TcpCircuit[]): CircuitSummary[] {
     const rows = open.filter((c) => c.protocol === 'ca').map((c) => circuitRow(c, this.tallies.get(c) ?? emptyTally()));
     return [...this.done, ...rows].sort((a, b) => a.id - b.id);
   }

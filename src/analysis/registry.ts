@@ -11,6 +11,7 @@ import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
 import { TcpAnalysis, type TcpAnalysisOptions, type TcpPart } from './tcp.js';
+import { ExportAnalysis, type ExportOptions, type ExportPart } from '../export/export-analysis.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
 export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'split'> {
@@ -42,6 +43,7 @@ export interface AnalysisTypes {
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
   tcp: { options: TcpAnalysisOptions; part: TcpPart };
+  export: { options: ExportOptions; part: ExportPart };
 }
 
 export type AnalysisName = keyof AnalysisTypes;
@@ -89,7 +91,7 @@ function circuits(): Analysis<CircuitSummary[]> {
     event: (ev) => analysis.event(ev),
     circuitEnded: (c) => analysis.circuitEnded(c),
     finish: () => analysis.finish(),
-    snapshot: (_result, open) => analysis.snapshot(open),
+    snapshot: (_result, open) => analysis.rowsSoFar(open),
   };
 }
 
@@ -129,6 +131,7 @@ const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartO
   summary: (o) => new SummaryAnalysis(o),
   latency,
   tcp,
+  export: (o) => new ExportAnalysis(o),
 };
 
 /** The analysis of a report, by name. */

@@ -250,7 +250,7 @@ export class SummaryAnalysis implements Analysis<CaptureSummary> {
         selection: () => circuits.selection(),
         finish: () => circuits.finish(),
         circuitEnded: (c) => circuits.circuitEnded(c),
-        snapshot: (_r, open) => circuits.snapshot(open),
+        snapshot: (_r, open) => circuits.rowsSoFar(open),
       },
       dns: bind(new DnsAnalysis()),
     });

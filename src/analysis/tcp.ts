@@ -317,7 +317,7 @@ export class TcpAnalysis {
   snapshot(open: readonly TcpCircuit[]): TcpPart {
     const ended = new Map(this.ended);
     for (const c of open) if (c.protocol === 'ca') ended.set(c.id, sidesOf(c, this.state.get(c) ?? new CircuitTcp(), true));
-    return { rows: tcpRows(this.circuits.snapshot(open), ended), trace: this.trace };
+    return { rows: tcpRows(this.circuits.rowsSoFar(open), ended), trace: this.trace };
   }
 }
 

@@ -11,7 +11,7 @@ import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
 import { TcpAnalysis, type TcpAnalysisOptions, type TcpPart } from './tcp.js';
-import { ExportAnalysis, type ExportOptions, type ExportPart } from '../export/export-analysis.js';
+import type { ExportOptions, ExportPart } from '../export/export-analysis.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
 export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'split'> {
@@ -124,17 +124,28 @@ function tcp(o: TcpAnalysisOptions): Analysis<TcpPart> {
   };
 }
 
-const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartOf<N>> } = {
+type Builder<N extends AnalysisName> = (options: OptionsOf<N>) => Analysis<PartOf<N>>;
+
+/** Analyses loaded when first asked for: export brings the Parquet writer, which no report needs at start-up. */
+const LOADED_LATER: { [N in AnalysisName]?: () => Promise<Builder<N>> } = {
+  export: async () => {
+    const { ExportAnalysis } = await import('../export/export-analysis.js');
+    return (o) => new ExportAnalysis(o);
+  },
+};
+
+const BUILDERS: { [N in AnalysisName]?: Builder<N> } = {
   searches,
   beacons,
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
   tcp,
-  export: (o) => new ExportAnalysis(o),
 };
 
-/** The analysis of a report, by name. */
-export function buildAnalysis<N extends AnalysisName>(name: N, options: OptionsOf<N>): Analysis<PartOf<N>> {
-  return BUILDERS[name](options);
+/** The analysis of a report, by name (loading its code first when it is loaded later). */
+export async function buildAnalysis<N extends AnalysisName>(name: N, options: OptionsOf<N>): Promise<Analysis<PartOf<N>>> {
+  const later = LOADED_LATER[name] as (() => Promise<Builder<N>>) | undefined;
+  const build = (BUILDERS[name] as Builder<N> | undefined) ?? (await later!());
+  return build(options);
 }

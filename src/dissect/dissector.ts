@@ -307,12 +307,14 @@ export class Dissector implements PacketSink, PacketTime {
       if (flags & TCP_ACK) {
         if (c.synAckTime === undefined) {
           c.synAckTime = this.now;
-          c.synAckAt = { sec: this.sec, nsec: this.nsec };
+          c.synAckSec = this.sec;
+          c.synAckNsec = this.nsec;
           c.synAckFrame = this.frame;
         }
       } else if (c.synTime === undefined) {
         c.synTime = this.now;
-        c.synAt = { sec: this.sec, nsec: this.nsec };
+        c.synSec = this.sec;
+        c.synNsec = this.nsec;
         c.synFrame = this.frame;
       }
     }
@@ -346,7 +348,8 @@ export class Dissector implements PacketSink, PacketTime {
         c.rstBy = fromClient ? 'client' : 'server';
         if (!c.closer) this.closing(c, c.rstBy);
         c.endTime = this.now;
-        c.endAt = { sec: this.sec, nsec: this.nsec };
+        c.endSec = this.sec;
+        c.endNsec = this.nsec;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
@@ -356,7 +359,8 @@ export class Dissector implements PacketSink, PacketTime {
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
-        c.endAt = { sec: this.sec, nsec: this.nsec };
+        c.endSec = this.sec;
+        c.endNsec = this.nsec;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
@@ -385,7 +389,6 @@ export class Dissector implements PacketSink, PacketTime {
   private closing(c: TcpCircuit, closer: Closer): void {
     c.closer = closer;
     c.closeTime = this.now;
-    c.closeAt = { sec: this.sec, nsec: this.nsec };
     c.closeFrame = this.frame;
   }
 
@@ -427,7 +430,8 @@ export class Dissector implements PacketSink, PacketTime {
       srcIsClient ? dstIp : srcIp,
       srcIsClient ? dport : sport,
       this.now,
-      { sec: this.sec, nsec: this.nsec },
+      this.sec,
+      this.nsec,
       evidence,
       handler,
     );

@@ -120,7 +120,7 @@ async function analyse(start: AnalysisStart): Promise<void> {
   const { name, options, dissect, filter } = start.task;
   const stop = new AbortController();
   analysing.add(stop);
-  const r = await runAnalysis([start.path], buildAnalysis(name, options), { dissect, filter, abort: stop.signal })
+  const r = await runAnalysis([start.path], await buildAnalysis(name, options), { dissect, filter, abort: stop.signal })
     .catch((err: unknown) => {
       // Stopped before the header came (the reader's CaptureError): the file is left out, not a failure.
       if (stop.signal.aborted && err instanceof Error && err.name === 'CaptureError') return undefined;

@@ -16,7 +16,7 @@ import { HAVE_SHARED, SHARED, SKIP_REASON } from '../helpers/shared.js';
 const SCENARIOS = join(SHARED, 'corpus/scenarios');
 
 async function tcpOf(source: string | Buffer, trace?: number): Promise<TcpPart> {
-  const { part } = await runAnalysis([source as string], buildAnalysis('tcp', { trace }));
+  const { part } = await runAnalysis([source as string], await buildAnalysis('tcp', { trace }));
   return part;
 }
 

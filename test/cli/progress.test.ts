@@ -32,7 +32,7 @@ describe.skipIf(!HAVE_SHARED)('progress while reading', () => {
     const term = fakeTerminal();
     showProgress(term);
     try {
-      const r = await runAnalysis([file], buildAnalysis('circuits', {}), {});
+      const r = await runAnalysis([file], await buildAnalysis('circuits', {}), {});
       const size = statSync(file).size;
       // the last state is drawn when the bar stops: all of the file, every message
       expect(term.text).toContain(`${(size / 1048576).toFixed(1)} of ${(size / 1048576).toFixed(1)} MB`);

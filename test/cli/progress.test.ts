@@ -13,6 +13,10 @@ import { ProgressLine, showProgress, totalBytes } from '../../src/cli/progress.j
 import { runAnalysis } from '../../src/analysis/runner.js';
 import { buildAnalysis } from '../../src/analysis/registry.js';
 import { setReadProgress } from '../../src/dissect/read-progress.js';
+// The pool runs its workers from dist/ (worker.js beside pool.js): it and the display it reports to come from there.
+import { analyseFiles } from '../../dist/src/parallel/pool.js';
+import { showProgress as showBuiltProgress } from '../../dist/src/cli/progress.js';
+import { setReadProgress as setBuiltReadProgress } from '../../dist/src/dissect/read-progress.js';
 import { HAVE_SHARED, REAL } from '../helpers/shared.js';
 
 const CLI = fileURLToPath(new URL('../../bin/cawire.js', import.meta.url));
@@ -43,6 +47,21 @@ describe.skipIf(!HAVE_SHARED)('progress while reading', () => {
       setReadProgress(undefined);
     }
   });
+
+  it('several files on worker threads: one line over all of them, their bytes and messages added up', async () => {
+    const other = join(REAL, 'caget_basic.pcap');
+    const term = fakeTerminal();
+    showBuiltProgress(term);
+    try {
+      const parts = await analyseFiles([file, other], { name: 'circuits', options: {} }, 2);
+      const mb = ((statSync(file).size + statSync(other).size) / 1048576).toFixed(1);
+      expect(term.text).toContain(`${mb} of ${mb} MB`);
+      expect(term.text).toContain(`${parts[0]!.result.stats.caMessages + parts[1]!.result.stats.caMessages} messages`);
+      expect(term.text).toContain('100%');
+    } finally {
+      setBuiltReadProgress(undefined);
+    }
+  }, 30_000);
 
   it('stdin and gzip have no total: bytes and rate only', () => {
     const gz = join(tmp, 'c.pcap.gz');

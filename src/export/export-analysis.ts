@@ -1,14 +1,15 @@
 // `cawire export` as an analysis of the one runner (src/analysis/runner.ts): every
 // CA message becomes a row of `messages` as it comes; `pairs` are the latency
 // analysis's records (every kind) as it pairs them, then its unanswered requests;
-// `circuits`, `searches` and `beacons` are those reports' rows at the end. A
+// `circuits`, `stalls`, `searches` and `beacons` are those reports' rows at the end. A
 // worker thread builds the same analysis by name (src/analysis/registry.ts), so
 // several files are exported in parallel; the files it writes are staged, and
 // only the main thread moves them into the dataset (commit.ts).
 //
-// Another table (the extension point for `subscriptions` from `monitors`, `stalls`
-// from `tcp`): its TableSpec in schema.ts, its analysis in the CompositeAnalysis
-// below, and a function that writes its rows at finish() like writeCircuits.
+// `stalls` are the tcp report's (its analysis also gives the circuits' rows).
+// Another table (the extension point for `subscriptions` from `monitors`): its
+// TableSpec in schema.ts, its analysis in the CompositeAnalysis below, and a
+// function that writes its rows at finish() like circuit() and stall().
 
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
@@ -16,7 +17,8 @@ import { DataMessage } from '../../protocols/ca/message-base.js';
 import { epicsStampNanoseconds, epicsStampUnixSeconds } from '../../protocols/ca/time.js';
 import { CompositeAnalysis, type Analysis } from '../analysis/analysis.js';
 import { BeaconAnalysis, type BeaconReport } from '../analysis/beacons.js';
-import { CircuitAnalysis, type CircuitSummary } from '../analysis/circuits.js';
+import type { CircuitSummary } from '../analysis/circuits.js';
+import { TcpAnalysis, type TcpPart, type TcpStall } from '../analysis/tcp.js';
 import { LatencyAnalysis } from '../analysis/latency.js';
 import { PAIR_KINDS, type PairRecord, type Unanswered } from '../analysis/pairing.js';
 import { SearchAnalysis, type NameSearches } from '../analysis/searches.js';
@@ -91,7 +93,8 @@ const ELEMENTS = 8;
 /** The part of an export: its rows as Parquet, written as they come. */
 export class ExportAnalysis implements Analysis<ExportPart> {
   private readonly latency: LatencyAnalysis;
-  private readonly circuits = new CircuitAnalysis();
+  /** the tcp report's analysis: the circuits' rows and their stalls with the PVs held back */
+  private readonly tcp = new TcpAnalysis({});
   private readonly searches = new SearchAnalysis();
   private readonly beacons = new BeaconAnalysis();
   private readonly others: CompositeAnalysis<Record<string, unknown>>;
@@ -104,13 +107,19 @@ export class ExportAnalysis implements Analysis<ExportPart> {
   constructor(private readonly o: ExportOptions) {
     this.key = o.key;
     this.latency = new LatencyAnalysis({ kinds: PAIR_KINDS, keepRecords: 0, onRecord: (r) => this.pair(r) });
-    this.others = new CompositeAnalysis<Record<string, unknown>>({ latency: this.latency, circuits: this.circuits, searches: this.searches, beacons: this.beacons });
+    const tcp = this.tcp;
+    this.others = new CompositeAnalysis<Record<string, unknown>>({
+      latency: this.latency,
+      tcp: { selection: () => tcp.selection(), event: (ev) => tcp.event(ev), circuitEnded: (c) => tcp.circuitEnded(c), finish: () => tcp.finish() },
+      searches: this.searches,
+      beacons: this.beacons,
+    });
   }
 
   /** Every message whole (for its row); the TCP analysis for the circuits. */
   selection(): MessageSelection {
     const s = this.others.selection();
-    return { copyMessages: s.copyMessages, tcpAnalysis: s.tcpAnalysis };
+    return { copyMessages: s.copyMessages, tcpAnalysis: s.tcpAnalysis, segments: s.segments };
   }
 
   started(clock: Parameters<NonNullable<Analysis<unknown>['started']>>[0]): void {
@@ -203,9 +212,12 @@ export class ExportAnalysis implements Analysis<ExportPart> {
   }
 
   finish(result: DissectResult): ExportPart {
-    const parts = this.others.finish(result) as { latency: { unanswered: Unanswered[] }; circuits: CircuitSummary[]; searches: { names: NameSearches[] }; beacons: BeaconReport };
+    const parts = this.others.finish(result) as { latency: { unanswered: Unanswered[] }; tcp: TcpPart; searches: { names: NameSearches[] }; beacons: BeaconReport };
     for (const u of parts.latency.unanswered) this.unanswered(u);
-    for (const c of parts.circuits) this.circuit(c);
+    for (const row of parts.tcp.rows) {
+      this.circuit(row.circuit);
+      for (const s of row.stalls) this.stall(row.circuit, s);
+    }
     for (const n of parts.searches.names) this.search(n);
     for (const b of parts.beacons.servers) this.beacon(b);
     const files = Object.values(this.writers).flatMap((w) => w.close());
@@ -235,6 +247,28 @@ export class ExportAnalysis implements Analysis<ExportPart> {
     counts.forEach((v, k) => p.int(15 + k, v));
     cell(p, 30, c.endedBy);
     cell(p, 31, c.rstBy);
+    p.end();
+  }
+
+  private stall(c: CircuitSummary, s: TcpStall): void {
+    const p = this.writer('stalls').at(s.startSec);
+    p.str(0, this.fileOf(s.startFrame));
+    p.int(1, c.id);
+    p.str(2, c.client);
+    p.str(3, c.server);
+    p.str(4, s.side);
+    p.time(5, s.startSec, s.startNsec);
+    p.int(6, s.startFrame);
+    if (s.endSec !== undefined) p.time(7, s.endSec, s.endNsec!);
+    else p.none(7);
+    optInt(p, 8, s.endFrame);
+    // From the exact times when it ended (the float ones differ in the last digits).
+    p.double(9, s.endSec === undefined ? s.seconds : ((s.endSec - s.startSec) * 1e9 + (s.endNsec! - s.startNsec)) / 1e9);
+    p.int(10, s.probes);
+    p.int(11, s.advertisements);
+    optInt(p, 12, s.waitingBytes);
+    if (s.heldPvs.length) p.str(13, s.heldPvs.join(' '));
+    else p.none(13);
     p.end();
   }
 

@@ -20,7 +20,7 @@ export interface ColumnSpec {
   doc: string;
 }
 
-export type TableName = 'messages' | 'pairs' | 'circuits' | 'searches' | 'beacons';
+export type TableName = 'messages' | 'pairs' | 'circuits' | 'searches' | 'beacons' | 'stalls';
 
 export interface TableSpec {
   name: TableName;
@@ -173,14 +173,35 @@ export const TABLES: readonly TableSpec[] = [
       req('anomalies', 'int32', 'beacon anomalies libca would act on'),
     ],
   },
+  {
+    name: 'stalls',
+    doc: 'one row per flow-control stall (a receive window at zero), as `cawire tcp` lists them',
+    hourOf: 'start',
+    columns: [
+      FILE,
+      req('circuit', 'int32', 'circuit id (as `cawire circuits` numbers them)'),
+      req('client', 'string', 'client ip:port'),
+      req('server', 'string', 'server ip:port'),
+      req('side', 'string', "whose receive window was closed: 'client' or 'server'"),
+      req('start', 'timestamp', 'its first zero-window advertisement'),
+      req('start_frame', 'int64', 'frame of that advertisement'),
+      opt('end', 'timestamp', 'the window update that reopened it (null: never in the capture)'),
+      opt('end_frame', 'int64', 'frame of that window update'),
+      req('duration_s', 'double', 'to the window update, or to the circuit\'s last packet when it never reopened'),
+      req('probes', 'int32', 'zero-window probes the other side sent'),
+      req('zero_window_advertisements', 'int32', 'zero-window segments the side sent'),
+      opt('waiting_bytes', 'int64', 'bytes the other side sent from the reopening until all were acknowledged (the backlog)'),
+      opt('held_pvs', 'string', 'PVs whose updates were held back, space-separated'),
+    ],
+  },
 ];
 
 /**
  * Tables other reports will add (extension point): `subscriptions` (the `monitors`
- * report's rows) and `stalls` (the `tcp` report's rows). A table is a TableSpec
- * here and a RowSource in src/export/export-analysis.ts.
+ * report's rows). A table is a TableSpec here and a row writer in
+ * src/export/export-analysis.ts.
  */
-export const PLANNED_TABLES = ['subscriptions', 'stalls'] as const;
+export const PLANNED_TABLES = ['subscriptions'] as const;
 
 export function tableSpec(name: TableName): TableSpec {
   return TABLES.find((t) => t.name === name)!;

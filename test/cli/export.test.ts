@@ -123,6 +123,21 @@ describe.skipIf(!HAVE_SHARED)('cawire export on the corpus, counted with cawire 
     }
   });
 
+  it('stall rows equal cawire tcp\'s stalls; slow_consumer.client: the client\'s 38.31 s stall, frames 2271-2310, TP:cnt and TP:wf held', SLOW, () => {
+    const rows = sql('SELECT file, circuit, side, start_frame, end_frame, probes, held_pvs FROM stalls ORDER BY file, circuit, start_frame', dataset);
+    for (const file of captures) {
+      const listed = jsonLines(cawire(['tcp', '--json', file])).flatMap((c) =>
+        (c.stalls as Record<string, unknown>[]).map((s) => [c.circuit, s.side, s.start_frame, s.end_frame, s.probes, (s.held_pvs as string[]).join(' ') || null]),
+      );
+      const mine = rows.filter((r) => r.file === basename(file)).map((r) => [r.circuit, r.side, r.start_frame, r.end_frame, r.probes, r.held_pvs]);
+      expect(mine, file).toEqual(listed);
+    }
+    // slow_consumer.txt: the client advertised a zero window from frame 2271 until its window update in frame 2310 (38.31 s)
+    const [stall] = sql("SELECT side, start_frame, end_frame, duration_s, held_pvs FROM stalls WHERE file = 'slow_consumer.client.pcap' ORDER BY duration_s DESC LIMIT 1", dataset);
+    expect([stall!.side, stall!.start_frame, stall!.end_frame, String(stall!.held_pvs).split(' ').sort()]).toEqual(['client', 2271, 2310, ['TP:cnt', 'TP:wf']]);
+    expect(Math.abs(Number(stall!.duration_s) - 38.31)).toBeLessThan(0.05);
+  });
+
   it('holds the facts of the captures’ .txt files', SLOW, () => {
     // caget_basic.txt: 12 separate caget processes, one circuit each; 231 packets.
     expect(sql("SELECT count(*) AS n FROM circuits WHERE file = 'caget_basic.pcap'", dataset)).toEqual([{ n: 12 }]);

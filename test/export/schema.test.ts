@@ -11,7 +11,7 @@ import { runAnalysis } from '../../src/analysis/runner.js';
 import { commitExport, stagingFolder } from '../../src/export/commit.js';
 import { ExportAnalysis } from '../../src/export/export-analysis.js';
 import { DUCKDB_TYPES, TABLES, schemaMarkdown } from '../../src/export/schema.js';
-import { HAVE_SHARED, REAL } from '../helpers/shared.js';
+import { HAVE_SHARED, REAL, SHARED } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cawire-schema-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -35,7 +35,8 @@ describe('the dataset schema', () => {
   it.skipIf(!HAVE_SHARED)('the files an export writes have those columns and types, as DuckDB reads them', { timeout: 60_000 }, async () => {
     const dataset = join(tmp, 'ds');
     const staging = stagingFolder(dataset, 'test');
-    const r = await runAnalysis([join(REAL, 'caget_basic.pcap')], new ExportAnalysis({ staging, host: 'h', run: 'test' }));
+    // caget_basic has no flow-control stall: slow_consumer.client's (read after it, as one capture) fills the stalls table
+    const r = await runAnalysis([join(REAL, 'caget_basic.pcap'), join(SHARED, 'corpus/scenarios/slow_consumer.client.pcap')], new ExportAnalysis({ staging, host: 'h', run: 'test' }));
     commitExport(dataset, staging, 'h', [r.part]);
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const db = await DuckDBInstance.create(':memory:');

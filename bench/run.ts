@@ -34,6 +34,7 @@ const CASES: readonly BenchCase[] = [
   // The same statistics through a danfo.js DataFrame: what loading danfo.js costs.
   { name: 'latency --danfo', command: 'cawire latency --danfo FILE > /dev/null', readsCapture: true },
   { name: 'summary', command: 'cawire summary FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
+  { name: 'tcp', command: 'cawire tcp FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   { name: 'stdin', command: 'cat FILE | cawire print > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: '--help', command: 'cawire --help > /dev/null', readsCapture: false, bar: { kind: 'seconds', max: 0.15 } },
   // Several captures at once: the same file given twice, on one thread and then on a thread per file (every core).
@@ -45,6 +46,13 @@ const CASES: readonly BenchCase[] = [
   { name: 'summary --join ×4 pieces', command: 'cawire summary --join PIECES > /dev/null', readsCapture: true },
   // Two vantage captures of one world (each half the bench size), 1% loss, 0.3 s clock offset: compare streams both.
   { name: 'compare (2 vantage captures)', command: 'cawire compare VANTAGE > /dev/null', readsCapture: true },
+  // The capture as a Parquet dataset (each repetition replaces the files of the one before), then one SQL aggregate over it.
+  { name: 'export', command: 'cawire export -q bench/out/export-dataset FILE', readsCapture: true, rssBarMb: 300 },
+  {
+    name: 'sql aggregate',
+    command: `cawire sql "SELECT type, count(*) AS n, avg(value) AS mean FROM messages GROUP BY type" bench/out/export-dataset > /dev/null`,
+    readsCapture: false,
+  },
 ];
 
 /** The client- and server-side captures of one world (cawire synth --vantage), each half the size of `file`, kept beside it; their paths. */

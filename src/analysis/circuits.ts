@@ -287,7 +287,7 @@ export class CircuitAnalysis {
   }
 
   /** --every: the rows of the circuits ended so far and of those still open (`open`: the dissector's), in the order they started. */
-  snapshot(open: readonly TcpCircuit[]): CircuitSummary[] {
+  rowsSoFar(open: readonly TcpCircuit[]): CircuitSummary[] {
     const rows = open.filter((c) => c.protocol === 'ca').map((c) => circuitRow(c, this.tallies.get(c) ?? emptyTally()));
     return [...this.done, ...rows].sort((a, b) => a.id - b.id);
   }
@@ -323,10 +323,10 @@ function circuitRow(c: TcpCircuit, t: CircuitTally): CircuitSummary {
     serverVersion: c.ca.serverVersion,
     priority: c.ca.priority,
     start: c.synTime ?? c.firstSeen,
-    startAt: c.synAt ?? c.firstAt,
+    startAt: c.synTime !== undefined ? { sec: c.synSec, nsec: c.synNsec } : { sec: c.firstSec, nsec: c.firstNsec },
     startFrame: c.synFrame ?? t.messages.first?.frame,
     end: c.endTime,
-    endAt: c.endAt,
+    endAt: c.endTime !== undefined ? { sec: c.endSec, nsec: c.endNsec } : undefined,
     endFrame: c.endFrame,
     lastSeen: c.lastSeen,
     handshakeRtt: c.handshakeRtt,

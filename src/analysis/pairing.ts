@@ -390,14 +390,12 @@ export class Pairer {
     }
     if (synAckTime === undefined) {
       if (!final) return false;
-      const syn: Pending = { time: synTime, sec: c.synAt!.sec, nsec: c.synAt!.nsec, frame: c.synFrame!, pv: undefined };
+      const syn: Pending = { time: synTime, sec: c.synSec, nsec: c.synNsec, frame: c.synFrame!, pv: undefined };
       this.unanswered('handshake', syn, c.client, c.server, this.reasonAtEnd(c, synTime));
       return true;
     }
     // From the exact times, in whole nanoseconds (as elapsed() does).
-    const syn = c.synAt!;
-    const synAck = c.synAckAt!;
-    const latency = ((synAck.sec - syn.sec) * 1e9 + (synAck.nsec - syn.nsec)) / 1e9;
+    const latency = ((c.synAckSec - c.synSec) * 1e9 + (c.synAckNsec - c.synNsec)) / 1e9;
     this.counts.pairs.handshake++;
     this.onPair({
       kind: 'handshake',
@@ -406,8 +404,8 @@ export class Pairer {
       circuit: c.id,
       requestTime: synTime,
       responseTime: synAckTime,
-      requestSec: syn.sec,
-      requestNsec: syn.nsec,
+      requestSec: c.synSec,
+      requestNsec: c.synNsec,
       latency,
       requestFrame: c.synFrame!,
       responseFrame: c.synAckFrame!,

@@ -13,6 +13,7 @@ import type { CaEvent } from '../dissect/event.js';
 import { commandWants, endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 import { stopName, type DissectResult } from '../dissect/run.js';
+import { readProgress, type ReadProgress } from '../dissect/read-progress.js';
 import type { Analysis } from './analysis.js';
 
 export interface RunOptions<Part = unknown> {
@@ -23,6 +24,8 @@ export interface RunOptions<Part = unknown> {
   afterChunk?: () => Promise<void> | void;
   /** checked after each chunk: true ends the read there (print: nobody reads stdout any more) */
   stop?: () => boolean;
+  /** where the read reports how far it got (default: this thread's display, read-progress.ts; a worker passes its own) */
+  progress?: ReadProgress;
   /** aborting it ends the read at once; the part covers what was read (capture.stoppedBy: its reason) */
   abort?: AbortSignal;
   /**
@@ -199,12 +202,16 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const duration = spec.duration;
   /** why the read ended before the end of the input: the reader of the output went away, or --duration */
   let stopped: string | undefined;
+  const progress = o.progress ?? readProgress();
+  progress?.begin(sources);
   for (const { path: source, t: firstTime } of order) {
     parser = new CaptureParser(sources.length > 1 ? sink : dissector);
     const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: o.abort }) : captureChunks(source, { signal: o.abort });
     const before = dissector.stats.packets;
+    analysis.fileStarted?.(String(source), sink.offset);
     for await (const chunk of chunks) {
       parser.push(chunk);
+      progress?.read(chunk.length, dissector.stats.caMessages);
       if (snapshotsDue) {
         snapshotsDue = false;
         await every!.flush();
@@ -236,6 +243,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     sink.offset += capture.packets;
     if (chunks.stopped || stopped !== undefined) break;
   }
+  progress?.end();
   dissector.finish();
   const capture = sources.length > 1 ? joinedCapture(joined) : joined[0]!.capture;
   const result: DissectResult = { capture, stats: dissector.stats };

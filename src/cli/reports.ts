@@ -31,6 +31,7 @@ import {
   type ServerAnswer,
   type UnansweredSearch,
 } from '../analysis/searches.js';
+import { DNS_SLOW_SEC } from '../analysis/dns.js';
 import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
@@ -59,7 +60,7 @@ import { EveryReport } from './every.js';
 import { stoppedBySignals } from './interrupt.js';
 import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
-interface ReportOptions extends InputOptionValues, FilterOptionValues {
+export interface ReportOptions extends InputOptionValues, FilterOptionValues {
   json?: boolean;
   csv?: boolean;
   quiet?: boolean;
@@ -80,14 +81,14 @@ function positiveNumber(v: string): number {
   return n;
 }
 
-function positiveInteger(v: string): number {
+export function positiveInteger(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('wants a whole number above 0.');
   return n;
 }
 
 /** A report command: [files...], input options, filters, --join, --jobs, --json, --csv, -q. */
-function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
+export function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
   const cmd = program
     .command(name)
     .description(description)
@@ -100,7 +101,7 @@ function reportCommand(program: Command, name: string, description: string, filt
 }
 
 /** The input and filters the command line names. */
-function inputOf(files: string[], o: ReportOptions): InputChoice {
+export function inputOf(files: string[], o: ReportOptions): InputChoice {
   return { files, join: o.join, jobs: o.jobs, dissect: dissectOptions(o), filter: filterSpec(o) };
 }
 
@@ -108,12 +109,12 @@ function inputOf(files: string[], o: ReportOptions): InputChoice {
 const byOption = (what: string) =>
   new Option('--by <group>', `${what} per client socket (ip:port), client host (ip), or CA user@host the client sent`).choices(['socket', 'host', 'user']).default('socket');
 
-function formatOf(o: ReportOptions): ReportFormat {
+export function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
 }
 
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
-function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
+export function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
   return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
@@ -130,15 +131,27 @@ async function reportWith<N extends AnalysisName>(
   render: (input: ReportInput<PartOf<N>>) => string,
 ): Promise<void> {
   await runReport(program, async (stop) => {
-    const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
-    const input = await readReport(name, options, { ...inputOf(files, o), every }, stop);
-    const text = every && !input.several ? await every.final(input, input.result) : render(input);
+    const { input, text } = await readAndRender(name, options, files, o, stop, render);
     await writeReport(text, input, o);
   });
 }
 
+/** The report's input and its text: what `render` makes of it, after the --every snapshots (written as it read). */
+export async function readAndRender<N extends AnalysisName>(
+  name: N,
+  options: OptionsOf<N>,
+  files: string[],
+  o: ReportOptions,
+  stop: AbortSignal,
+  render: (input: ReportInput<PartOf<N>>) => string,
+): Promise<{ input: ReportInput<PartOf<N>>; text: string }> {
+  const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
+  const input = await readReport(name, options, { ...inputOf(files, o), every }, stop);
+  return { input, text: every && !input.several ? await every.final(input, input.result) : render(input) };
+}
+
 /** Writes the report, then the end-of-run notes unless --quiet. */
-async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
+export async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
   const out = new LineWriter();
   if (text) out.line(text);
   await out.end();
@@ -146,7 +159,7 @@ async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOpti
 }
 
 /** One capture's rows in `columns`, or several files' rows with the file first. */
-function rowsReport<P, R>(
+export function rowsReport<P, R>(
   format: ReportFormat,
   columns: readonly Column<R>[],
   input: ReportInput<P>,
@@ -528,7 +541,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.endFrame ?? r.lastMessage?.frame ?? '?'}` },
 ];
 
-const RESET_COLUMNS: Column<ResetCircuit>[] = [
+export const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'circuit', value: (r) => r.circuit.id, align: 'right' },
   { title: 'client', value: (r) => r.circuit.client },
   { title: 'server', value: (r) => r.circuit.server },
@@ -615,12 +628,19 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
+    ...(s.dns?.queries ? [dnsRow(s.dns)] : []),
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
     ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
   return rows;
+}
+
+/** The DNS line (when there were any): queries the CA client hosts sent, how many went unanswered or were answered after DNS_SLOW_SEC. */
+function dnsRow(d: NonNullable<CaptureSummary['dns']>): SummaryRow {
+  const where = d.frames.length ? ` (frames ${d.frames.join(' ')}${d.unanswered + d.slow > d.frames.length ? ' ...' : ''})` : '';
+  return { section: 'capture', item: 'DNS queries', value: d.queries, detail: `by the CA client hosts: ${d.unanswered} unanswered, ${d.slow} answered after ${DNS_SLOW_SEC} s${where}`, frames: d.frames };
 }
 
 const SUMMARY_COLUMNS: Column<SummaryRow>[] = [

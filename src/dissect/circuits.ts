@@ -49,12 +49,17 @@ export class TcpCircuit {
   /** capture times (Unix seconds, float) */
   firstSeen: number;
   lastSeen: number;
-  /** the same times exact (Unix seconds and nanoseconds), for printing: the first packet, the SYN, the SYN-ACK, the end, the close */
-  firstAt: Instant;
-  synAt?: Instant = undefined;
-  synAckAt?: Instant = undefined;
-  endAt?: Instant = undefined;
-  closeAt?: Instant = undefined;
+  // The same times exact (Unix seconds and nanoseconds), for printing: the first packet, the SYN, the
+  // SYN-ACK and the end, each valid when its float time above is set. Small integers in the object's
+  // own fields: no object per circuit (a circuit without data costs under 1 KiB: see the README).
+  firstSec: number;
+  firstNsec: number;
+  synSec = 0;
+  synNsec = 0;
+  synAckSec = 0;
+  synAckNsec = 0;
+  endSec = 0;
+  endNsec = 0;
   // The optional fields start as undefined in the constructor, so that every
   // circuit keeps one shape (hidden class) whatever it has seen: the per-packet
   // code then reads circuits through monomorphic property accesses.
@@ -86,14 +91,16 @@ export class TcpCircuit {
     readonly serverIp: number,
     readonly serverPort: number,
     now: number,
-    firstAt: Instant,
+    firstSec: number,
+    firstNsec: number,
     roleEvidence: TcpCircuit['roleEvidence'],
     /** the protocol this circuit carries (see protocol.ts) */
     readonly handler: ProtocolHandler,
   ) {
     this.firstSeen = now;
     this.lastSeen = now;
-    this.firstAt = firstAt;
+    this.firstSec = firstSec;
+    this.firstNsec = firstNsec;
     this.roleEvidence = roleEvidence;
     this.toServer = new Half(this, true);
     this.toClient = new Half(this, false);

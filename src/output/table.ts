@@ -368,6 +368,11 @@ export function withLeadingColumn<T>(key: string, value: string, format: () => T
   }
 }
 
+/** A JSON row's first keys: --every's report_at inside withLeadingColumn, else none (for reports that write their JSON rows themselves). */
+export function jsonRowStart(): Record<string, unknown> {
+  return leading ? { [leading.key]: leading.value } : {};
+}
+
 export function formatCsv<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   const first = leading ? `${csvField(leading.key)},` : '';
   const cell = leading ? `${csvField(leading.value)},` : '';
@@ -384,8 +389,7 @@ function jsonCell(v: Cell | readonly ListItem[]): unknown {
 export function formatJsonRows<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   return rows
     .map((r) => {
-      const o: Record<string, unknown> = {};
-      if (leading) o[leading.key] = leading.value;
+      const o = jsonRowStart();
       for (const c of columns) o[c.key ?? c.title] = jsonCell(c.value(r));
       return JSON.stringify(o);
     })

@@ -6,6 +6,7 @@ import type { Analysis } from './analysis.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { ClientNames, clientGroup, type ClientGrouping, type ClientNameTable } from './client-names.js';
 import { CircuitAnalysis, type CircuitSummary } from './circuits.js';
+import { MonitorAnalysis, type MonitorOptions, type MonitorRow } from './monitors.js';
 import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latency.js';
 import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
@@ -40,6 +41,7 @@ export interface AnalysisTypes {
   circuits: { options: Record<string, never>; part: CircuitSummary[] };
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
+  monitors: { options: MonitorOptions; part: MonitorRow[] };
 }
 
 export type AnalysisName = keyof AnalysisTypes;
@@ -103,12 +105,24 @@ function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
   };
 }
 
+function monitors(o: MonitorOptions): Analysis<MonitorRow[]> {
+  const analysis = new MonitorAnalysis(o);
+  return {
+    selection: () => analysis.selection(),
+    started: (clock) => analysis.started(clock),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: () => analysis.finish(),
+  };
+}
+
 const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartOf<N>> } = {
   searches,
   beacons,
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
+  monitors: (o) => monitors(o),
 };
 
 /** The analysis of a report, by name. */

@@ -12,6 +12,7 @@ export const DESCRIPTIONS = {
   circuits: 'the TCP virtual circuits: who, how long, bytes, channels, subscriptions, probes, losses, how each ended',
   summary: 'one screen: what the capture holds and the problems the other reports find',
   latency: 'pair requests with replies and give latency statistics (ms) per server',
+  monitors: 'per subscription: updates, rates, stalls and their cause, values the IOC never sent (--sequence), lag behind the IOC time stamps',
 } as const;
 
 export type LazyCommand = keyof typeof DESCRIPTIONS;
@@ -24,6 +25,7 @@ const LOADERS: Record<LazyCommand, () => Promise<(program: Command) => void>> = 
   circuits: async () => (await import('./reports.js')).registerCircuits,
   summary: async () => (await import('./reports.js')).registerSummary,
   latency: async () => (await import('./latency.js')).registerLatency,
+  monitors: async () => (await import('./reports.js')).registerMonitors,
 };
 
 /** The command named on the command line (`cawire X …` or `cawire help X`), if it is one of these. */

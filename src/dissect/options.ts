@@ -15,6 +15,9 @@ export interface DeclinedMessage {
   parameter1: number;
   parameter2: number;
   circuit: TcpCircuit;
+  /** the message's bytes: its payload starts at payloadOffset (valid only during the call; read, never keep) */
+  buf: Buffer;
+  payloadOffset: number;
   /** capture time of the packet that completed the message (Unix seconds and nanoseconds, and as a float), and its frame number */
   sec: number;
   nsec: number;

@@ -167,3 +167,77 @@ async function svgToPng(svg: string): Promise<Buffer> {
   const resvg = new Resvg(svg, { font: { fontFiles, loadSystemFonts: fontFiles.length === 0, defaultFontFamily: 'DejaVu Sans' } });
   return resvg.render().asPng();
 }
+
+// ---- updates per interval over time (cawire monitors --plot) ----------------------
+
+export interface RatePlotSeries {
+  name: string;
+  /** updates per interval from `start` (Unix seconds) */
+  series: { start: number; interval: number; counts: readonly number[] };
+  /** stalls: [from, to] Unix seconds, drawn as shaded bands */
+  stalls: readonly [number, number][];
+}
+
+/** An SVG document: one `<g class="series">` per series with its rate `<path>` and a `<rect class="stall">` per stall. */
+export function rateSeriesSvg(list: readonly RatePlotSeries[], opts: PlotOptions): string {
+  const drawn = list.filter((s) => s.series.counts.length > 0);
+  const t0 = Math.min(...drawn.map((s) => s.series.start), Infinity);
+  let tMax = 0;
+  let rMax = 0;
+  for (const { series: s } of drawn) {
+    tMax = Math.max(tMax, s.start - t0 + s.counts.length * s.interval);
+    for (const n of s.counts) rMax = Math.max(rMax, n / s.interval);
+  }
+  const xAxis = latencyAxis(0, tMax);
+  const yAxis = latencyAxis(0, rMax);
+  const yOfRate = (r: number): number => yOf(r / yAxis.hi);
+  const labels = drawn.map((s) => `${s.name}${s.stalls.length ? ` (${s.stalls.length} stalls)` : ''}`);
+  const width = Math.ceil(MARGIN.left + PLOT_W + 16 + 24 + LEGEND_CHAR_W * Math.max(10, ...labels.map((l) => l.length)) + 8);
+  const height = Math.max(MARGIN.top + PLOT_H + MARGIN.bottom, MARGIN.top + labels.length * LEGEND_ROW + 8);
+  const bottom = MARGIN.top + PLOT_H;
+  const right = MARGIN.left + PLOT_W;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text class="title" x="${MARGIN.left}" y="${MARGIN.top - 16}" font-size="15">${escapeXml(opts.title)}</text>`,
+    '<g class="axes" stroke="#cccccc">',
+  ];
+  for (const t of xAxis.ticks) out.push(`<line class="grid x" x1="${fixed(xOf(xAxis, t))}" x2="${fixed(xOf(xAxis, t))}" y1="${MARGIN.top}" y2="${bottom}"/>`);
+  for (const r of yAxis.ticks) out.push(`<line class="grid y" x1="${MARGIN.left}" x2="${right}" y1="${fixed(yOfRate(r))}" y2="${fixed(yOfRate(r))}"/>`);
+  out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#333333"/>`, '</g>');
+  out.push('<g class="tick-labels" fill="#333333">');
+  for (const t of xAxis.ticks) out.push(`<text x="${fixed(xOf(xAxis, t))}" y="${bottom + 16}" text-anchor="middle">${tickLabel(t)}</text>`);
+  for (const r of yAxis.ticks) out.push(`<text x="${MARGIN.left - 6}" y="${fixed(yOfRate(r) + 4)}" text-anchor="end">${tickLabel(r)}</text>`);
+  out.push(
+    '</g>',
+    `<text class="axis-title x" x="${MARGIN.left + PLOT_W / 2}" y="${bottom + MARGIN.bottom - 14}" text-anchor="middle">seconds after the first update</text>`,
+    `<text class="axis-title y" transform="translate(18 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">updates per second</text>`,
+  );
+  const legend: string[] = [`<g class="legend" transform="translate(${right + 16} ${MARGIN.top})">`];
+  drawn.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length]!;
+    const { start, interval, counts } = s.series;
+    const x = (t: number): string => fixed(xOf(xAxis, t - t0));
+    const path = [`M${x(start)},${fixed(yOfRate(counts[0]! / interval))}`];
+    counts.forEach((n, k) => path.push(`H${x(start + (k + 1) * interval)}`, k + 1 < counts.length ? `V${fixed(yOfRate(counts[k + 1]! / interval))}` : ''));
+    out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
+    for (const [a, b] of s.stalls) out.push(`<rect class="stall" x="${x(a)}" y="${MARGIN.top}" width="${fixed(Math.max(1, xOf(xAxis, b - t0) - xOf(xAxis, a - t0)))}" height="${PLOT_H}" fill="${colour}" fill-opacity="0.15"/>`);
+    out.push(`<path class="rate" d="${path.join('')}" fill="none" stroke="${colour}" stroke-width="1.5"/>`, '</g>');
+    legend.push(
+      `<g class="legend-item" transform="translate(0 ${i * LEGEND_ROW})">`,
+      `<line x1="0" x2="18" y1="6" y2="6" stroke="${colour}" stroke-width="3"/>`,
+      `<text x="24" y="10">${escapeXml(labels[i]!)}</text>`,
+      '</g>',
+    );
+  });
+  legend.push('</g>');
+  out.push(...legend, '</svg>');
+  return out.join('\n') + '\n';
+}
+
+/** Writes the rate plot as SVG or PNG, by the file's extension. */
+export async function writeRatePlot(file: string, series: readonly RatePlotSeries[], opts: PlotOptions): Promise<void> {
+  const svg = rateSeriesSvg(series, opts);
+  if (plotFormat(file) === 'png') await writeFile(file, await svgToPng(svg));
+  else await writeFile(file, svg);
+}

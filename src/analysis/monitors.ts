@@ -15,7 +15,7 @@ import { dbrBase, dbrValueOffset } from '../../protocols/ca/dbr.js';
 import { epicsToUnixSeconds } from '../../protocols/ca/time.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import type { CaptureClock } from '../dissect/filter.js';
+import { pvFilter, type CaptureClock } from '../dissect/filter.js';
 import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import { quantileSorted } from './latency-stats.js';
 import type { Moment } from './moment.js';
@@ -40,6 +40,12 @@ export interface MonitorOptions {
   series?: boolean;
   /** one row per subscription (default) or per PV */
   by?: 'subscription' | 'pv';
+  /**
+   * --pv: the subscriptions reported. Applied here, not by the runner: the causes
+   * of a stall are messages of no PV (EVENTS_OFF) and the circuit's other
+   * subscriptions (is the server silent on all of them?).
+   */
+  pv?: string[];
 }
 
 export interface MonitorStall {
@@ -124,6 +130,10 @@ export interface MonitorRow {
 /** Stalls and sequence faults listed per row; all are counted. */
 const MAX_LISTED = 64;
 
+/** A circuit-wide silence shorter than this is no cause of a stall; the recent MAX_SILENCES are kept. */
+const MIN_SILENCE = 0.05;
+const MAX_SILENCES = 4096;
+
 const DBR_TIME_FIRST = 14;
 const DBR_TIME_LAST = 20;
 
@@ -150,7 +160,7 @@ interface GapCandidate {
   endFrame: number;
   start: number;
   end: number;
-  /** no update on any other subscription of the circuit during the gap (the circuit had others) */
+  /** the circuit (which had other subscriptions) carried no update at all for at least half the gap */
   circuitSilent: boolean;
 }
 
@@ -185,6 +195,8 @@ class SubscriptionTally {
   seqMin = Infinity;
   seqMax = -Infinity;
   seq: SequenceFindings | undefined;
+  /** its PV is one --pv names */
+  wanted = true;
 
   constructor(
     readonly circuit: CircuitMonitors,
@@ -212,11 +224,28 @@ class CircuitMonitors {
   readonly captureGaps: [number, number][] = [];
   /** EVENTS_OFF to EVENTS_ON (Infinity: never turned on) */
   readonly eventsOff: [number, number][] = [];
+  /** the circuit's recent silences (no update on any subscription for MIN_SILENCE or more): [from, to], oldest first */
+  readonly silences: [number, number][] = [];
   /** the client's zero-window stalls: [start, end] */
   zeroWindows: [number, number][] = [];
   id: number;
   client: string;
   server: string;
+  silence(from: number, to: number): void {
+    if (this.silences.length >= MAX_SILENCES) this.silences.splice(0, MAX_SILENCES / 2);
+    this.silences.push([from, to]);
+  }
+
+  /** Whether the circuit carried no update at all for at least half of [from, to]. */
+  silentDuring(from: number, to: number): boolean {
+    const list = this.silences;
+    for (let i = list.length - 1; i >= 0 && list[i]![1] > from; i--) {
+      const [a, b] = list[i]!;
+      if (Math.min(b, to) - Math.max(a, from) >= (to - from) / 2) return true;
+    }
+    return false;
+  }
+
   constructor(c: TcpCircuit) {
     this.id = c.id;
     this.client = c.client;
@@ -254,10 +283,19 @@ export class MonitorAnalysis {
   private readonly step: number;
   private origin = NaN;
   private clock: CaptureClock | undefined;
+  private readonly wants: ((pv: string | undefined) => boolean) | undefined;
 
   constructor(private readonly o: MonitorOptions = {}) {
     this.interval = o.interval ?? DEFAULT_INTERVAL_SEC;
     this.step = o.sequenceStep ?? 1;
+    this.wants = pvFilter({ pv: o.pv });
+  }
+
+  private newTally(cm: CircuitMonitors, id: number, pv: string | undefined, dataType: number, dataCount: number, mask: number | undefined): SubscriptionTally {
+    const s = new SubscriptionTally(cm, id, pv, dataType, dataCount, mask);
+    if (this.wants) s.wanted = this.wants(pv);
+    cm.subs.set(id, s);
+    return s;
   }
 
   selection(): MessageSelection {
@@ -286,7 +324,7 @@ export class MonitorAnalysis {
         const r = ev.command;
         const old = cm.subs.get(r.subscriptionid);
         if (old && old.updates > 0) cm.replaced.push(old);
-        cm.subs.set(r.subscriptionid, new SubscriptionTally(cm, r.subscriptionid, ev.pv, r.data_type, r.data_count, r.mask));
+        this.newTally(cm, r.subscriptionid, ev.pv, r.data_type, r.data_count, r.mask);
         break;
       }
       case 'EventCancelRequest': {
@@ -320,8 +358,7 @@ export class MonitorAnalysis {
     if (s === undefined) {
       // subscribed before the capture began (or its request was not kept): what the update's header says
       const sub = c.ca.subscriptions.get(id);
-      s = new SubscriptionTally(cm, id, sub?.channel?.name, sub?.dataType ?? m.dataType, sub?.dataCount ?? m.dataCount, sub?.mask);
-      cm.subs.set(id, s);
+      s = this.newTally(cm, id, sub?.channel?.name, sub?.dataType ?? m.dataType, sub?.dataCount ?? m.dataCount, sub?.mask);
     }
     const t = m.time;
     // a stretch of bytes toward the client the capture lost since the circuit's last update
@@ -329,6 +366,11 @@ export class MonitorAnalysis {
     if (gaps !== cm.streamGaps) {
       cm.streamGaps = gaps;
       cm.captureGaps.push([cm.lastUpdate, t]);
+    }
+    if (t - cm.lastUpdate >= MIN_SILENCE) cm.silence(cm.lastUpdate, t);
+    if (!s.wanted) {
+      cm.lastUpdate = t;
+      return;
     }
     if (Number.isNaN(this.origin)) this.origin = this.clock ? this.clock.firstTime : t;
     const bucket = Math.floor((t - this.origin) / this.interval);
@@ -347,7 +389,7 @@ export class MonitorAnalysis {
         s.longestFrom = s.last.frame;
         s.longestTo = m.frame;
       }
-      if (s.candidates.length < MAX_LISTED || gap > s.shortestCandidate) this.candidate(s, gap, t, m.frame, cm.lastUpdate <= s.last.time && cm.subs.size > 1);
+      if (s.candidates.length < MAX_LISTED || gap > s.shortestCandidate) this.candidate(s, gap, t, m.frame, cm.subs.size > 1 && cm.silentDuring(s.last.time, t));
       if (bucket !== s.bucket) this.closeBuckets(s, bucket);
     }
     s.bucketCount++;
@@ -449,7 +491,7 @@ export class MonitorAnalysis {
     const all = [...this.ended, ...this.circuits.values()].sort((a, b) => a.id - b.id);
     const rows: MonitorRow[] = [];
     for (const cm of all) {
-      for (const s of [...cm.replaced, ...cm.subs.values()]) if (s.updates > 0) rows.push(this.row(s));
+      for (const s of [...cm.replaced, ...cm.subs.values()]) if (s.updates > 0 && s.wanted) rows.push(this.row(s));
     }
     lagOffsetsPerServer(rows);
     return this.o.by === 'pv' ? byPv(rows, this.o, this.interval) : rows;

@@ -886,7 +886,8 @@ export function registerMonitors(program: Command): void {
           series: o.interval !== undefined || o.plot !== undefined,
           by: o.by,
         };
-        const input = await readReport('monitors', options, inputOf(files, o), stop);
+        // --pv is the analysis's own: a stall's causes lie in messages of no PV and in the circuit's other subscriptions
+        const input = await readReport('monitors', { ...options, pv: o.pv }, { ...inputOf(files, o), filter: { ...filterSpec(o), pv: undefined } }, stop);
         const format = formatOf(o);
         const rowsOf = (p: MonitorRow[]): MonitorRow[] => (o.storm === undefined ? p : p.filter((r) => r.intervalRate.max > o.storm! || (r.series?.counts.some((n) => n / r.series!.interval > o.storm!) ?? false)));
         const columns = format === 'table' ? monitorTableColumns(o) : monitorColumns(format, o);

@@ -164,6 +164,66 @@ interface GapCandidate {
   circuitSilent: boolean;
 }
 
+/** The longest gaps of a subscription: a min-heap on typed arrays (no allocation per gap kept). */
+class GapHeap {
+  readonly seconds = new Float64Array(MAX_LISTED);
+  readonly start = new Float64Array(MAX_LISTED);
+  readonly startFrame = new Float64Array(MAX_LISTED);
+  readonly endFrame = new Float64Array(MAX_LISTED);
+  readonly silent = new Uint8Array(MAX_LISTED);
+  n = 0;
+
+  /** whether a gap this long would be kept */
+  takes(g: number): boolean {
+    return this.n < MAX_LISTED || g > this.seconds[0]!;
+  }
+
+  add(g: number, start: number, startFrame: number, endFrame: number, silent: boolean): void {
+    let i: number;
+    if (this.n < MAX_LISTED) {
+      i = this.n++;
+      while (i > 0) {
+        const up = (i - 1) >> 1;
+        if (this.seconds[up]! <= g) break;
+        this.move(up, i);
+        i = up;
+      }
+    } else {
+      i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= MAX_LISTED) break;
+        const c = l + 1 < MAX_LISTED && this.seconds[l + 1]! < this.seconds[l]! ? l + 1 : l;
+        if (this.seconds[c]! >= g) break;
+        this.move(c, i);
+        i = c;
+      }
+    }
+    this.seconds[i] = g;
+    this.start[i] = start;
+    this.startFrame[i] = startFrame;
+    this.endFrame[i] = endFrame;
+    this.silent[i] = silent ? 1 : 0;
+  }
+
+  private move(from: number, to: number): void {
+    this.seconds[to] = this.seconds[from]!;
+    this.start[to] = this.start[from]!;
+    this.startFrame[to] = this.startFrame[from]!;
+    this.endFrame[to] = this.endFrame[from]!;
+    this.silent[to] = this.silent[from]!;
+  }
+
+  list(): GapCandidate[] {
+    const out: GapCandidate[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const seconds = this.seconds[i]!;
+      out.push({ seconds, startFrame: this.startFrame[i]!, endFrame: this.endFrame[i]!, start: this.start[i]!, end: this.start[i]! + seconds, circuitSilent: this.silent[i] === 1 });
+    }
+    return out;
+  }
+}
+
 /** What one subscription's updates showed, while they come. */
 class SubscriptionTally {
   pv: string;
@@ -179,9 +239,8 @@ class SubscriptionTally {
   longestGap = -1;
   longestFrom = 0;
   longestTo = 0;
-  /** the longest gaps (MAX_LISTED), the stalls among them */
-  readonly candidates: GapCandidate[] = [];
-  shortestCandidate = 0;
+  /** the longest gaps (MAX_LISTED), the stalls among them: a min-heap by length */
+  readonly candidates = new GapHeap();
   /** rate intervals: the current one and the counts of those before (count -> intervals) */
   bucket = -1;
   bucketCount = 0;
@@ -389,7 +448,7 @@ export class MonitorAnalysis {
         s.longestFrom = s.last.frame;
         s.longestTo = m.frame;
       }
-      if (s.candidates.length < MAX_LISTED || gap > s.shortestCandidate) this.candidate(s, gap, t, m.frame, cm.subs.size > 1 && cm.silentDuring(s.last.time, t));
+      if (s.candidates.takes(gap)) s.candidates.add(gap, s.last.time, s.last.frame, m.frame, cm.subs.size > 1 && cm.silentDuring(s.last.time, t));
       if (bucket !== s.bucket) this.closeBuckets(s, bucket);
     }
     s.bucketCount++;
@@ -428,19 +487,6 @@ export class MonitorAnalysis {
     }
     s.bucket = bucket;
     s.bucketCount = 0;
-  }
-
-  /** Keeps one of the longest gaps (in place of the shortest kept). */
-  private candidate(s: SubscriptionTally, seconds: number, end: number, endFrame: number, circuitSilent: boolean): void {
-    const g: GapCandidate = { seconds, startFrame: s.last.frame, endFrame, start: s.last.time, end, circuitSilent };
-    const list = s.candidates;
-    if (list.length < MAX_LISTED) list.push(g);
-    else {
-      let k = 0;
-      for (let i = 1; i < list.length; i++) if (list[i]!.seconds < list[k]!.seconds) k = i;
-      list[k] = g;
-    }
-    if (list.length === MAX_LISTED) s.shortestCandidate = list.reduce((a, x) => Math.min(a, x.seconds), Infinity);
   }
 
   /** --sequence: the scalar's value against the one before (mcsd's `$NF != p + 1`). */
@@ -511,6 +557,7 @@ export class MonitorAnalysis {
       threshold === undefined
         ? []
         : s.candidates
+            .list()
             .filter((g) => g.seconds > threshold)
             .sort((a, b) => a.startFrame - b.startFrame)
             .map((g): MonitorStall => ({ startFrame: g.startFrame, endFrame: g.endFrame, start: g.start, durationS: g.seconds, cause: causeOf(cm, g) }));

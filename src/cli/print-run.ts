@@ -16,7 +16,7 @@ export async function print(files: string[], o: PrintOptions): Promise<void> {
   const file = files[0];
   const format = o.format ?? DEFAULT_TEMPLATE;
   const write = o.json ? undefined : compileTemplateWriter(format, { file: file ?? '-' });
-  const spec: EventFilterSpec = { pv: o.pv, command: o.command, host: o.host, port: o.port };
+  const spec: EventFilterSpec = { pv: o.pv, command: o.command, host: o.host, port: o.port, src: o.src, dst: o.dst, sport: o.sport, dport: o.dport };
   const keep = eventFilter(spec);
   if (files.length > 1) {
     await printSeveral(files, o, format, spec);

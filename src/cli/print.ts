@@ -13,6 +13,10 @@ export interface PrintOptions extends InputOptionValues {
   command?: string[];
   host?: string[];
   port?: number[];
+  src?: string[];
+  dst?: string[];
+  sport?: number[];
+  dport?: number[];
   quiet?: boolean;
   jobs?: number;
 }
@@ -28,6 +32,10 @@ export function registerPrint(program: Command, isDefault: boolean): void {
     .option('--command <names>', 'only these message types, e.g. ReadNotifyResponse,ErrorResponse', collect)
     .option('--host <addr>', 'only messages from or to this IPv4 address; repeatable', collect)
     .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
+    .option('--src <addr>', 'only messages from this IPv4 address or CIDR block; repeatable', collect)
+    .option('--dst <addr>', 'only messages to this IPv4 address or CIDR block; repeatable', collect)
+    .option('--sport <n>', 'only messages from this port; repeatable', parsePortList)
+    .option('--dport <n>', 'only messages to this port; repeatable', parsePortList)
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
   addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: PrintOptions) => {

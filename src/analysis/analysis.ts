@@ -23,6 +23,14 @@ export interface Analysis<Part> {
   circuitEnded?(c: TcpCircuit): void;
   /** the result of what was read (structured-clone-able) */
   finish(result: DissectResult): Part;
+  /**
+   * --every: the part of what was read so far, leaving the analysis as it was
+   * (finish is still to come). Requests still waiting are not yet unanswered;
+   * `open` are the circuits still in the dissector's table that the filters
+   * keep (finish sees them through circuitEnded). Called synchronously, between
+   * two messages: what it returns is rendered before the next one.
+   */
+  snapshot?(result: DissectResult, open: readonly TcpCircuit[]): Part;
 }
 
 /** Analyses run over one pass of the capture: each gets every event; finish gives each one's part, by name. */
@@ -74,5 +82,16 @@ export class CompositeAnalysis<Parts extends Record<string, unknown>> implements
     const parts = {} as Parts;
     for (const name of Object.keys(this.analyses) as (keyof Parts)[]) parts[name] = this.analyses[name].finish(result);
     return parts;
+  }
+
+  /** Each one's snapshot; undefined when one of them has none. */
+  get snapshot(): ((result: DissectResult, open: readonly TcpCircuit[]) => Parts) | undefined {
+    const names = Object.keys(this.analyses) as (keyof Parts)[];
+    if (names.some((n) => !this.analyses[n].snapshot)) return undefined;
+    return (result, open) => {
+      const parts = {} as Parts;
+      for (const name of names) parts[name] = this.analyses[name].snapshot!(result, open);
+      return parts;
+    };
   }
 }

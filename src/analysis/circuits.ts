@@ -173,7 +173,11 @@ function directionSummary(h: Half): TcpDirectionSummary {
 function circuitStalls(c: TcpCircuit): CircuitStall[] {
   const out: CircuitStall[] = [];
   for (const [h, side] of [[c.toServer, 'client'], [c.toClient, 'server']] as const) {
-    for (const s of h.tcp.events.stalls ?? []) out.push({ ...s, side, seconds: s.endTime === undefined ? (c.endTime ?? c.lastSeen) - s.startTime : stallSeconds(s) });
+    // With one in progress (a snapshot of an open circuit: --every) that one too.
+    const progress = h.tcp.events.stall;
+    for (const s of progress ? [...(h.tcp.events.stalls ?? []), progress] : (h.tcp.events.stalls ?? [])) {
+      out.push({ ...s, side, seconds: s.endTime === undefined ? (c.endTime ?? c.lastSeen) - s.startTime : stallSeconds(s) });
+    }
   }
   return out.sort((a, b) => a.startFrame - b.startFrame);
 }
@@ -270,62 +274,73 @@ export class CircuitAnalysis {
     if (c.protocol !== 'ca') return; // the engine tracks other protocols' circuits too (a pvAccess one): not CA's
     const t = this.tallies.get(c) ?? emptyTally();
     this.tallies.delete(c);
-    const up = directionSummary(c.toServer);
-    const down = directionSummary(c.toClient);
-    // Field by field: a spread of the tally gave every summary a hidden class of its own, and every
-    // pass over thousands of them (summary, restarts) a megamorphic property lookup per field read.
-    this.done.push({
-      created: t.created,
-      cleared: t.cleared,
-      createFailed: t.createFailed,
-      serverDisconnected: t.serverDisconnected,
-      subscriptions: t.subscriptions,
-      cancelled: t.cancelled,
-      updates: t.updates,
-      eventsOff: t.eventsOff,
-      eventsOn: t.eventsOn,
-      echoRequests: t.echoRequests,
-      echoResponses: t.echoResponses,
-      firstMessage: t.messages.first,
-      lastMessage: t.messages.last,
-      id: c.id,
-      client: c.client,
-      server: c.server,
-      clientIp: c.clientIp,
-      hostName: c.ca.hostName,
-      userName: c.ca.userName,
-      clientVersion: c.ca.clientVersion,
-      serverVersion: c.ca.serverVersion,
-      priority: c.ca.priority,
-      start: c.synTime ?? c.firstSeen,
-      startFrame: c.synFrame ?? t.messages.first?.frame,
-      end: c.endTime,
-      endFrame: c.endFrame,
-      lastSeen: c.lastSeen,
-      handshakeRtt: c.handshakeRtt,
-      caBytesToServer: c.toServer.stream.stats.bytes,
-      caBytesToClient: c.toClient.stream.stats.bytes,
-      wireBytesToServer: c.toServer.wireBytes,
-      wireBytesToClient: c.toClient.wireBytes,
-      retransmissions: up.retransmissions + down.retransmissions,
-      gaps: up.gaps + down.gaps,
-      gapBytes: up.gapBytes + down.gapBytes,
-      tcpToServer: up,
-      tcpToClient: down,
-      stalls: circuitStalls(c),
-      stallCount: c.toServer.tcp.events.zeroWindowStalls + c.toClient.tcp.events.zeroWindowStalls,
-      endedBy: c.endedBy,
-      closer: c.closer,
-      rstBy: c.rstBy,
-      closeTime: c.closeTime,
-      closeFrame: c.closeFrame,
-    });
+    this.done.push(circuitRow(c, t));
   }
 
   /** One row per circuit, in the order they started. */
   finish(): CircuitSummary[] {
     return this.done.sort((a, b) => a.id - b.id);
   }
+
+  /** --every: the rows of the circuits ended so far and of those still open (`open`: the dissector's), in the order they started. */
+  snapshot(open: readonly TcpCircuit[]): CircuitSummary[] {
+    const rows = open.filter((c) => c.protocol === 'ca').map((c) => circuitRow(c, this.tallies.get(c) ?? emptyTally()));
+    return [...this.done, ...rows].sort((a, b) => a.id - b.id);
+  }
+}
+
+/** A circuit's row: its tally and what the engine knows of it (so far, for one still open). */
+function circuitRow(c: TcpCircuit, t: CircuitTally): CircuitSummary {
+  const up = directionSummary(c.toServer);
+  const down = directionSummary(c.toClient);
+  // Field by field: a spread of the tally gave every summary a hidden class of its own, and every
+  // pass over thousands of them (summary, restarts) a megamorphic property lookup per field read.
+  return {
+    created: t.created,
+    cleared: t.cleared,
+    createFailed: t.createFailed,
+    serverDisconnected: t.serverDisconnected,
+    subscriptions: t.subscriptions,
+    cancelled: t.cancelled,
+    updates: t.updates,
+    eventsOff: t.eventsOff,
+    eventsOn: t.eventsOn,
+    echoRequests: t.echoRequests,
+    echoResponses: t.echoResponses,
+    firstMessage: t.messages.first,
+    lastMessage: t.messages.last,
+    id: c.id,
+    client: c.client,
+    server: c.server,
+    clientIp: c.clientIp,
+    hostName: c.ca.hostName,
+    userName: c.ca.userName,
+    clientVersion: c.ca.clientVersion,
+    serverVersion: c.ca.serverVersion,
+    priority: c.ca.priority,
+    start: c.synTime ?? c.firstSeen,
+    startFrame: c.synFrame ?? t.messages.first?.frame,
+    end: c.endTime,
+    endFrame: c.endFrame,
+    lastSeen: c.lastSeen,
+    handshakeRtt: c.handshakeRtt,
+    caBytesToServer: c.toServer.stream.stats.bytes,
+    caBytesToClient: c.toClient.stream.stats.bytes,
+    wireBytesToServer: c.toServer.wireBytes,
+    wireBytesToClient: c.toClient.wireBytes,
+    retransmissions: up.retransmissions + down.retransmissions,
+    gaps: up.gaps + down.gaps,
+    gapBytes: up.gapBytes + down.gapBytes,
+    tcpToServer: up,
+    tcpToClient: down,
+    stalls: circuitStalls(c),
+    stallCount: c.toServer.tcp.events.zeroWindowStalls + c.toClient.tcp.events.zeroWindowStalls,
+    endedBy: c.endedBy,
+    closer: c.closer,
+    rstBy: c.rstBy,
+    closeTime: c.closeTime,
+    closeFrame: c.closeFrame,
+  };
 }
 
 /** Circuits cut by a reset, each with the number of other circuits of its client host open at that moment. */

@@ -17,7 +17,7 @@ import type { MessageSelection } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import type { Analysis } from './analysis.js';
 import { ClientNames, UNKNOWN_USER, hostOf, userOfCircuit, type ClientNameTable } from './client-names.js';
-import { runAnalysis, type JoinedFile } from './runner.js';
+import { runAnalysis, type JoinedFile, type RunOptions } from './runner.js';
 import { LatencyAccumulator, danfoStats, loadDanfo, millis, type LatencyDistribution, type LatencyStats } from './latency-stats.js';
 import { PAIR_KINDS, Pairer, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from './pairing.js';
 
@@ -47,6 +47,8 @@ export interface LatencyOptions {
   statsEngine?: 'auto' | 'danfo' | 'stream';
   /** aborting it ends the read at once: the result covers what was read (runDissection's `abort`) */
   stop?: AbortSignal;
+  /** --every: the snapshot of the pairs so far each interval of capture time (runner.ts RunOptions.every) */
+  every?: RunOptions<LatencyPart>['every'];
   /** the events paired: --pv, --host, --port, --duration (runner.ts); since/until above bound the requests instead */
   filter?: EventFilterSpec;
 }
@@ -199,8 +201,21 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
       }
       this.waiting.length = 0;
     }
+    return this.part(this.accumulator, result, names);
+  }
+
+  /** --every: the pairs so far (requests still waiting are not yet unanswered; by user, grouped by the names sent so far). */
+  snapshot(result: DissectResult): LatencyPart {
+    const names = this.names?.table();
+    if (!names || this.waiting.length === 0) return this.part(this.accumulator, result, names);
+    const acc = LatencyAccumulator.fromDistributions(this.accumulator.distributions());
+    for (const r of this.waiting) acc.add(r.kind, groupKey(r, 'user', names), millis(r.latency));
+    return this.part(acc, result, names);
+  }
+
+  private part(acc: LatencyAccumulator, result: DissectResult, names: ClientNameTable | undefined): LatencyPart {
     return {
-      distributions: this.accumulator.distributions(),
+      distributions: acc.distributions(),
       records: [],
       unanswered: this.unanswered,
       counts: this.pairer.counts,
@@ -215,7 +230,7 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
 export async function latency(source: CaptureSource | readonly CaptureSource[], options: LatencyOptions = {}): Promise<LatencyResult> {
   const analysis = new LatencyAnalysis(options);
   const sources = Array.isArray(source) ? (source as readonly CaptureSource[]) : [source as CaptureSource];
-  const { part, result: dissection, joined } = await runAnalysis(sources, analysis, { dissect: options.dissect, abort: options.stop, filter: options.filter });
+  const { part, result: dissection, joined } = await runAnalysis(sources, analysis, { dissect: options.dissect, abort: options.stop, filter: options.filter, every: options.every });
   const { records, recordsComplete, columns } = analysis;
   const keep = options.keepRecords ?? Infinity;
   const engine = options.statsEngine ?? 'auto';

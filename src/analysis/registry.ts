@@ -58,24 +58,28 @@ function searches(o: SearchTaskOptions): Analysis<SearchPart> {
       analysis.event(ev);
       names?.event(ev);
     },
-    finish: () => {
-      const report = analysis.finish();
-      const table: ClientNameTable | undefined = names?.table();
-      const by = o.by ?? 'socket';
-      return {
-        names: report.names,
-        unanswered: report.unanswered,
-        duplicates: report.duplicates,
-        clients: by === 'socket' ? report.clients : report.clientsBy((client) => clientGroup(table, by, client)),
-        storms: o.storm === undefined ? undefined : report.storms(o.storm),
-      };
-    },
+    // The search report's finish leaves it as it was: the snapshot is the same.
+    finish: () => part(),
+    snapshot: () => part(),
   };
+  function part(): SearchPart {
+    const report = analysis.finish();
+    const table: ClientNameTable | undefined = names?.table();
+    const by = o.by ?? 'socket';
+    return {
+      names: report.names,
+      unanswered: report.unanswered,
+      duplicates: report.duplicates,
+      clients: by === 'socket' ? report.clients : report.clientsBy((client) => clientGroup(table, by, client)),
+      storms: o.storm === undefined ? undefined : report.storms(o.storm),
+    };
+  }
 }
 
 function beacons(o: { silence?: number }): Analysis<BeaconReport> {
   const analysis = new BeaconAnalysis(o.silence);
-  return { selection: () => analysis.selection(), event: (ev) => analysis.event(ev), finish: () => analysis.finish() };
+  // finish leaves the beacon analysis as it was: the snapshot is the same.
+  return { selection: () => analysis.selection(), event: (ev) => analysis.event(ev), finish: () => analysis.finish(), snapshot: () => analysis.finish() };
 }
 
 function circuits(): Analysis<CircuitSummary[]> {
@@ -85,6 +89,7 @@ function circuits(): Analysis<CircuitSummary[]> {
     event: (ev) => analysis.event(ev),
     circuitEnded: (c) => analysis.circuitEnded(c),
     finish: () => analysis.finish(),
+    snapshot: (_result, open) => analysis.snapshot(open),
   };
 }
 
@@ -102,6 +107,7 @@ function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
     event: (ev) => analysis.event(ev),
     circuitEnded: (c) => analysis.circuitEnded(c),
     finish: (result) => ({ ...analysis.finish(result), records }),
+    snapshot: (result) => ({ ...analysis.snapshot(result), records: [...records] }),
   };
 }
 

@@ -10,23 +10,30 @@ import type { CaptureStats, PacketSink } from '../capture/types.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { CaEvent } from '../dissect/event.js';
-import { endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
+import { commandWants, endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 import { stopName, type DissectResult } from '../dissect/run.js';
 import type { Analysis } from './analysis.js';
 
-export interface RunOptions {
+export interface RunOptions<Part = unknown> {
   dissect?: DissectOptions;
-  /** --pv, --host, --port, --since, --until, --duration (`command` is print's, not used here) */
+  /** --pv, --host, --port, --since, --until, --duration, and print's --command */
   filter?: EventFilterSpec;
+  /** awaited after each chunk of capture (print: push lines out, wait for a slow reader) */
+  afterChunk?: () => Promise<void> | void;
+  /** checked after each chunk: true ends the read there (print: nobody reads stdout any more) */
+  stop?: () => boolean;
   /** aborting it ends the read at once; the part covers what was read (capture.stoppedBy: its reason) */
   abort?: AbortSignal;
   /**
-   * --every: `tick` is called each `seconds` of capture time after the first
-   * packet, before the first message past that time is given to the analysis
-   * (once per interval: a quiet pipe that skips intervals gets one call each).
+   * --every: each `seconds` of capture time after the first packet, before the
+   * first message past that time is given to the analysis, `snapshot` is called
+   * with the analysis's snapshot of what was read (once per interval: a quiet
+   * stretch that skips intervals gets one call each, `at` the interval's end),
+   * synchronously; `flush` is awaited after the chunk of capture that held it.
+   * The analysis must have a snapshot.
    */
-  every?: { seconds: number; tick: () => void | Promise<void> };
+  every?: { seconds: number; snapshot: (part: Part, result: DissectResult, at: number) => void; flush: () => Promise<void> };
 }
 
 /** One file of a joined read: where its frames went, and its own capture stats. */
@@ -102,7 +109,7 @@ function joinedCapture(files: readonly JoinedFile[]): CaptureStats {
  * as one continuous capture through one dissector, in the order of their first
  * packet, so circuits, channels and requests are followed across the files.
  */
-export async function runAnalysis<Part>(sources: readonly CaptureSource[], analysis: Analysis<Part>, o: RunOptions = {}): Promise<RunOutcome<Part>> {
+export async function runAnalysis<Part>(sources: readonly CaptureSource[], analysis: Analysis<Part>, o: RunOptions<Part> = {}): Promise<RunOutcome<Part>> {
   const spec = o.filter ?? {};
   const selection = analysis.selection?.() ?? {};
   let dissector!: Dissector;
@@ -111,8 +118,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
       return dissector.stats.firstTime;
     },
   };
-  const { command: _printOnly, ...reportSpec } = spec;
-  const keep = eventFilter(reportSpec, clock);
+  const keep = eventFilter(spec, clock);
   const ends = endpointFilter(spec);
   const pv = pvFilter(spec);
   const timed = hasTimeBounds(spec);
@@ -120,25 +126,26 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const carried = pv || timed ? new WeakSet<TcpCircuit>() : undefined;
 
   const every = o.every;
+  if (every && !analysis.snapshot) throw new TypeError('--every needs an analysis with a snapshot');
   let nextTick = NaN;
-  /** --every: the ticks due before a message at time t */
-  const ticksBefore = (t: number): number => {
+  let parser: CaptureParser | undefined;
+  /** --every: the snapshots due before a message at time t, each rendered now (before that message) */
+  const snapshotsBefore = (t: number): void => {
     if (Number.isNaN(nextTick)) nextTick = clock.firstTime + every!.seconds;
-    let n = 0;
-    while (t >= nextTick) {
-      n++;
-      nextTick += every!.seconds;
-    }
-    return n;
+    if (t < nextTick) return;
+    const result: DissectResult = { capture: { ...parser!.stats, packets: dissector.stats.packets }, stats: dissector.stats };
+    const part = analysis.snapshot!(result, dissector.openCircuits().filter(reported));
+    for (; t >= nextTick; nextTick += every!.seconds) every!.snapshot(part, result, nextTick);
+    snapshotsDue = true;
   };
-  let pendingTicks = 0;
+  let snapshotsDue = false;
 
   let onEvent: (ev: CaEvent) => void = (ev) => analysis.event(ev);
   if (keep || carried || every) {
     onEvent = (ev) => {
       if (keep && !keep(ev)) return;
       if (carried && ev.circuit) carried.add(ev.circuit);
-      if (every) pendingTicks += ticksBefore(ev.timestamp);
+      if (every) snapshotsBefore(ev.timestamp);
       analysis.event(ev);
     };
   }
@@ -155,7 +162,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
         if (m.time < from || m.time >= to) return false;
       }
       if (carried) carried.add(c);
-      if (every) pendingTicks += ticksBefore(m.time);
+      if (every) snapshotsBefore(m.time);
       return inner(m);
     };
   }
@@ -163,12 +170,15 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     const { from, to } = timeWindow(spec, clock);
     return c.lastSeen >= from && c.firstSeen < to;
   };
+  /** A circuit the report covers: its endpoints pass, and with --pv or a time window it carried a message kept. */
+  const reported = (c: TcpCircuit): boolean => {
+    if (ends && !ends(c.clientIp, c.clientPort, c.serverIp, c.serverPort)) return false;
+    return !(carried && !carried.has(c) && (pv || !overlaps(c)));
+  };
   const listener = analysis.circuitEnded
     ? {
         circuitEnded: (c: TcpCircuit): void => {
-          if (ends && !ends(c.clientIp, c.clientPort, c.serverIp, c.serverPort)) return;
-          if (carried && !carried.has(c) && (pv || !overlaps(c))) return;
-          analysis.circuitEnded!(c);
+          if (reported(c)) analysis.circuitEnded!(c);
         },
       }
     : undefined;
@@ -180,24 +190,32 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const order = sources.length > 1 ? await timeOrder(sources as string[]) : [{ path: sources[0]!, t: NaN }];
   const joined: JoinedFile[] = [];
   const duration = spec.duration;
-  let stopped = false;
+  /** why the read ended before the end of the input: the reader of the output went away, or --duration */
+  let stopped: string | undefined;
   for (const { path: source, t: firstTime } of order) {
-    const parser = new CaptureParser(sources.length > 1 ? sink : dissector);
+    parser = new CaptureParser(sources.length > 1 ? sink : dissector);
     const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: o.abort }) : captureChunks(source, { signal: o.abort });
     const before = dissector.stats.packets;
     for await (const chunk of chunks) {
       parser.push(chunk);
-      if (pendingTicks > 0) {
-        for (; pendingTicks > 0; pendingTicks--) await every!.tick();
+      if (snapshotsDue) {
+        snapshotsDue = false;
+        await every!.flush();
+      }
+      if (o.afterChunk) await o.afterChunk();
+      if (o.stop?.()) {
+        stopped = 'the reader of the output';
+        break;
       }
       // --duration: the rest of the capture is outside the window.
       if (duration !== undefined && dissector.stats.lastTime >= dissector.stats.firstTime + duration) {
-        stopped = true;
+        stopped = `--duration ${duration}s`;
         break;
       }
     }
     parser.stats.gzip = chunks.gzip;
-    const capture = parser.end(chunks.stopped ? stopName(o.abort!) : undefined);
+    // Stopped on purpose: the packet the chunk cut is not a truncated capture.
+    const capture = parser.end(chunks.stopped ? stopName(o.abort!) : stopped);
     const packets = dissector.stats.packets - before;
     joined.push({
       path: String(source),
@@ -209,7 +227,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
       capture,
     });
     sink.offset += capture.packets;
-    if (chunks.stopped || stopped) break;
+    if (chunks.stopped || stopped !== undefined) break;
   }
   dissector.finish();
   const capture = sources.length > 1 ? joinedCapture(joined) : joined[0]!.capture;
@@ -223,4 +241,9 @@ async function timeOrder(paths: readonly string[]): Promise<{ path: string; t: n
   return paths
     .map((path, i) => ({ path, i, t: firsts[i]! }))
     .sort((a, b) => (Number.isNaN(a.t) ? Infinity : a.t) - (Number.isNaN(b.t) ? Infinity : b.t) || a.i - b.i);
+}
+
+/** `print` as an analysis: each message the filters keep (of the --command types: `spec.command`) goes to `line`. */
+export function linePrinter(spec: EventFilterSpec, line: (ev: CaEvent) => void): Analysis<void> {
+  return { selection: () => ({ wants: commandWants(spec) }), event: line, finish: () => undefined };
 }

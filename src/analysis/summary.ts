@@ -200,6 +200,11 @@ export class SummaryCounts implements Analysis<SummaryCountsPart> {
 
   finish(): SummaryCountsPart {
     this.pairer.finish();
+    return this.snapshot();
+  }
+
+  /** --every: the tallies so far (requests still waiting are not yet unanswered). */
+  snapshot(): SummaryCountsPart {
     const seen = (o: Occurrences) => ({ count: o.count, text: String(o) });
     return {
       first: this.span.first,
@@ -236,7 +241,13 @@ export class SummaryAnalysis implements Analysis<CaptureSummary> {
       counts: new SummaryCounts(opts),
       searches: bind(new SearchAnalysis()),
       beacons: bind(new BeaconAnalysis()),
-      circuits: { ...bind(circuits), circuitEnded: (c) => circuits.circuitEnded(c) },
+      circuits: {
+        event: (ev) => circuits.event(ev),
+        selection: () => circuits.selection(),
+        finish: () => circuits.finish(),
+        circuitEnded: (c) => circuits.circuitEnded(c),
+        snapshot: (_r, open) => circuits.snapshot(open),
+      },
     });
   }
 
@@ -255,11 +266,15 @@ export class SummaryAnalysis implements Analysis<CaptureSummary> {
   finish(result: DissectResult): CaptureSummary {
     return summarise(this.composite.finish(result), result);
   }
+
+  snapshot(result: DissectResult, open: readonly TcpCircuit[]): CaptureSummary {
+    return summarise(this.composite.snapshot!(result, open), result);
+  }
 }
 
-/** An analysis object's methods, bound to it, as an Analysis. */
-function bind<P>(a: { event(ev: CaEvent): void; selection(): MessageSelection; finish(): P }): Analysis<P> {
-  return { event: (ev) => a.event(ev), selection: () => a.selection(), finish: () => a.finish() };
+/** An analysis object's methods, bound to it, as an Analysis (its snapshot: its own, else finish, which leaves it as it was). */
+function bind<P>(a: { event(ev: CaEvent): void; selection(): MessageSelection; finish(): P; snapshot?(): P }): Analysis<P> {
+  return { event: (ev) => a.event(ev), selection: () => a.selection(), finish: () => a.finish(), snapshot: () => (a.snapshot ? a.snapshot() : a.finish()) };
 }
 
 /** The summary from its parts. */

@@ -118,6 +118,15 @@ export function filterSpec(o: FilterOptionValues, withTimes = true): EventFilter
   return spec;
 }
 
+/** --every: the report again each interval of capture time while the capture is read (a live pipe). */
+export function addEveryOption(cmd: Command): Command {
+  return cmd.option(
+    '--every <duration>',
+    'print the report again each interval of capture time while the capture is read (10s, 1m; bare number = s; for a live pipe), then at its end; CSV/JSON rows begin with report_at',
+    durationOption({ positive: true }),
+  );
+}
+
 /** --join: several files are pieces of one capture. */
 export function addJoinOption(cmd: Command): Command {
   return cmd.option(
@@ -128,9 +137,11 @@ export function addJoinOption(cmd: Command): Command {
 
 /** What --help says about several files. */
 export const SEVERAL_FILES_HELP = `
-Several files are read in parallel on worker threads (--jobs), each as its own capture: a circuit,
-channel or request that spans two files (tcpdump -C/-G rotation) is not joined across them. To read
-rotated files as one capture, join them first: mergecap -a -w joined.pcap a.pcap b.pcap`;
+Several files are read in parallel on worker threads (--jobs), each as its own capture, and their
+lines merged by capture time: a circuit, channel or request that spans two files (tcpdump -C/-G
+rotation) is not joined across them. With --join they are read as one capture instead: rotated files
+in the order of their first packet, circuits followed across them, frames numbered on as mergecap -a
+numbers them.`;
 
 /** What a report's --help says about several files. */
 export const REPORT_FILES_HELP = `
@@ -197,9 +208,12 @@ export function inputSource(file: string | undefined): CaptureSource {
 /** 'after frame N', or 'before its first frame' when no frame was read. */
 const afterFrame = (n: number): string => (n > 0 ? `after frame ${n}` : 'before its first frame');
 
-/** The note for a read stopped by a signal (capture.stoppedBy): how far it got. */
+/** The note for a read stopped by a signal or by --duration (capture.stoppedBy): how far it got. */
 function cutShortNote(r: DissectResult): string {
   const frames = r.capture.packets;
+  const by = r.capture.stoppedBy!;
+  // Stopped on purpose at the end of the --duration window: the packets after it were not wanted.
+  if (by.startsWith('--duration')) return `${by}: read up to frame ${frames}, the end of that much capture time; the rest of the input was not read`;
   const span = frames > 0 ? ` (${(r.stats.lastTime - r.stats.firstTime).toFixed(3)} s of capture)` : '';
   return `capture cut short by ${r.capture.stoppedBy} ${afterFrame(frames)}${span}; the report covers what was read`;
 }

@@ -5,7 +5,7 @@
 
 import { Option, type Command } from 'commander';
 import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency } from '../analysis/latency.js';
-import { millis, type LatencyStats } from '../analysis/latency-stats.js';
+import { LatencyAccumulator, millis, type LatencyStats } from '../analysis/latency-stats.js';
 import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
 import { CaptureError } from '../capture/types.js';
 import type { DissectResult } from '../dissect/run.js';
@@ -22,6 +22,7 @@ import {
   REPORT_FILES_HELP,
   UsageError,
   addDisplayOptions,
+  addEveryOption,
   addInputOptions,
   addJobsOption,
   addJoinOption,
@@ -49,10 +50,13 @@ function mergeNames(tables: readonly (ClientNameTable | undefined)[]): ClientNam
   }
   return { circuits: new Map(), hosts };
 }
+import { EveryReport } from './every.js';
 import { stoppedBySignals } from './interrupt.js';
 
 interface LatencyCliOptions extends InputOptionValues {
   kind: PairKind | 'all';
+  /** --every, seconds */
+  every?: number;
   by: GroupBy;
   raw?: boolean;
   csv?: boolean;
@@ -288,10 +292,10 @@ function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], report: R
   return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats, tableLayout(), 'no pairs found'), ...(kinds.includes('search') ? conflictLines(report) : [])];
 }
 
-/** Writes the report to stdout (and the plot); false when the reader of stdout went away. */
-async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report): Promise<boolean> {
+/** Writes the report to stdout (or `texts`, made of it: --every) and the plot; false when the reader of stdout went away. */
+async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report, texts = reportTexts(o, kinds, report)): Promise<boolean> {
   const out = new LineWriter();
-  for (const text of reportTexts(o, kinds, report)) if (text) out.line(text);
+  for (const text of texts) if (text) out.line(text);
   if (o.plot) {
     const series = report.distributions.map((d) => ({ name: `${kinds.length > 1 ? `${d.kind} ` : ''}${safeText(d.group) || '(none)'}`, values: d.values }));
     const what = kinds.length > 1 ? 'Latency' : `${KIND_TITLES[kinds[0]!]} latency`;
@@ -302,11 +306,16 @@ async function writeReport(o: LatencyCliOptions, kinds: readonly PairKind[], rep
   return !out.closed;
 }
 
+/** The listing order of pairs: by request time, then frame. */
+const byRequest = (a: PairRecord, b: PairRecord): number => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame;
+
 /** One capture, in this thread: statistics from the streaming accumulator, or from danfo.js with --danfo. */
 async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], files: string[], stop: AbortSignal): Promise<void> {
   const listing = o.raw || o.slowerThan !== undefined;
   const bound = o.slowerThan ?? -Infinity;
   const listed: PairRecord[] = [];
+  const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
+  const every = o.every === undefined ? undefined : new EveryReport<Report>(o.every, format, (r) => reportTexts(o, kinds, r).filter(Boolean).join('\n'));
   const result = await latency(o.join ? files : inputSource(files[0]), {
     kinds,
     by: o.by,
@@ -320,11 +329,20 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
     keepRecords: o.danfo && !listing && !o.unanswered ? DANFO_MAX_ROWS : 0,
     onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
     stop,
+    every: every && {
+      seconds: every.seconds,
+      snapshot: (part, dissection, at) => {
+        const stats = LatencyAccumulator.fromDistributions(part.distributions).stats();
+        every.snapshot({ ...part, stats, listed: [...listed].sort(byRequest), several: false }, dissection, at);
+      },
+      flush: () => every.flush(),
+    },
   });
-  listed.sort((a, b) => a.requestTime - b.requestTime || a.requestFrame - b.requestFrame);
+  listed.sort(byRequest);
   useCaptureTimes([result.dissection.capture]);
   const report: Report = { ...result, listed, several: false };
-  if (!(await writeReport(o, kinds, report)) || o.quiet) return;
+  const texts = every ? [await every.final(report, result.dissection)] : undefined;
+  if (!(await writeReport(o, kinds, report, texts)) || o.quiet) return;
   if (result.joined) process.stderr.write(`${joinNote(result.joined)}\n`);
   reportNotes(result.counts, result.dissection, kinds);
 }
@@ -390,7 +408,7 @@ export function registerLatency(program: Command): void {
     .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
     .addHelpText('after', `\nThe ${DURATION_HELP}: --slower-than refuses a bare number (it was milliseconds).${REPORT_FILES_HELP}`);
-  addJobsOption(addJoinOption(addInputOptions(addDisplayOptions(cmd)))).action(async (files: string[], o: LatencyCliOptions) => {
+  addEveryOption(addJobsOption(addJoinOption(addInputOptions(addDisplayOptions(cmd))))).action(async (files: string[], o: LatencyCliOptions) => {
     // A first SIGINT/SIGTERM stops the read and the report covers what was read (interrupt.ts).
     await runCommand(program.opts().debug === true, () =>
       stoppedBySignals(async (stop) => {
@@ -398,6 +416,8 @@ export function registerLatency(program: Command): void {
         checkFiles(files);
         const kinds = o.kind === 'all' ? PAIR_KINDS : [o.kind];
         if (o.join && files.length < 2) throw new UsageError('--join reads several files as one capture: name at least two');
+        if (o.every !== undefined && files.length > 1 && !o.join) throw new UsageError('--every reports on one capture as it is read: a pipe, a file, or rotated files with --join');
+        if (o.every !== undefined && o.danfo) throw new UsageError('--every reports from the streaming statistics: it does not combine with --danfo');
         if (files.length > 1 && !o.join) await latencyOfSeveral(o, kinds, files, stop);
         else await latencyOfOne(o, kinds, files, stop);
       }),

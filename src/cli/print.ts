@@ -4,21 +4,31 @@
 
 import type { Command } from 'commander';
 import { DEFAULT_TEMPLATE, TEMPLATE_TOKENS } from '../output/template-tokens.js';
-import { SEVERAL_FILES_HELP, UsageError, addInputOptions, addJobsOption, collect, parsePortList, runCommand, type InputOptionValues } from './common.js';
+import {
+  SEVERAL_FILES_HELP,
+  UsageError,
+  addFilterOptions,
+  addInputOptions,
+  addJobsOption,
+  addJoinOption,
+  collect,
+  parsePortList,
+  runCommand,
+  type FilterOptionValues,
+  type InputOptionValues,
+} from './common.js';
 
-export interface PrintOptions extends InputOptionValues {
+export interface PrintOptions extends InputOptionValues, FilterOptionValues {
   format?: string;
   json?: boolean;
-  pv?: string[];
   command?: string[];
-  host?: string[];
-  port?: number[];
   src?: string[];
   dst?: string[];
   sport?: number[];
   dport?: number[];
   quiet?: boolean;
   jobs?: number;
+  join?: boolean;
 }
 
 export function registerPrint(program: Command, isDefault: boolean): void {
@@ -28,17 +38,14 @@ export function registerPrint(program: Command, isDefault: boolean): void {
     .argument('[files...]', "pcap/pcapng captures, gzip allowed; '-' or none reads stdin; several are merged by capture time")
     .option('-f, --format <template>', `line template; tokens: ${TEMPLATE_TOKENS.map((t) => `{${t}}`).join(' ')}`, DEFAULT_TEMPLATE)
     .option('--json', 'one JSON object per message (JSON Lines), arrays whole')
-    .option('--pv <glob>', 'only messages on PVs matching the glob (* and ?); repeatable, comma-separated', collect)
     .option('--command <names>', 'only these message types, e.g. ReadNotifyResponse,ErrorResponse', collect)
-    .option('--host <addr>', 'only messages from or to this IPv4 address; repeatable', collect)
-    .option('--port <n>', 'only messages from or to this port; repeatable', parsePortList)
     .option('--src <addr>', 'only messages from this IPv4 address or CIDR block; repeatable', collect)
     .option('--dst <addr>', 'only messages to this IPv4 address or CIDR block; repeatable', collect)
     .option('--sport <n>', 'only messages from this port; repeatable', parsePortList)
     .option('--dport <n>', 'only messages to this port; repeatable', parsePortList)
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
-  addJobsOption(addInputOptions(cmd)).action(async (files: string[], o: PrintOptions) => {
+  addJoinOption(addJobsOption(addInputOptions(addFilterOptions(cmd)))).action(async (files: string[], o: PrintOptions) => {
     await runCommand(program.opts().debug === true, async () => {
       // --format has a default: only one given on the command line conflicts with --json.
       if (o.json && cmd.getOptionValueSource('format') !== 'default') throw new UsageError('--json writes whole JSON objects: it does not combine with --format');

@@ -11,10 +11,13 @@ import type { DissectOptions } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import type { Column } from '../output/table.js';
 import { CaptureError } from '../capture/types.js';
+import type { EveryReport } from './every.js';
 import { CONTIGUOUS_SEC, UsageError, checkFiles, contiguousNote, inputSource, reportEnd } from './common.js';
 
-export interface InputChoice {
+export interface InputChoice<P = unknown> {
   files: string[];
+  /** --every: the report printed again each interval of capture time (one capture: a file, stdin, or files joined) */
+  every?: EveryReport<ReportInput<P>>;
   join?: boolean;
   jobs?: number;
   dissect: DissectOptions;
@@ -27,13 +30,24 @@ export type ReportInput<P> =
   | { several: true; files: string[]; parts: P[]; results: DissectResult[]; unread: string[] };
 
 /** Runs the report's analysis over the input as the command line says; `stop` (a signal) ends the read. */
-export async function readReport<N extends AnalysisName>(name: N, options: OptionsOf<N>, input: InputChoice, stop: AbortSignal): Promise<ReportInput<PartOf<N>>> {
+export async function readReport<N extends AnalysisName>(name: N, options: OptionsOf<N>, input: InputChoice<PartOf<N>>, stop: AbortSignal): Promise<ReportInput<PartOf<N>>> {
   const { files } = input;
   checkFiles(files);
   if (input.join && files.length < 2) throw new UsageError('--join reads several files as one capture: name at least two');
+  const every = input.every;
+  if (every && files.length > 1 && !input.join) throw new UsageError('--every reports on one capture as it is read: a pipe, a file, or rotated files with --join');
   if (files.length <= 1 || input.join) {
     const sources = files.length <= 1 ? [inputSource(files[0])] : files;
-    const r: RunOutcome<PartOf<N>> = await runAnalysis(sources, buildAnalysis(name, options), { dissect: input.dissect, filter: input.filter, abort: stop });
+    const r: RunOutcome<PartOf<N>> = await runAnalysis(sources, buildAnalysis(name, options), {
+      dissect: input.dissect,
+      filter: input.filter,
+      abort: stop,
+      every: every && {
+        seconds: every.seconds,
+        snapshot: (part, result, at) => every.snapshot({ several: false, part, result }, result, at),
+        flush: () => every.flush(),
+      },
+    });
     useCaptureTimes([r.result.capture]);
     return { several: false, part: r.part, result: r.result, joined: r.joined };
   }

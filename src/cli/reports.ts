@@ -21,7 +21,7 @@ import { circuitGroups, type CircuitGroup } from '../analysis/circuit-groups.js'
 import { median } from '../analysis/latency-stats.js';
 import type { Moment } from '../analysis/moment.js';
 import type { ClientGrouping } from '../analysis/client-names.js';
-import type { SearchPart } from '../analysis/registry.js';
+import type { AnalysisName, OptionsOf, PartOf, SearchPart } from '../analysis/registry.js';
 import {
   RATE_WINDOW_SEC,
   topCounts,
@@ -44,6 +44,7 @@ import {
   DURATION_HELP,
   REPORT_FILES_HELP,
   addDisplayOptions,
+  addEveryOption,
   addFilterOptions,
   addInputOptions,
   addJobsOption,
@@ -57,6 +58,7 @@ import {
   type FilterOptionValues,
   type InputOptionValues,
 } from './common.js';
+import { EveryReport } from './every.js';
 import { stoppedBySignals } from './interrupt.js';
 import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
@@ -66,6 +68,8 @@ interface ReportOptions extends InputOptionValues, FilterOptionValues {
   quiet?: boolean;
   join?: boolean;
   jobs?: number;
+  /** --every, seconds */
+  every?: number;
 }
 
 /** Names listed in one table cell before the rest is counted. */
@@ -95,7 +99,7 @@ function reportCommand(program: Command, name: string, description: string, filt
     .option('--csv', 'CSV with a header line')
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', `\nFilters: ${filterMeaning}\nThe ${DURATION_HELP}.\n${REPORT_FILES_HELP}`);
-  return addJobsOption(addJoinOption(addFilterOptions(addInputOptions(addDisplayOptions(cmd)))));
+  return addEveryOption(addJobsOption(addJoinOption(addFilterOptions(addInputOptions(addDisplayOptions(cmd))))));
 }
 
 /** The input and filters the command line names. */
@@ -114,6 +118,26 @@ function formatOf(o: ReportOptions): ReportFormat {
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
 function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
   return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
+}
+
+/**
+ * Reads the report's input through the one runner and writes what `render`
+ * makes of it; with --every also each interval of capture time (every.ts).
+ */
+async function reportWith<N extends AnalysisName>(
+  program: Command,
+  files: string[],
+  o: ReportOptions,
+  name: N,
+  options: OptionsOf<N>,
+  render: (input: ReportInput<PartOf<N>>) => string,
+): Promise<void> {
+  await runReport(program, async (stop) => {
+    const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
+    const input = await readReport(name, options, { ...inputOf(files, o), every }, stop);
+    const text = every && !input.several ? await every.final(input, input.result) : render(input);
+    await writeReport(text, input, o);
+  });
 }
 
 /** Writes the report, then the end-of-run notes unless --quiet. */
@@ -279,8 +303,7 @@ export function registerSearches(program: Command): void {
     .addOption(new Option('--storm <rate>', 'periods where any 1 s held more than RATE searches').argParser(positiveNumber).conflicts(others('storm')))
     .addOption(byOption('--clients: one row'))
     .action(async (files: string[], o: SearchOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('searches', { storm: o.storm, by: o.by }, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'searches', { storm: o.storm, by: o.by }, (input) => {
         const format = formatOf(o);
         const top = <R>(rows: R[]): R[] => (o.top ? rows.slice(0, o.top) : rows);
         const report = <R>(columns: readonly Column<R>[], rows: (p: SearchPart) => readonly R[], none: string) => rowsReport(format, columns, input, rows, top, none);
@@ -299,7 +322,7 @@ export function registerSearches(program: Command): void {
           const columns = format === 'table' ? NAME_COLUMNS : [...NAME_COLUMNS, unansweredClientsColumn(part.unanswered)];
           text = withNotes(format, formatReport(format, columns, top(part.names), 'no searches found'), notes);
         }
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }
@@ -398,8 +421,7 @@ export function registerBeacons(program: Command): void {
         .argParser(durationOption({ positive: true })),
     )
     .action(async (files: string[], o: BeaconOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('beacons', { silence: o.silence }, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'beacons', { silence: o.silence }, (input) => {
         const format = formatOf(o);
         let text: string;
         if (input.several) {
@@ -415,7 +437,7 @@ export function registerBeacons(program: Command): void {
             : [];
           text = withNotes(format, formatReport(format, format === 'table' ? BEACON_TABLE_COLUMNS : BEACON_COLUMNS, report.servers, 'no beacons found'), notes);
         }
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }
@@ -559,8 +581,7 @@ export function registerCircuits(program: Command): void {
     .addOption(new Option('--ended-by-rst', 'only circuits cut by a reset, with the other circuits of the client host open at that moment').conflicts('by'))
     .addOption(byOption('one row of totals'))
     .action(async (files: string[], o: CircuitOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('circuits', {}, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'circuits', {}, (input) => {
         const format = formatOf(o);
         const by = o.by ?? 'socket';
         const text = o.endedByRst
@@ -568,7 +589,7 @@ export function registerCircuits(program: Command): void {
           : by !== 'socket'
             ? rowsReport(format, circuitGroupColumns(by), input, (circuits) => circuitGroups(circuits, by), undefined, 'no circuits found')
             : rowsReport(format, format === 'table' ? CIRCUIT_TABLE_COLUMNS : CIRCUIT_COLUMNS, input, (circuits) => circuits, undefined, 'no circuits found');
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }
@@ -674,8 +695,7 @@ export function registerSummary(program: Command): void {
         .argParser(percentage),
     )
     .action(async (files: string[], o: SummaryCliOptions) => {
-      await runReport(program, async (stop) => {
-        const input = await readReport('summary', { slowSec: o.slow, retransPercent: o.retransRate }, inputOf(files, o), stop);
+      await reportWith(program, files, o, 'summary', { slowSec: o.slow, retransPercent: o.retransRate }, (input) => {
         const format = formatOf(o);
         let text: string;
         if (!input.several) {
@@ -684,7 +704,7 @@ export function registerSummary(program: Command): void {
         } else if (format === 'table') {
           text = input.files.map((file, i) => `${file}:\n${summaryScreen(summaryRows(input.parts[i]!, file))}`).join('\n\n');
         } else text = formatReport(format, withFileColumn(SUMMARY_COLUMNS), input.files.flatMap((file, i) => summaryRows(input.parts[i]!, file).map((r) => ({ ...r, file }))));
-        await writeReport(text, input, o);
+        return text;
       });
     });
 }

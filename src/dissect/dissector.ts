@@ -154,6 +154,11 @@ export class Dissector implements PacketSink, PacketTime {
     else this.tcp(ip.src, ip.dst, buf, off, len, ip.cut, buf === data ? ip.wirePayloadLength : len);
   }
 
+  /** The circuits in the table now (open, or closed and lingering), in the order they were added. */
+  openCircuits(): TcpCircuit[] {
+    return [...this.circuits.values()];
+  }
+
   /** End of the capture: deliver what is held, report what is incomplete, end every circuit. */
   finish(): void {
     for (const c of [...this.circuits.values()]) this.retire(c);

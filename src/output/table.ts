@@ -352,9 +352,24 @@ export function csvField(v: Cell | readonly ListItem[]): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** --every: the column every CSV and JSON row of the reports formatted inside withLeadingColumn begins with (report_at). */
+let leading: { key: string; value: string } | undefined;
+
+/** Runs `format` with every CSV/JSON row it formats beginning with the column `key` = `value`. */
+export function withLeadingColumn<T>(key: string, value: string, format: () => T): T {
+  leading = { key, value };
+  try {
+    return format();
+  } finally {
+    leading = undefined;
+  }
+}
+
 export function formatCsv<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
-  const lines = [columns.map((c) => csvField(c.key ?? c.title)).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => csvField(c.value(r))).join(','));
+  const first = leading ? `${csvField(leading.key)},` : '';
+  const cell = leading ? `${csvField(leading.value)},` : '';
+  const lines = [first + columns.map((c) => csvField(c.key ?? c.title)).join(',')];
+  for (const r of rows) lines.push(cell + columns.map((c) => csvField(c.value(r))).join(','));
   return lines.join('\n');
 }
 
@@ -367,6 +382,7 @@ export function formatJsonRows<R>(columns: readonly Column<R>[], rows: readonly 
   return rows
     .map((r) => {
       const o: Record<string, unknown> = {};
+      if (leading) o[leading.key] = leading.value;
       for (const c of columns) o[c.key ?? c.title] = jsonCell(c.value(r));
       return JSON.stringify(o);
     })

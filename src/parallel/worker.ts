@@ -1,7 +1,7 @@
 // A worker thread of `cawire print|latency a.pcap b.pcap …`: reads the capture
 // files the main thread gives it, each as its own capture, with the same
-// functions the single-file path uses (runDissection, compileTemplateWriter,
-// writeEventJson, eventFilter, runAnalysis). A print task renders lines and posts them
+// functions the single-file path uses (runAnalysis with linePrinter, compileTemplateWriter,
+// writeEventJson). A print task renders lines and posts them
 // in batches, one per credit the main thread grants, so it never runs far ahead
 // of the merge; an analysis task (a report: latency, summary, …) posts its whole
 // part at the end (on a 'stop' message, the part of what it read).
@@ -9,10 +9,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { LatencyPart } from '../analysis/latency.js';
 import { buildAnalysis } from '../analysis/registry.js';
-import { runAnalysis } from '../analysis/runner.js';
+import { linePrinter, runAnalysis } from '../analysis/runner.js';
 import type { CaEvent } from '../dissect/event.js';
-import { commandWants, eventFilter } from '../dissect/filter.js';
-import { runDissection } from '../dissect/run.js';
 import { writeEventJson } from '../output/json.js';
 import { compileTemplateWriter } from '../output/template.js';
 import { TextOut } from '../output/text-out.js';
@@ -58,16 +56,16 @@ class PrintTask {
   async run(): Promise<void> {
     const { path, options } = this.start;
     const write = options.json ? writeEventJson : compileTemplateWriter(options.format, { file: path });
-    const keep = eventFilter(options.filter);
     const full = options.batchLines;
     const onEvent = (ev: CaEvent): void => {
-      if (keep && !keep(ev)) return;
       write(this.text, ev);
       this.endLine(ev.tsSec, ev.tsNsec);
       // Mid-chunk: send a full batch only when asked for one; otherwise it grows until afterChunk waits.
       if (this.count >= full && this.credits > 0) this.send();
     };
-    const result = await runDissection(path, { ...options.dissect, wants: commandWants(options.filter) }, onEvent, {
+    const { result } = await runAnalysis([path], linePrinter(options.filter, onEvent), {
+      dissect: options.dissect,
+      filter: options.filter,
       afterChunk: () => (this.count >= full ? this.sendWhenAsked() : undefined),
     });
     if (this.count > 0) await this.sendWhenAsked();

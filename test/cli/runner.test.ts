@@ -78,4 +78,33 @@ describe.skipIf(!HAVE_SHARED)('reports through the runner (CLI)', () => {
     const rows = r.out.trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((x) => x.searches)).toEqual([8, 8, 8, 8, 8, 8]);
   });
+
+  it('print --join of two pieces prints the unsplit capture, frames numbered on', () => {
+    const [a, b] = halves(500);
+    for (const args of [[], ['--json'], ['-f', '{frame} {time} {command}']]) {
+      const joined = cawire(['print', ...args, '--join', b, a]);
+      expect(joined.code).toBe(0);
+      expect(joined.out).toBe(cawire(['print', ...args, MULTI]).out);
+    }
+  });
+
+  it('print --since/--until/--duration: the lines of the whole print inside that capture time', () => {
+    const bytes = readFileSync(MULTI);
+    // the first packet's time, from its record header (classic pcap, µs)
+    const first = bytes.readUInt32LE(24) + bytes.readUInt32LE(28) / 1e6;
+    const all = cawire(['print', MULTI]).out.trimEnd().split('\n');
+    const within = (from: number, to: number) => all.filter((l) => Number(l.split(' ')[0]) >= first + from && Number(l.split(' ')[0]) < first + to);
+    const window = cawire(['print', '--since', '+3s', '--until', '+4s', MULTI]).out.trimEnd().split('\n');
+    expect(window.length).toBeGreaterThan(10);
+    expect(window).toEqual(within(3, 4));
+    const piped = cawire(['print', '--duration', '3s', '-q', '-'], bytes).out.trimEnd().split('\n');
+    expect(piped).toEqual(within(0, 3));
+    // on several files, relative bounds are each file's own
+    const [a, b] = halves(500);
+    const firstB = readFileSync(b).readUInt32LE(24) + readFileSync(b).readUInt32LE(28) / 1e6;
+    const several = cawire(['print', '--until', '+1s', a, b]).out.trimEnd().split('\n');
+    const times = several.map((l) => Number(l.split(' ')[0]));
+    expect(times.every((t) => t < first + 1 || (t >= firstB && t < firstB + 1))).toBe(true);
+    expect(times.some((t) => t >= firstB)).toBe(true);
+  });
 });

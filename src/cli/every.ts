@@ -1,0 +1,62 @@
+// --every: a report printed again each interval of capture time while the
+// capture is read (a live pipe), then once more at its end. The analysis gives a
+// snapshot between two messages (runner.ts); it is rendered there, at once, and
+// written when the chunk of capture that held it has been read.
+//
+// Table: each report under a line naming its capture time. CSV and JSON: every
+// row begins with `report_at` (that time), and CSV has one header line.
+
+import type { DissectResult } from '../dissect/run.js';
+import { LineWriter } from '../output/sink.js';
+import { withLeadingColumn, type ReportFormat } from '../output/table.js';
+import { formatFloatTime, useCaptureTimes } from '../output/times.js';
+
+export class EveryReport<Input> {
+  private readonly out = new LineWriter();
+  private csvHeaderWritten = false;
+
+  constructor(
+    readonly seconds: number,
+    private readonly format: ReportFormat,
+    private readonly render: (input: Input) => string,
+  ) {}
+
+  /** A snapshot at capture time `at`: rendered now, written at the next flush. */
+  snapshot(input: Input, result: DissectResult, at: number): void {
+    useCaptureTimes([result.capture]);
+    this.write(input, at, `report at ${formatFloatTime(at)} (capture time), ${result.stats.packets} packets read`);
+  }
+
+  /** Writes the snapshots rendered so far; waits while the reader of stdout is behind. */
+  async flush(): Promise<void> {
+    this.out.flush();
+    await this.out.ready();
+  }
+
+  /** The report at the end of the read (`end`: its last packet's time), after the snapshots: the text for stdout. */
+  async final(input: Input, result: DissectResult): Promise<string> {
+    await this.out.end();
+    const end = result.stats.lastTime;
+    if (!Number.isFinite(end)) return this.render(input);
+    return this.text(input, end, `report at the end, ${formatFloatTime(end)} (capture time), ${result.stats.packets} packets read`, true);
+  }
+
+  private write(input: Input, at: number, heading: string): void {
+    const text = this.text(input, at, heading);
+    if (text) this.out.line(text);
+  }
+
+  private text(input: Input, at: number, heading: string, last = false): string {
+    // A blank line between one table and the next heading.
+    if (this.format === 'table') return `-- ${heading} --\n${this.render(input)}${last ? '' : '\n'}`;
+    const text = withLeadingColumn('report_at', formatFloatTime(at), () => this.render(input));
+    if (this.format !== 'csv') return text;
+    // One header line for the whole run: the rows of every report below it.
+    if (!this.csvHeaderWritten) {
+      this.csvHeaderWritten = true;
+      return text;
+    }
+    const cut = text.indexOf('\n');
+    return cut < 0 ? '' : text.slice(cut + 1);
+  }
+}

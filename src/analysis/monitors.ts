@@ -7,8 +7,10 @@
 // Monitor updates are most of a busy capture: they are read from their header
 // words (DissectOptions.declined), never made into events; the few payload words
 // needed (a DBR_TIME stamp, a scalar value for --sequence) are read from the
-// message's bytes in place. Per update the analysis stores one float (the
-// interval) and, for DBR_TIME types, one more (the lag); nothing is allocated.
+// message's bytes in place. Per update nothing is allocated and no Map is asked:
+// the subscription's tally is found in a direct-mapped cache by circuit and id,
+// the interval and the lag go into log-scale histograms (quantiles within 1/16
+// of their value, exact min and max), and only the longest gaps are kept.
 
 import { f32be, f64be, i16be, i32be, u16be, u32be } from '../../protocols/bytes.js';
 import { dbrBase, dbrValueOffset } from '../../protocols/ca/dbr.js';
@@ -17,7 +19,7 @@ import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { pvFilter, type CaptureClock } from '../dissect/filter.js';
 import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
-import { quantileSorted } from './latency-stats.js';
+import { LogHistogram, coarseSlotOf, slotOf as histogramSlot } from './log-histogram.js';
 import type { Moment } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
 
@@ -127,8 +129,14 @@ export interface MonitorRow {
   series?: RateSeries;
 }
 
-/** Stalls and sequence faults listed per row; all are counted. */
+/** Sequence faults listed per row; all are counted. */
 const MAX_LISTED = 64;
+/**
+ * The longest gaps kept per subscription, the stalls listed (all are counted). A
+ * new gap is kept when it is longer than the shortest kept: in n updates that
+ * happens about K * (1 + ln(n / K)) times, so K stays small.
+ */
+const GAPS_KEPT = 16;
 
 /** A circuit-wide silence shorter than this is no cause of a stall; the recent MAX_SILENCES are kept. */
 const MIN_SILENCE = 0.05;
@@ -137,22 +145,33 @@ const MAX_SILENCES = 4096;
 const DBR_TIME_FIRST = 14;
 const DBR_TIME_LAST = 20;
 
-/** A growing float array (no allocation per value once grown). */
-class FloatList {
-  values = new Float32Array(16);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.values.length) {
-      const grown = new Float32Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[this.n++] = v;
-  }
-  sorted(): Float32Array {
-    return this.values.slice(0, this.n).sort();
-  }
-}
+/** Slots of the tally cache (a power of two): a busy capture's subscriptions mostly each have their own. */
+const CACHE_SLOTS = 8192;
+const slotOf = (circuitId: number, id: number): number => ((Math.imul(circuitId, 0x9e3779b1) >>> 19) ^ id) & (CACHE_SLOTS - 1);
+
+/**
+ * The numbers of a tally that change with each update, in one Float64Array of
+ * the analysis (HOT_STRIDE per tally, at tally.hot): as fields each would be a
+ * box of its own, one more cache line to reach per update.
+ */
+const HOT_STRIDE = 8;
+/** capture time of the last update */
+const LAST_TIME = 0;
+/** the longest gap, and the shortest */
+const LONGEST_GAP = 1;
+const SHORTEST_GAP = 2;
+/** a gap longer than this is among the longest so far (GapHeap.floor) */
+const KEPT_ABOVE = 3;
+/** end of the current rate interval */
+const BUCKET_END = 4;
+/** lags less LAG_BASE (the first): the least and the greatest */
+const LAG_BASE = 5;
+const LAG_MIN = 6;
+const LAG_MAX = 7;
+const HOT_START = [0, -1, Infinity, -Infinity, Infinity, NaN, Infinity, -Infinity];
+
+/** Lags closer than this (61 µs) to the first share a slot of the histogram: known within it, and mostly in runs. */
+const LAG_FLOOR = 2 ** -14;
 
 interface GapCandidate {
   seconds: number;
@@ -166,21 +185,26 @@ interface GapCandidate {
 
 /** The longest gaps of a subscription: a min-heap on typed arrays (no allocation per gap kept). */
 class GapHeap {
-  readonly seconds = new Float64Array(MAX_LISTED);
-  readonly start = new Float64Array(MAX_LISTED);
-  readonly startFrame = new Float64Array(MAX_LISTED);
-  readonly endFrame = new Float64Array(MAX_LISTED);
-  readonly silent = new Uint8Array(MAX_LISTED);
+  readonly seconds = new Float64Array(GAPS_KEPT);
+  readonly start = new Float64Array(GAPS_KEPT);
+  readonly startFrame = new Float64Array(GAPS_KEPT);
+  readonly endFrame = new Float64Array(GAPS_KEPT);
+  readonly silent = new Uint8Array(GAPS_KEPT);
   n = 0;
 
-  /** whether a gap this long would be kept */
-  takes(g: number): boolean {
-    return this.n < MAX_LISTED || g > this.seconds[0]!;
+  /** a gap is kept when it is longer than this */
+  floor(): number {
+    return this.n < GAPS_KEPT ? -Infinity : this.seconds[0]!;
+  }
+
+  /** whether every gap longer than g is here (none longer was pushed out) */
+  holdsAllAbove(g: number): boolean {
+    return this.floor() <= g;
   }
 
   add(g: number, start: number, startFrame: number, endFrame: number, silent: boolean): void {
     let i: number;
-    if (this.n < MAX_LISTED) {
+    if (this.n < GAPS_KEPT) {
       i = this.n++;
       while (i > 0) {
         const up = (i - 1) >> 1;
@@ -192,8 +216,8 @@ class GapHeap {
       i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= MAX_LISTED) break;
-        const c = l + 1 < MAX_LISTED && this.seconds[l + 1]! < this.seconds[l]! ? l + 1 : l;
+        if (l >= GAPS_KEPT) break;
+        const c = l + 1 < GAPS_KEPT && this.seconds[l + 1]! < this.seconds[l]! ? l + 1 : l;
         if (this.seconds[c]! >= g) break;
         this.move(c, i);
         i = c;
@@ -226,45 +250,64 @@ class GapHeap {
 
 /** What one subscription's updates showed, while they come. */
 class SubscriptionTally {
+  // The fields each update reads or writes first (V8 lays them out in this order: one or two cache lines).
+  /** the circuit while the dissector has it (the tally cache's check; undefined once it ended) */
+  tcp: TcpCircuit | undefined;
+  /** its PV is one --pv names */
+  wanted = true;
+  updates = 0;
+  bytes = 0;
+  bucketCount = 0;
+  /** the last update (fields of the tally, not a Moment: one object less to reach per update; its time is hot) */
+  lastSec = 0;
+  lastNsec = 0;
+  lastFrame = 0;
+  /** the last run of one slot of the intervals (of the lags), not in the histogram yet (LogHistogram.addRun) */
+  intervalSlot = 0;
+  intervalRun = 0;
+  lagSlot = 0;
+  lagRun = 0;
+  /**
+   * DBR_TIME_*: capture time minus the time stamp of each update but the first
+   * (which carries the time the value last changed, however old), less LAG_BASE,
+   * the first such lag: the lags near the least are known within 1/16 of their
+   * distance from it.
+   */
+  lags: LogHistogram | undefined;
+  longestFrom = 0;
+  longestTo = 0;
   pv: string;
   dataType: number;
   dataCount: number;
   mask: number | undefined;
   cancelled = false;
-  updates = 0;
-  bytes = 0;
   first: Moment = { sec: 0, nsec: 0, time: 0, frame: 0 };
-  last: Moment = { sec: 0, nsec: 0, time: 0, frame: 0 };
-  readonly intervals = new FloatList();
-  longestGap = -1;
-  longestFrom = 0;
-  longestTo = 0;
-  /** the longest gaps (MAX_LISTED), the stalls among them: a min-heap by length */
+  /** the times between two updates (the least and greatest are hot) */
+  readonly intervals = new LogHistogram();
+  /** the longest gaps (GAPS_KEPT), the stalls among them: a min-heap by length */
   readonly candidates = new GapHeap();
-  /** rate intervals: the current one and the counts of those before (count -> intervals) */
+  /** rate intervals: the current one (ending at BUCKET_END) and the counts of those before (count -> intervals) */
   bucket = -1;
-  bucketCount = 0;
   firstBucket = -1;
   firstBucketCount = 0;
   readonly countHistogram = new Map<number, number>();
   series: number[] | undefined;
-  lagBase = NaN;
-  readonly lags = new FloatList();
   seqPrev = NaN;
   seqMin = Infinity;
   seqMax = -Infinity;
   seq: SequenceFindings | undefined;
-  /** its PV is one --pv names */
-  wanted = true;
 
   constructor(
     readonly circuit: CircuitMonitors,
     readonly subscriptionId: number,
+    /** where its hot numbers start in the analysis's `hot` */
+    readonly hot: number,
     pv: string | undefined,
     dataType: number,
     dataCount: number,
     mask: number | undefined,
   ) {
+    this.tcp = circuit.tcp;
     this.pv = pv ?? '?';
     this.dataType = dataType;
     this.dataCount = dataCount;
@@ -274,6 +317,10 @@ class SubscriptionTally {
 
 /** One circuit's subscriptions and what the causes of a stall need. */
 class CircuitMonitors {
+  /** the circuit while the dissector has it (undefined once ended: the tally cache then misses) */
+  tcp: TcpCircuit | undefined;
+  /** it ended: zeroWindows are final */
+  ended = false;
   readonly subs = new Map<number, SubscriptionTally>();
   /** subscriptions replaced by a new one of the same id */
   readonly replaced: SubscriptionTally[] = [];
@@ -306,6 +353,7 @@ class CircuitMonitors {
   }
 
   constructor(c: TcpCircuit) {
+    this.tcp = c;
     this.id = c.id;
     this.client = c.client;
     this.server = c.server;
@@ -333,6 +381,9 @@ function scalarValue(buf: Buffer, payload: number, dataType: number): number {
   }
 }
 
+/** The client's zero-window stalls of a circuit: [start, end] (one still open ends at `end`). */
+const zeroWindowsOf = (c: TcpCircuit, end: number): [number, number][] => (c.toServer.tcp.events?.stalls ?? []).map((z) => [z.startTime, z.endTime ?? end]);
+
 const overlaps = (periods: readonly [number, number][], from: number, to: number): boolean => periods.some(([a, b]) => a < to && b > from);
 
 export class MonitorAnalysis {
@@ -343,6 +394,11 @@ export class MonitorAnalysis {
   private origin = NaN;
   private clock: CaptureClock | undefined;
   private readonly wants: ((pv: string | undefined) => boolean) | undefined;
+  /** tally cache: the tally last found for (circuit, id) in slotOf's slot */
+  private readonly cached = new Array<SubscriptionTally | undefined>(CACHE_SLOTS).fill(undefined);
+  /** the tallies' hot numbers (HOT_STRIDE each), and how many tallies have theirs */
+  private hot = new Float64Array(64 * HOT_STRIDE);
+  private tallies = 0;
 
   constructor(private readonly o: MonitorOptions = {}) {
     this.interval = o.interval ?? DEFAULT_INTERVAL_SEC;
@@ -351,9 +407,17 @@ export class MonitorAnalysis {
   }
 
   private newTally(cm: CircuitMonitors, id: number, pv: string | undefined, dataType: number, dataCount: number, mask: number | undefined): SubscriptionTally {
-    const s = new SubscriptionTally(cm, id, pv, dataType, dataCount, mask);
+    const at = this.tallies++ * HOT_STRIDE;
+    if (at === this.hot.length) {
+      const grown = new Float64Array(2 * at);
+      grown.set(this.hot);
+      this.hot = grown;
+    }
+    this.hot.set(HOT_START, at);
+    const s = new SubscriptionTally(cm, id, at, pv, dataType, dataCount, mask);
     if (this.wants) s.wanted = this.wants(pv);
     cm.subs.set(id, s);
+    this.cached[slotOf(cm.id, id)] = s;
     return s;
   }
 
@@ -411,14 +475,10 @@ export class MonitorAnalysis {
   /** One monitor update, from its header words and the few payload words it needs. */
   update(m: DeclinedMessage): void {
     const c = m.circuit;
-    const cm = this.circuitOf(c);
     const id = m.parameter2;
-    let s = cm.subs.get(id);
-    if (s === undefined) {
-      // subscribed before the capture began (or its request was not kept): what the update's header says
-      const sub = c.ca.subscriptions.get(id);
-      s = this.newTally(cm, id, sub?.channel?.name, sub?.dataType ?? m.dataType, sub?.dataCount ?? m.dataCount, sub?.mask);
-    }
+    let s = this.cached[slotOf(c.id, id)];
+    if (s === undefined || s.tcp !== c || s.subscriptionId !== id) s = this.tallyOf(c, id, m);
+    const cm = s.circuit;
     const t = m.time;
     // a stretch of bytes toward the client the capture lost since the circuit's last update
     const gaps = c.toClient.stream.stats.gaps;
@@ -427,55 +487,102 @@ export class MonitorAnalysis {
       cm.captureGaps.push([cm.lastUpdate, t]);
     }
     if (t - cm.lastUpdate >= MIN_SILENCE) cm.silence(cm.lastUpdate, t);
-    if (!s.wanted) {
-      cm.lastUpdate = t;
-      return;
-    }
-    if (Number.isNaN(this.origin)) this.origin = this.clock ? this.clock.firstTime : t;
-    const bucket = Math.floor((t - this.origin) / this.interval);
-    if (s.updates === 0) {
-      s.first.sec = m.sec;
-      s.first.nsec = m.nsec;
-      s.first.time = t;
-      s.first.frame = m.frame;
-      s.bucket = s.firstBucket = bucket;
-      if (this.o.series) s.series = [];
-    } else {
-      const gap = t - s.last.time;
-      s.intervals.push(gap);
-      if (gap > s.longestGap) {
-        s.longestGap = gap;
-        s.longestFrom = s.last.frame;
+    cm.lastUpdate = t;
+    if (!s.wanted) return;
+    const type = m.dataType;
+    const ps = m.payloadSize;
+    const hot = this.hot;
+    const at = s.hot;
+    if (s.updates === 0) this.firstUpdate(s, m);
+    else {
+      const gap = t - hot[at + LAST_TIME]!;
+      const slot = histogramSlot(gap);
+      if (slot === s.intervalSlot) s.intervalRun++;
+      else {
+        if (s.intervalRun) s.intervals.addRun(s.intervalSlot, s.intervalRun);
+        s.intervalSlot = slot;
+        s.intervalRun = 1;
+      }
+      if (gap > hot[at + LONGEST_GAP]!) {
+        hot[at + LONGEST_GAP] = gap;
+        s.longestFrom = s.lastFrame;
         s.longestTo = m.frame;
       }
-      if (s.candidates.takes(gap)) s.candidates.add(gap, s.last.time, s.last.frame, m.frame, cm.subs.size > 1 && cm.silentDuring(s.last.time, t));
-      if (bucket !== s.bucket) this.closeBuckets(s, bucket);
+      if (gap < hot[at + SHORTEST_GAP]!) hot[at + SHORTEST_GAP] = gap;
+      if (gap > hot[at + KEPT_ABOVE]!) this.keepGap(s, gap, m.frame);
+      if (t >= hot[at + BUCKET_END]!) this.closeBuckets(s, t);
+      if (type >= DBR_TIME_FIRST && type <= DBR_TIME_LAST && ps >= 12) {
+        // DBR_TIME_*: status, severity, then the time stamp (EPICS seconds, nanoseconds)
+        const sec = u32be(m.buf, m.payloadOffset + 4);
+        if (sec !== 0) {
+          const lag = t - epicsToUnixSeconds(sec, u32be(m.buf, m.payloadOffset + 8));
+          if (s.lags === undefined) {
+            s.lags = new LogHistogram();
+            hot[at + LAG_BASE] = lag;
+          }
+          const d = lag - hot[at + LAG_BASE]!;
+          const slot = coarseSlotOf(d, LAG_FLOOR);
+          if (slot === s.lagSlot) s.lagRun++;
+          else {
+            if (s.lagRun) s.lags.addRun(s.lagSlot, s.lagRun);
+            s.lagSlot = slot;
+            s.lagRun = 1;
+          }
+          if (d < hot[at + LAG_MIN]!) hot[at + LAG_MIN] = d;
+          if (d > hot[at + LAG_MAX]!) hot[at + LAG_MAX] = d;
+        }
+      }
     }
     s.bucketCount++;
     s.updates++;
     // header: 16 bytes, 24 when extended (a payload or count past 16 bits)
-    const ps = m.payloadSize;
     s.bytes += ps + (ps >= 0xffff || m.dataCount >= 0xffff ? 24 : 16);
-    s.last.sec = m.sec;
-    s.last.nsec = m.nsec;
-    s.last.time = t;
-    s.last.frame = m.frame;
-    cm.lastUpdate = t;
-    const type = m.dataType;
-    if (type >= DBR_TIME_FIRST && type <= DBR_TIME_LAST && ps >= 12) {
-      // DBR_TIME_*: status, severity, then the time stamp (EPICS seconds, nanoseconds)
-      const sec = u32be(m.buf, m.payloadOffset + 4);
-      if (sec !== 0) {
-        const lag = t - epicsToUnixSeconds(sec, u32be(m.buf, m.payloadOffset + 8));
-        if (Number.isNaN(s.lagBase)) s.lagBase = lag;
-        s.lags.push(lag - s.lagBase);
-      }
-    }
+    s.lastSec = m.sec;
+    s.lastNsec = m.nsec;
+    hot[at + LAST_TIME] = t;
+    s.lastFrame = m.frame;
     if (this.o.sequence) this.sequence(s, m, type);
   }
 
-  /** Counts of the intervals before `bucket` into the histogram (or the series); empty ones in between count 0. */
-  private closeBuckets(s: SubscriptionTally, bucket: number): void {
+  /** A gap among the longest so far, kept with whether the whole circuit was silent through it. */
+  private keepGap(s: SubscriptionTally, gap: number, frame: number): void {
+    const cm = s.circuit;
+    const from = this.hot[s.hot + LAST_TIME]!;
+    // a circuit-wide silence lies between two updates of every subscription: none fits in a gap shorter than MIN_SILENCE
+    const silent = gap >= MIN_SILENCE && cm.subs.size > 1 && cm.silentDuring(from, from + gap);
+    s.candidates.add(gap, from, s.lastFrame, frame, silent);
+    this.hot[s.hot + KEPT_ABOVE] = s.candidates.floor();
+  }
+
+  /** The tally of a subscription the cache did not hold (now it does). */
+  private tallyOf(c: TcpCircuit, id: number, m: DeclinedMessage): SubscriptionTally {
+    const cm = this.circuitOf(c);
+    const s = cm.subs.get(id);
+    if (s !== undefined) {
+      this.cached[slotOf(c.id, id)] = s;
+      return s;
+    }
+    // subscribed before the capture began (or its request was not kept): what the update's header says
+    const sub = c.ca.subscriptions.get(id);
+    return this.newTally(cm, id, sub?.channel?.name, sub?.dataType ?? m.dataType, sub?.dataCount ?? m.dataCount, sub?.mask);
+  }
+
+  private firstUpdate(s: SubscriptionTally, m: DeclinedMessage): void {
+    const t = m.time;
+    if (Number.isNaN(this.origin)) this.origin = this.clock ? this.clock.firstTime : t;
+    s.first.sec = m.sec;
+    s.first.nsec = m.nsec;
+    s.first.time = t;
+    s.first.frame = m.frame;
+    s.bucket = s.firstBucket = Math.floor((t - this.origin) / this.interval);
+    this.hot[s.hot + BUCKET_END] = this.origin + (s.bucket + 1) * this.interval;
+    if (this.o.series) s.series = [];
+  }
+
+  /** Counts of the intervals before the one of time t into the histogram (or the series); empty ones in between count 0. */
+  private closeBuckets(s: SubscriptionTally, t: number): void {
+    const bucket = Math.max(s.bucket + 1, Math.floor((t - this.origin) / this.interval));
+    this.hot[s.hot + BUCKET_END] = this.origin + (bucket + 1) * this.interval;
     const h = s.countHistogram;
     if (s.bucket === s.firstBucket) s.firstBucketCount = s.bucketCount;
     else h.set(s.bucketCount, (h.get(s.bucketCount) ?? 0) + 1);
@@ -527,42 +634,59 @@ export class MonitorAnalysis {
   circuitEnded(c: TcpCircuit): void {
     const cm = this.circuits.get(c);
     if (!cm) return;
-    const end = c.endTime ?? c.lastSeen;
-    cm.zeroWindows = (c.toServer.tcp.events?.stalls ?? []).map((z) => [z.startTime, z.endTime ?? end]);
+    cm.zeroWindows = zeroWindowsOf(c, c.endTime ?? c.lastSeen);
+    cm.ended = true;
+    cm.tcp = undefined;
+    for (const s of cm.subs.values()) s.tcp = undefined;
+    for (const s of cm.replaced) s.tcp = undefined;
     this.circuits.delete(c);
     this.ended.push(cm);
   }
 
   finish(): MonitorRow[] {
+    return this.rows();
+  }
+
+  /** --every: the rows so far (a circuit still open: its zero windows so far); the tallies are left as they are. */
+  snapshot(): MonitorRow[] {
+    return this.rows();
+  }
+
+  private rows(): MonitorRow[] {
     const all = [...this.ended, ...this.circuits.values()].sort((a, b) => a.id - b.id);
     const rows: MonitorRow[] = [];
     for (const cm of all) {
-      for (const s of [...cm.replaced, ...cm.subs.values()]) if (s.updates > 0 && s.wanted) rows.push(this.row(s));
+      const zeroWindows = cm.ended || !cm.tcp ? cm.zeroWindows : zeroWindowsOf(cm.tcp, cm.tcp.lastSeen);
+      for (const s of [...cm.replaced, ...cm.subs.values()]) if (s.updates > 0 && s.wanted) rows.push(this.row(s, zeroWindows));
     }
     lagOffsetsPerServer(rows);
     return this.o.by === 'pv' ? byPv(rows, this.o, this.interval) : rows;
   }
 
-  private row(s: SubscriptionTally): MonitorRow {
+  private row(s: SubscriptionTally, zeroWindows: readonly [number, number][]): MonitorRow {
     const cm = s.circuit;
-    s.series?.push(s.bucketCount); // the last interval (partial)
-    const sorted = s.intervals.sorted();
-    const interArrival = sorted.length
-      ? { min: sorted[0]!, median: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), max: s.longestGap }
-      : undefined;
-    const threshold = stallThreshold(this.o.gap ?? DEFAULT_GAP, sorted.length ? usualInterval(sorted) : undefined);
-    let stallCount = 0;
-    if (threshold !== undefined) for (let i = 0; i < sorted.length; i++) if (sorted[i]! > threshold) stallCount++;
+    // the runs not counted yet
+    if (s.intervalRun) s.intervals.addRun(s.intervalSlot, s.intervalRun);
+    s.intervalRun = 0;
+    if (s.lags && s.lagRun) s.lags.addRun(s.lagSlot, s.lagRun);
+    s.lagRun = 0;
+    const h = s.intervals;
+    const hot = this.hot.subarray(s.hot, s.hot + HOT_STRIDE);
+    const min = hot[SHORTEST_GAP]!;
+    const max = hot[LONGEST_GAP]!;
+    const interArrival = h.n ? { min, median: h.quantile(0.5, min, max), p99: h.quantile(0.99, min, max), max } : undefined;
+    const threshold = stallThreshold(this.o.gap ?? DEFAULT_GAP, h.n ? usualInterval(h, min, max) : undefined);
+    // exact while the longest gaps kept hold every one above the threshold; else the histogram's count (within a bin)
+    const kept = threshold === undefined ? [] : s.candidates.list().filter((g) => g.seconds > threshold);
+    const stallCount = threshold === undefined ? 0 : s.candidates.holdsAllAbove(threshold) ? kept.length : Math.max(kept.length, h.countAbove(threshold, max));
     const stalls =
       threshold === undefined
         ? []
-        : s.candidates
-            .list()
-            .filter((g) => g.seconds > threshold)
+        : kept
             .sort((a, b) => a.startFrame - b.startFrame)
-            .map((g): MonitorStall => ({ startFrame: g.startFrame, endFrame: g.endFrame, start: g.start, durationS: g.seconds, cause: causeOf(cm, g) }));
-    const span = s.last.time - s.first.time;
-    const lag = s.lags.n ? lagOf(s) : undefined;
+            .map((g): MonitorStall => ({ startFrame: g.startFrame, endFrame: g.endFrame, start: g.start, durationS: g.seconds, cause: causeOf(cm, g, zeroWindows) }));
+    const span = hot[LAST_TIME]! - s.first.time;
+    const lag = s.lags ? lagOf(s.lags, hot[LAG_BASE]!, hot[LAG_MIN]!, hot[LAG_MAX]!) : undefined;
     return {
       circuit: cm.id,
       client: cm.client,
@@ -577,19 +701,20 @@ export class MonitorAnalysis {
       updates: s.updates,
       bytes: s.bytes,
       first: { ...s.first },
-      last: { ...s.last },
+      last: { sec: s.lastSec, nsec: s.lastNsec, time: hot[LAST_TIME]!, frame: s.lastFrame },
       rateHz: span > 0 ? (s.updates - 1) / span : 0,
       bytesPerSec: span > 0 ? s.bytes / span : 0,
       intervalRate: intervalRates(s, this.interval),
       interArrival,
-      longestGapS: interArrival ? s.longestGap : undefined,
+      longestGapS: interArrival ? max : undefined,
       longestGapFrames: interArrival ? [s.longestFrom, s.longestTo] : undefined,
       stallThresholdS: threshold,
       stalls,
-      stallCount: Math.max(stallCount, stalls.length),
+      stallCount,
       lag,
       sequence: s.seq,
-      series: s.series ? { start: this.origin + s.firstBucket * this.interval, interval: this.interval, counts: s.series } : undefined,
+      // the last interval (partial) too
+      series: s.series ? { start: this.origin + s.firstBucket * this.interval, interval: this.interval, counts: [...s.series, s.bucketCount] } : undefined,
     };
   }
 }
@@ -600,8 +725,8 @@ export class MonitorAnalysis {
  * apart, and can be most of the intervals (slow_consumer: the median is 4 ms for a
  * 10 Hz PV); the quartile above them stays at the PV's own period.
  */
-export function usualInterval(sorted: ArrayLike<number>): number {
-  return quantileSorted(sorted, 0.75);
+export function usualInterval(intervals: LogHistogram, min: number, max: number): number {
+  return intervals.quantile(0.75, min, max);
 }
 
 /** The stall threshold in seconds (undefined: no interval to scale). */
@@ -611,8 +736,8 @@ function stallThreshold(rule: GapRule, median: number | undefined): number | und
 }
 
 /** The first cause the capture shows, in order: the client stopped reading, asked the server to stop, the capture lost bytes, the server sent nothing at all. */
-function causeOf(cm: CircuitMonitors, g: GapCandidate): StallCause {
-  if (overlaps(cm.zeroWindows, g.start, g.end)) return 'zero window';
+function causeOf(cm: CircuitMonitors, g: GapCandidate, zeroWindows: readonly [number, number][]): StallCause {
+  if (overlaps(zeroWindows, g.start, g.end)) return 'zero window';
   if (overlaps(cm.eventsOff, g.start, g.end)) return 'events off';
   if (cm.captureGaps.some(([a, b]) => a >= g.start && b <= g.end)) return 'capture gap';
   if (g.circuitSilent) return 'server silent';
@@ -639,16 +764,9 @@ function intervalRates(s: SubscriptionTally, interval: number): { min: number; m
   return { min: pairs[0]![0] / interval, median: median / interval, max: pairs[pairs.length - 1]![0] / interval };
 }
 
-function lagOf(s: SubscriptionTally): LagStats {
-  const sorted = s.lags.sorted();
-  const min = sorted[0]!;
-  return {
-    offsetS: s.lagBase + min,
-    medianS: quantileSorted(sorted, 0.5) - min,
-    p99S: quantileSorted(sorted, 0.99) - min,
-    maxS: sorted[sorted.length - 1]! - min,
-    samples: sorted.length,
-  };
+/** Lag statistics from the lags less `base`, whose least and greatest are min and max. */
+function lagOf(lags: LogHistogram, base: number, min: number, max: number): LagStats {
+  return { offsetS: base + min, medianS: lags.quantile(0.5, min, max) - min, p99S: lags.quantile(0.99, min, max) - min, maxS: max - min, samples: lags.n };
 }
 
 /** One offset per server host (its clock against the capture's): each row's lag is measured from its server's smallest. */

@@ -119,6 +119,7 @@ function monitors(o: MonitorOptions): Analysis<MonitorRow[]> {
     event: (ev) => analysis.event(ev),
     circuitEnded: (c) => analysis.circuitEnded(c),
     finish: () => analysis.finish(),
+    snapshot: () => analysis.snapshot(),
   };
 }
 

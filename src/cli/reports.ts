@@ -133,11 +133,24 @@ async function reportWith<N extends AnalysisName>(
   render: (input: ReportInput<PartOf<N>>) => string,
 ): Promise<void> {
   await runReport(program, async (stop) => {
-    const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
-    const input = await readReport(name, options, { ...inputOf(files, o), every }, stop);
-    const text = every && !input.several ? await every.final(input, input.result) : render(input);
+    const { input, text } = await readAndRender(files, o, name, options, render, stop);
     await writeReport(text, input, o);
   });
+}
+
+/** The report's input (`filter`: the runner's, default the filter options) and its text, after the --every snapshots. */
+async function readAndRender<N extends AnalysisName>(
+  files: string[],
+  o: ReportOptions,
+  name: N,
+  options: OptionsOf<N>,
+  render: (input: ReportInput<PartOf<N>>) => string,
+  stop: AbortSignal,
+  filter = filterSpec(o),
+): Promise<{ input: ReportInput<PartOf<N>>; text: string }> {
+  const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
+  const input = await readReport(name, options, { ...inputOf(files, o), filter, every }, stop);
+  return { input, text: every && !input.several ? await every.final(input, input.result) : render(input) };
 }
 
 /** Writes the report, then the end-of-run notes unless --quiet. */
@@ -906,28 +919,28 @@ export function registerMonitors(program: Command): void {
           series: o.interval !== undefined || o.plot !== undefined,
           by: o.by,
         };
-        // --pv is the analysis's own: a stall's causes lie in messages of no PV and in the circuit's other subscriptions
-        const input = await readReport('monitors', { ...options, pv: o.pv }, { ...inputOf(files, o), filter: { ...filterSpec(o), pv: undefined } }, stop);
         const format = formatOf(o);
         const rowsOf = (p: MonitorRow[]): MonitorRow[] => (o.storm === undefined ? p : p.filter((r) => r.intervalRate.max > o.storm! || (r.series?.counts.some((n) => n / r.series!.interval > o.storm!) ?? false)));
         const columns = format === 'table' ? monitorTableColumns(o) : monitorColumns(format, o);
-        let text: string;
-        if (o.stalls) {
-          text = rowsReport(format, STALL_COLUMNS, input, (p) => p.flatMap((row) => row.stalls.map((s) => ({ ...s, row }))), undefined, 'no stalls found');
-        } else if (o.top) {
-          const n = o.top;
-          const ranked = (p: MonitorRow[], by: 'updates' | 'bytes') =>
-            [...p].sort((a, b) => b[by] - a[by]).slice(0, n).map((r) => ({ ...r, rankedBy: by }));
-          const rankColumn: Column<MonitorRow & { rankedBy: string }> = { title: 'ranked by', key: 'ranked_by', value: (r) => r.rankedBy };
-          const topColumns = [rankColumn, ...(columns as Column<MonitorRow & { rankedBy: string }>[])];
-          if (format === 'table' && !input.several) {
-            text = [`top ${n} PVs by updates:`, formatTable(columns, ranked(input.part, 'updates')), `top ${n} PVs by bytes:`, formatTable(columns, ranked(input.part, 'bytes'))].join('\n');
-          } else text = rowsReport(format, topColumns, input, (p) => [...ranked(p, 'updates'), ...ranked(p, 'bytes')], undefined, 'no monitor updates found');
-        } else {
+        const render = (input: ReportInput<MonitorRow[]>): string => {
+          if (o.stalls) return rowsReport(format, STALL_COLUMNS, input, (p) => p.flatMap((row) => row.stalls.map((s) => ({ ...s, row }))), undefined, 'no stalls found');
+          if (o.top) {
+            const n = o.top;
+            const ranked = (p: MonitorRow[], by: 'updates' | 'bytes') =>
+              [...p].sort((a, b) => b[by] - a[by]).slice(0, n).map((r) => ({ ...r, rankedBy: by }));
+            const rankColumn: Column<MonitorRow & { rankedBy: string }> = { title: 'ranked by', key: 'ranked_by', value: (r) => r.rankedBy };
+            const topColumns = [rankColumn, ...(columns as Column<MonitorRow & { rankedBy: string }>[])];
+            if (format === 'table' && !input.several) {
+              return [`top ${n} PVs by updates:`, formatTable(columns, ranked(input.part, 'updates')), `top ${n} PVs by bytes:`, formatTable(columns, ranked(input.part, 'bytes'))].join('\n');
+            }
+            return rowsReport(format, topColumns, input, (p) => [...ranked(p, 'updates'), ...ranked(p, 'bytes')], undefined, 'no monitor updates found');
+          }
           const none = o.storm === undefined ? 'no monitor updates found' : `no subscriptions above ${o.storm} updates/s found`;
-          text = rowsReport(format, columns, input, rowsOf, undefined, none);
-          if (!input.several) text = withNotes(format, text, input.part.length ? monitorNotes(input.part, o) : []);
-        }
+          const text = rowsReport(format, columns, input, rowsOf, undefined, none);
+          return input.several ? text : withNotes(format, text, input.part.length ? monitorNotes(input.part, o) : []);
+        };
+        // --pv is the analysis's own: a stall's causes lie in messages of no PV and in the circuit's other subscriptions
+        const { input, text } = await readAndRender(files, o, 'monitors', { ...options, pv: o.pv }, render, stop, { ...filterSpec(o), pv: undefined });
         if (o.plot) {
           const rows = input.several ? input.parts.flat() : input.part;
           const series = rows

@@ -96,6 +96,17 @@ describe.skipIf(!HAVE_SHARED)(`cawire monitors (${SKIP_REASON})`, () => {
     ]);
   });
 
+  it('--every: the rows so far each interval of capture time, then the whole read', () => {
+    const [header, ...rows] = lines(cawire('monitors', '--every', '20s', '--csv', SLOW).out);
+    expect(header!.startsWith('report_at,pv,subscription_id,')).toBe(true);
+    // the last report is the whole capture: 300 and 53 updates (slow_consumer.txt)
+    expect(rows.slice(-2).map((r) => r.split(',').slice(1, 3).concat(r.split(',')[header!.split(',').indexOf('updates')]!))).toEqual([
+      ['TP:cnt', '1', '300'],
+      ['TP:wf', '2', '53'],
+    ]);
+    expect(rows.length).toBeGreaterThan(2);
+  });
+
   it('an empty result says so; a bad --plot name is a usage error', () => {
     const none = cawire('monitors', '--pv', 'NO:such', SLOW);
     expect([none.code, none.out.trim()]).toEqual([0, 'no monitor updates found']);

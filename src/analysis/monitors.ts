@@ -25,7 +25,7 @@ import { PerCircuit } from './per-circuit.js';
 
 export type StallCause = 'zero window' | 'events off' | 'capture gap' | 'server silent' | 'none seen';
 
-/** --gap: a multiple of the subscription's median interval, or seconds. */
+/** --gap: a multiple of the subscription's usual interval (usualInterval), or seconds. */
 export type GapRule = { factor: number } | { seconds: number };
 
 export const DEFAULT_GAP: GapRule = { factor: 5 };

@@ -18,7 +18,7 @@ import { epicsToUnixSeconds } from '../../protocols/ca/time.js';
 import type { TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { pvFilter, type CaptureClock } from '../dissect/filter.js';
-import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
+import { monitorUpdateSelection, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import { LogHistogram, coarseSlotOf, slotOf as histogramSlot } from './log-histogram.js';
 import type { Moment } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
@@ -422,16 +422,7 @@ export class MonitorAnalysis {
   }
 
   selection(): MessageSelection {
-    return {
-      tcpAnalysis: true,
-      wants: allButMonitorUpdates,
-      declined: (m) => {
-        if (!declinedUpdate(m)) return true;
-        this.update(m);
-        return false;
-      },
-      copyMessages: true,
-    };
+    return monitorUpdateSelection((m) => this.update(m));
   }
 
   started(clock: CaptureClock): void {

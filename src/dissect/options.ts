@@ -35,6 +35,24 @@ export function allButMonitorUpdates(command: number, fromClient: boolean): bool
   return command !== CMD.EVENT_ADD || fromClient;
 }
 
+/**
+ * What a report that tallies monitor updates from their header words reads: every
+ * other TCP message whole (the empty EVENT_ADD confirming a cancel too: it is no
+ * update), each update given to `update`, and the TCP analysis.
+ */
+export function monitorUpdateSelection(update: (m: DeclinedMessage) => void): MessageSelection {
+  return {
+    tcpAnalysis: true,
+    wants: allButMonitorUpdates,
+    declined: (m) => {
+      if (!declinedUpdate(m)) return true;
+      update(m);
+      return false;
+    },
+    copyMessages: true,
+  };
+}
+
 export interface DissectOptions {
   /** CA server port (UDP search and TCP); default EPICS_CA_SERVER_PORT or 5064 */
   serverPort?: number;

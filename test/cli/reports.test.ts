@@ -347,7 +347,7 @@ describe('cawire summary', () => {
     expect(rows).toContain('messages,WriteNotifyResponse,1,,,,');
     expect(rows).toContain(`problems,responses slower than 2 s,0,,cawire latency --kind all --slower-than 2s ${PUTS},,`);
     expect(rows).toContain(`problems,IOC restarts,0,,cawire circuits ${PUTS},,""`);
-    expect(rows).toHaveLength(1 + 7 + 8 + 11);
+    expect(rows).toHaveLength(1 + 7 + 8 + 12);
   });
 
   it('--retrans-rate: the threshold of the retransmission row, a percentage', () => {

@@ -170,8 +170,12 @@ const LAG_MIN = 6;
 const LAG_MAX = 7;
 const HOT_START = [0, -1, Infinity, -Infinity, Infinity, NaN, Infinity, -Infinity];
 
-/** Lags closer than this (61 µs) to the first share a slot of the histogram: known within it, and mostly in runs. */
-const LAG_FLOOR = 2 ** -14;
+/**
+ * Lags closer than this (0.98 ms) to the first share a slot of the histogram:
+ * known within it (the least and greatest exactly), and mostly in runs, so that
+ * network jitter does not touch the counts with every update.
+ */
+const LAG_FLOOR = 2 ** -10;
 
 interface GapCandidate {
   seconds: number;
@@ -251,8 +255,8 @@ class GapHeap {
 /** What one subscription's updates showed, while they come. */
 class SubscriptionTally {
   // The fields each update reads or writes first (V8 lays them out in this order: one or two cache lines).
-  /** the circuit while the dissector has it (the tally cache's check; undefined once it ended) */
-  tcp: TcpCircuit | undefined;
+  /** the circuit while the dissector has it (the tally cache's check; undefined once it ended); initialised here to be laid out near the start */
+  tcp: TcpCircuit | undefined = undefined;
   /** its PV is one --pv names */
   wanted = true;
   updates = 0;

@@ -20,6 +20,8 @@ export interface BenchCase {
   reads?: number;
   /** run on every core instead of pinned to one (worker threads) */
   allCores?: boolean;
+  /** its own peak RSS bar in MB (default RSS_BAR_MB) */
+  rssBarMb?: number;
 }
 
 export type Bar =
@@ -67,12 +69,12 @@ export function rows(cases: readonly { c: BenchCase; t: Timing }[], bytes: numbe
       row.messagesPerSec = (reads * messages) / medianSec;
       row.vsFloor = medianSec / floorSec;
     }
-    row.verdict = verdict(c.bar, row, bytes / 1e6 / floorSec);
+    row.verdict = verdict(c.bar, row, bytes / 1e6 / floorSec, c.rssBarMb);
     return row;
   });
 }
 
-function verdict(bar: Bar | undefined, row: Row, floorMbPerSec: number): string {
+function verdict(bar: Bar | undefined, row: Row, floorMbPerSec: number, rssBarMb = RSS_BAR_MB): string {
   const checks: string[] = [];
   if (bar?.kind === 'messagesPerSec') {
     checks.push(`${row.messagesPerSec! >= bar.min ? 'ok' : 'MISS'} ≥ ${bar.min / 1e6}M msg/s`);
@@ -82,7 +84,7 @@ function verdict(bar: Bar | undefined, row: Row, floorMbPerSec: number): string 
   } else if (bar?.kind === 'seconds') {
     checks.push(`${row.medianSec <= bar.max ? 'ok' : 'MISS'} < ${bar.max * 1000} ms`);
   }
-  if (row.peakRssMb !== undefined && row.name !== 'floor') checks.push(`${row.peakRssMb < RSS_BAR_MB ? 'ok' : 'MISS'} RSS < ${RSS_BAR_MB} MB`);
+  if (row.peakRssMb !== undefined && row.name !== 'floor') checks.push(`${row.peakRssMb < rssBarMb ? 'ok' : 'MISS'} RSS < ${rssBarMb} MB`);
   return checks.join(', ');
 }
 

@@ -35,6 +35,7 @@ const CASES: readonly BenchCase[] = [
   { name: 'summary', command: 'cawire summary FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   // Monitor updates from their header words (and a DBR_TIME stamp): at least as fast as summary.
   { name: 'monitors', command: 'cawire monitors FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
+  { name: 'tcp', command: 'cawire tcp FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   { name: 'stdin', command: 'cat FILE | cawire print > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: '--help', command: 'cawire --help > /dev/null', readsCapture: false, bar: { kind: 'seconds', max: 0.15 } },
   // Several captures at once: the same file given twice, on one thread and then on a thread per file (every core).
@@ -44,6 +45,13 @@ const CASES: readonly BenchCase[] = [
   // The capture cut by records into 4 rotated files (tcpdump -C style) and read as one with --join.
   { name: 'latency --join ×4 pieces', command: 'cawire latency --join PIECES > /dev/null', readsCapture: true },
   { name: 'summary --join ×4 pieces', command: 'cawire summary --join PIECES > /dev/null', readsCapture: true },
+  // The capture as a Parquet dataset (each repetition replaces the files of the one before), then one SQL aggregate over it.
+  { name: 'export', command: 'cawire export -q bench/out/export-dataset FILE', readsCapture: true, rssBarMb: 300 },
+  {
+    name: 'sql aggregate',
+    command: `cawire sql "SELECT type, count(*) AS n, avg(value) AS mean FROM messages GROUP BY type" bench/out/export-dataset > /dev/null`,
+    readsCapture: false,
+  },
 ];
 
 /** The bench capture (classic pcap) cut by records into `n` files of about equal size, kept beside it; their paths. */

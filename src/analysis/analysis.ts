@@ -18,6 +18,8 @@ export interface Analysis<Part> {
   selection?(): MessageSelection;
   /** told, before the first packet, what bounds relative to the first packet are measured against */
   started?(clock: CaptureClock): void;
+  /** told before each file's packets: its path ('-' stdin), and the frames of the files before it (--join) */
+  fileStarted?(path: string, frameOffset: number): void;
   event(ev: CaEvent): void;
   /** the dissector retired a circuit (closed, evicted, or at the end) */
   circuitEnded?(c: TcpCircuit): void;
@@ -31,6 +33,15 @@ export interface Analysis<Part> {
    * two messages: what it returns is rendered before the next one.
    */
   snapshot?(result: DissectResult, open: readonly TcpCircuit[]): Part;
+}
+
+/** One callback that calls each of `callbacks` given (undefined when none is). */
+function every<T>(callbacks: readonly (((v: T) => void) | undefined)[]): ((v: T) => void) | undefined {
+  const list = callbacks.filter((f): f is (v: T) => void => f !== undefined);
+  if (list.length <= 1) return list[0];
+  return (v) => {
+    for (let i = 0; i < list.length; i++) list[i]!(v);
+  };
 }
 
 /** Analyses run over one pass of the capture: each gets every event; finish gives each one's part, by name. */
@@ -66,6 +77,8 @@ export class CompositeAnalysis<Parts extends Record<string, unknown>> implements
             },
       copyMessages: selections.some((s) => s.copyMessages),
       tcpAnalysis: selections.some((s) => s.tcpAnalysis),
+      segments: every(selections.map((s) => s.segments)),
+      otherDatagrams: every(selections.map((s) => s.otherDatagrams)),
     };
   }
 

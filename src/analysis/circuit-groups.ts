@@ -1,6 +1,7 @@
 // Circuits totalled per client host or per CA user@host (`cawire circuits --by host|user`).
 
 import { clientGroup, hostOf, type ClientGrouping } from './client-names.js';
+import type { Instant } from '../dissect/circuits.js';
 import type { CircuitSummary } from './circuits.js';
 
 export interface CircuitGroup {
@@ -12,6 +13,7 @@ export interface CircuitGroup {
   servers: string[];
   /** earliest circuit start */
   start: number;
+  startAt: Instant;
   firstFrame?: number;
   channelsCreated: number;
   subscriptions: number;
@@ -37,13 +39,13 @@ export function circuitGroups(circuits: readonly CircuitSummary[], by: ClientGro
     const key = groupOf(c, by);
     let g = groups.get(key);
     if (!g) {
-      g = { group: key, circuits: 0, clients: [], servers: [], start: c.start, firstFrame: c.startFrame, channelsCreated: 0, subscriptions: 0, updates: 0, caBytesToServer: 0, caBytesToClient: 0, retransmissions: 0, gaps: 0, endedByRst: 0, openAtEnd: 0 };
+      g = { group: key, circuits: 0, clients: [], servers: [], start: c.start, startAt: c.startAt, firstFrame: c.startFrame, channelsCreated: 0, subscriptions: 0, updates: 0, caBytesToServer: 0, caBytesToClient: 0, retransmissions: 0, gaps: 0, endedByRst: 0, openAtEnd: 0 };
       groups.set(key, g);
     }
     g.circuits++;
     if (!g.clients.includes(c.client)) g.clients.push(c.client);
     if (!g.servers.includes(c.server)) g.servers.push(c.server);
-    if (c.start < g.start) [g.start, g.firstFrame] = [c.start, c.startFrame];
+    if (c.start < g.start) [g.start, g.startAt, g.firstFrame] = [c.start, c.startAt, c.startFrame];
     g.channelsCreated += c.created.length;
     g.subscriptions += c.subscriptions;
     g.updates += c.updates;

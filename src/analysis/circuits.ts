@@ -2,7 +2,7 @@
 // long, what they carried (channels, subscriptions, updates, flow control, echo
 // probes), what the capture lost, and how each circuit ended (notes §11).
 
-import type { Closer, Half, TcpCircuit } from '../dissect/circuits.js';
+import type { Closer, Half, Instant, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
 import { monitorUpdateSelection, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
@@ -91,10 +91,14 @@ export interface CircuitSummary extends Omit<CircuitTally, 'messages'> {
   priority?: number;
   /** SYN time when captured, else the first packet seen */
   start: number;
+  /** the same, exact (for printing) */
+  startAt: Instant;
   /** the SYN's frame, else the first CA message's */
   startFrame?: number;
   /** FIN/RST time and frame; undefined while open at the end of the capture */
   end?: number;
+  /** the same, exact (for printing) */
+  endAt?: Instant;
   endFrame?: number;
   /** last packet seen */
   lastSeen: number;
@@ -273,7 +277,7 @@ export class CircuitAnalysis {
   }
 
   /** --every: the rows of the circuits ended so far and of those still open (`open`: the dissector's), in the order they started. */
-  snapshot(open: readonly TcpCircuit[]): CircuitSummary[] {
+  rowsSoFar(open: readonly TcpCircuit[]): CircuitSummary[] {
     const rows = open.filter((c) => c.protocol === 'ca').map((c) => circuitRow(c, this.tallies.get(c) ?? emptyTally()));
     return [...this.done, ...rows].sort((a, b) => a.id - b.id);
   }
@@ -309,8 +313,10 @@ function circuitRow(c: TcpCircuit, t: CircuitTally): CircuitSummary {
     serverVersion: c.ca.serverVersion,
     priority: c.ca.priority,
     start: c.synTime ?? c.firstSeen,
+    startAt: c.synTime !== undefined ? { sec: c.synSec, nsec: c.synNsec } : { sec: c.firstSec, nsec: c.firstNsec },
     startFrame: c.synFrame ?? t.messages.first?.frame,
     end: c.endTime,
+    endAt: c.endTime !== undefined ? { sec: c.endSec, nsec: c.endNsec } : undefined,
     endFrame: c.endFrame,
     lastSeen: c.lastSeen,
     handshakeRtt: c.handshakeRtt,

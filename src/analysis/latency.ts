@@ -19,6 +19,7 @@ import type { Analysis } from './analysis.js';
 import { ClientNames, UNKNOWN_USER, hostOf, userOfCircuit, type ClientNameTable } from './client-names.js';
 import { runAnalysis, type JoinedFile, type RunOptions } from './runner.js';
 import { LatencyAccumulator, danfoStats, loadDanfo, millis, type LatencyDistribution, type LatencyStats } from './latency-stats.js';
+import { LatencySplit, type SplitTimes } from './latency-split.js';
 import { PAIR_KINDS, Pairer, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from './pairing.js';
 
 /** host: the client's IP; user: the CA user@host names its circuit sent (client-names.ts) */
@@ -51,6 +52,17 @@ export interface LatencyOptions {
   every?: RunOptions<LatencyPart>['every'];
   /** the events paired: --pv, --host, --port, --duration (runner.ts); since/until above bound the requests instead */
   filter?: EventFilterSpec;
+  /** split each TCP pair's time into network and server (latency-split.ts): records get networkMs, serverMs, retransmitted */
+  split?: boolean;
+}
+
+/** --split: the network and server times (ms) of one kind and group, and how many of its pairs saw a retransmission. */
+export interface SplitGroup {
+  kind: PairKind;
+  group: string;
+  network: number[];
+  server: number[];
+  retransmitted: number;
 }
 
 export interface LatencyResult {
@@ -71,6 +83,8 @@ export interface LatencyResult {
   names?: ClientNameTable;
   /** several sources joined: the files in the order read */
   joined?: JoinedFile[];
+  /** --split: network and server times per kind and group */
+  split?: SplitGroup[];
   /** the records as a danfo.js DataFrame (see FRAME_COLUMNS) */
   toDataFrame(): Promise<DataFrame>;
 }
@@ -101,7 +115,7 @@ function boundAt(b: number | TimeBound | undefined, clock: CaptureClock, none: n
 }
 
 /** What the latency analysis keeps beside its part: the records (up to keepRecords) for danfo.js. */
-export interface LatencyAnalysisOptions extends Pick<LatencyOptions, 'kinds' | 'by' | 'timeout' | 'since' | 'until' | 'keepRecords' | 'onRecord'> {}
+export interface LatencyAnalysisOptions extends Pick<LatencyOptions, 'kinds' | 'by' | 'timeout' | 'since' | 'until' | 'keepRecords' | 'onRecord' | 'split'> {}
 
 /**
  * Pairs requests with replies (Pairer) and gathers the latencies of the pairs
@@ -119,15 +133,16 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
   private readonly names?: ClientNames;
   private readonly waiting: PairRecord[] = [];
   private clock: CaptureClock = { firstTime: NaN };
+  /** --split: the pairs wait here for their response's segment, and their times are gathered per kind and group */
+  private readonly split?: LatencySplit;
+  private readonly splitGroups = new Map<string, SplitGroup>();
 
   constructor(private readonly options: LatencyAnalysisOptions = {}) {
     const kinds = new Set(options.kinds ?? ['create']);
     this.by = options.by ?? 'server';
     if (this.by === 'user') this.names = new ClientNames();
     const keep = options.keepRecords ?? Infinity;
-    this.pairer = new Pairer(
-      { timeout: options.timeout, kinds },
-      (r) => {
+    const paired = (r: PairRecord): void => {
         if (!this.inWindow(r.requestTime)) return;
         if (this.names) {
           this.waiting.push(r);
@@ -137,6 +152,7 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
         const group = groupKey(r, this.by);
         const ms = millis(r.latency);
         this.accumulator.add(r.kind, group, ms);
+        this.addSplit(r, group);
         options.onRecord?.(r);
         if (!this.recordsComplete) return;
         if (this.records.length >= keep) {
@@ -149,7 +165,11 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
         this.columns.kind.push(r.kind);
         this.columns.group.push(group);
         this.columns.latencyMs.push(ms);
-      },
+      };
+    if (options.split) this.split = new LatencySplit(paired);
+    this.pairer = new Pairer(
+      { timeout: options.timeout, kinds },
+      this.split ? (r) => this.split!.record(r) : paired,
       (u) => {
         if (this.inWindow(u.requestTime)) this.unanswered.push(u);
       },
@@ -164,9 +184,22 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
     this.clock = clock;
   }
 
-  /** Only the messages the pairer reads become events: of the monitor updates, the first of each subscription. */
+  /** --split: a pair's network and server times, gathered per kind and group. */
+  private addSplit(r: PairRecord & SplitTimes, group: string): void {
+    if (r.networkMs === undefined || r.serverMs === undefined) return;
+    const key = `${r.kind}\0${group}`;
+    let g = this.splitGroups.get(key);
+    if (!g) this.splitGroups.set(key, (g = { kind: r.kind, group, network: [], server: [], retransmitted: 0 }));
+    g.network.push(r.networkMs);
+    g.server.push(r.serverMs);
+    if (r.retransmitted) g.retransmitted++;
+  }
+
+  /** Only the messages the pairer reads become events: of the monitor updates, the first of each subscription. --split: every segment too. */
   selection(): MessageSelection {
-    return this.pairer.selection();
+    const s = this.pairer.selection();
+    const split = this.split;
+    return split ? { ...s, tcpAnalysis: true, segments: (v) => split.segment(v) } : s;
   }
 
   event(ev: CaEvent): void {
@@ -176,6 +209,7 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
 
   circuitEnded(c: TcpCircuit): void {
     this.pairer.circuitEnded(c);
+    this.split?.circuitEnded(c);
   }
 
   /** The names the circuits sent (by user), for the groups of unanswered requests. */
@@ -185,6 +219,7 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
 
   finish(result: DissectResult): LatencyPart {
     this.pairer.finish();
+    this.split?.finish();
     const names = this.names?.table();
     if (names) {
       // By user: the pairs wait for the names (a search's client sends them on a circuit after it).
@@ -192,6 +227,7 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
         const group = groupKey(r, 'user', names);
         const ms = millis(r.latency);
         this.accumulator.add(r.kind, group, ms);
+        this.addSplit(r, group);
         if (this.records.length < (this.options.keepRecords ?? Infinity)) {
           this.records.push(r);
           this.columns.kind.push(r.kind);
@@ -222,6 +258,7 @@ export class LatencyAnalysis implements Analysis<LatencyPart> {
       conflicts: this.pairer.conflicts,
       dissection: result,
       names,
+      split: this.split ? [...this.splitGroups.values()] : undefined,
     };
   }
 }
@@ -249,6 +286,7 @@ export async function latency(source: CaptureSource | readonly CaptureSource[], 
     dissection,
     joined,
     names: part.names,
+    split: part.split,
     toDataFrame: () => {
       if (!recordsComplete) return Promise.reject(new Error(`more than ${keep} pairs: the records were not kept`));
       return recordsToDataFrame(records);
@@ -298,6 +336,8 @@ export interface LatencyPart {
   dissection: DissectResult;
   /** by user: the names the capture's circuits sent (each file's own) */
   names?: ClientNameTable;
+  /** --split: network and server times per kind and group */
+  split?: SplitGroup[];
 }
 
 /** A record, request or conflict with the capture it came from (its frames are that file's). */
@@ -315,6 +355,8 @@ export interface MergedLatency {
   counts: PairCounts;
   /** file order, then each file's order */
   conflicts: FromFile<SearchConflict>[];
+  /** --split: every file's times per kind and group */
+  split?: SplitGroup[];
 }
 
 function sumCounts(parts: readonly PairCounts[]): PairCounts {
@@ -355,5 +397,22 @@ export function mergeLatencyParts(files: readonly string[], parts: readonly Late
     unanswered: byRequestTime(files, parts.map((p) => p.unanswered)),
     counts: sumCounts(parts.map((p) => p.counts)),
     conflicts: parts.flatMap((p, i) => p.conflicts.map((c) => ({ ...c, file: files[i]! }))),
+    split: parts.some((p) => p.split) ? mergeSplit(parts.flatMap((p) => p.split ?? [])) : undefined,
   };
+}
+
+/** Split groups of several files as one per kind and group. */
+function mergeSplit(groups: readonly SplitGroup[]): SplitGroup[] {
+  const out = new Map<string, SplitGroup>();
+  for (const g of groups) {
+    const key = `${g.kind}\0${g.group}`;
+    const m = out.get(key);
+    if (!m) out.set(key, { ...g, network: [...g.network], server: [...g.server] });
+    else {
+      m.network.push(...g.network);
+      m.server.push(...g.server);
+      m.retransmitted += g.retransmitted;
+    }
+  }
+  return [...out.values()];
 }

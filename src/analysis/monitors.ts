@@ -54,7 +54,10 @@ export interface MonitorStall {
   /** the updates before and after the gap */
   startFrame: number;
   endFrame: number;
+  /** time of the update before the gap: Unix seconds, and exactly as the capture has it */
   start: number;
+  startSec: number;
+  startNsec: number;
   durationS: number;
   cause: StallCause;
 }
@@ -182,6 +185,8 @@ interface GapCandidate {
   startFrame: number;
   endFrame: number;
   start: number;
+  startSec: number;
+  startNsec: number;
   end: number;
   /** the circuit (which had other subscriptions) carried no update at all for at least half the gap */
   circuitSilent: boolean;
@@ -191,6 +196,8 @@ interface GapCandidate {
 class GapHeap {
   readonly seconds = new Float64Array(GAPS_KEPT);
   readonly start = new Float64Array(GAPS_KEPT);
+  readonly startSec = new Float64Array(GAPS_KEPT);
+  readonly startNsec = new Float64Array(GAPS_KEPT);
   readonly startFrame = new Float64Array(GAPS_KEPT);
   readonly endFrame = new Float64Array(GAPS_KEPT);
   readonly silent = new Uint8Array(GAPS_KEPT);
@@ -206,7 +213,7 @@ class GapHeap {
     return this.floor() <= g;
   }
 
-  add(g: number, start: number, startFrame: number, endFrame: number, silent: boolean): void {
+  add(g: number, start: number, startSec: number, startNsec: number, startFrame: number, endFrame: number, silent: boolean): void {
     let i: number;
     if (this.n < GAPS_KEPT) {
       i = this.n++;
@@ -229,6 +236,8 @@ class GapHeap {
     }
     this.seconds[i] = g;
     this.start[i] = start;
+    this.startSec[i] = startSec;
+    this.startNsec[i] = startNsec;
     this.startFrame[i] = startFrame;
     this.endFrame[i] = endFrame;
     this.silent[i] = silent ? 1 : 0;
@@ -237,6 +246,8 @@ class GapHeap {
   private move(from: number, to: number): void {
     this.seconds[to] = this.seconds[from]!;
     this.start[to] = this.start[from]!;
+    this.startSec[to] = this.startSec[from]!;
+    this.startNsec[to] = this.startNsec[from]!;
     this.startFrame[to] = this.startFrame[from]!;
     this.endFrame[to] = this.endFrame[from]!;
     this.silent[to] = this.silent[from]!;
@@ -246,7 +257,7 @@ class GapHeap {
     const out: GapCandidate[] = [];
     for (let i = 0; i < this.n; i++) {
       const seconds = this.seconds[i]!;
-      out.push({ seconds, startFrame: this.startFrame[i]!, endFrame: this.endFrame[i]!, start: this.start[i]!, end: this.start[i]! + seconds, circuitSilent: this.silent[i] === 1 });
+      out.push({ seconds, startFrame: this.startFrame[i]!, endFrame: this.endFrame[i]!, start: this.start[i]!, startSec: this.startSec[i]!, startNsec: this.startNsec[i]!, end: this.start[i]! + seconds, circuitSilent: this.silent[i] === 1 });
     }
     return out;
   }
@@ -545,7 +556,7 @@ export class MonitorAnalysis {
     const from = this.hot[s.hot + LAST_TIME]!;
     // a circuit-wide silence lies between two updates of every subscription: none fits in a gap shorter than MIN_SILENCE
     const silent = gap >= MIN_SILENCE && cm.subs.size > 1 && cm.silentDuring(from, from + gap);
-    s.candidates.add(gap, from, s.lastFrame, frame, silent);
+    s.candidates.add(gap, from, s.lastSec, s.lastNsec, s.lastFrame, frame, silent);
     this.hot[s.hot + KEPT_ABOVE] = s.candidates.floor();
   }
 
@@ -679,7 +690,7 @@ export class MonitorAnalysis {
         ? []
         : kept
             .sort((a, b) => a.startFrame - b.startFrame)
-            .map((g): MonitorStall => ({ startFrame: g.startFrame, endFrame: g.endFrame, start: g.start, durationS: g.seconds, cause: causeOf(cm, g, zeroWindows) }));
+            .map((g): MonitorStall => ({ startFrame: g.startFrame, endFrame: g.endFrame, start: g.start, startSec: g.startSec, startNsec: g.startNsec, durationS: g.seconds, cause: causeOf(cm, g, zeroWindows) }));
     const span = hot[LAST_TIME]! - s.first.time;
     const lag = s.lags ? lagOf(s.lags, hot[LAG_BASE]!, hot[LAG_MIN]!, hot[LAG_MAX]!) : undefined;
     return {

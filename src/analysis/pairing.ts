@@ -55,6 +55,9 @@ export interface PairRecord {
   /** capture times, Unix seconds */
   requestTime: number;
   responseTime: number;
+  /** the request's capture time exact (Unix seconds and nanoseconds), for printing */
+  requestSec: number;
+  requestNsec: number;
   /** seconds */
   latency: number;
   requestFrame: number;
@@ -72,6 +75,9 @@ export interface Unanswered {
   client: string;
   server?: string;
   requestTime: number;
+  /** the same, exact (Unix seconds and nanoseconds), for printing */
+  requestSec: number;
+  requestNsec: number;
   requestFrame: number;
   reason: UnansweredReason;
 }
@@ -105,17 +111,15 @@ export const DEFAULT_TIMEOUT_SEC = 60;
 const MAX_CONFLICTS_KEPT = 10_000;
 
 /** When and where a request was seen. */
-interface RequestSeen {
+/** A request waiting for its reply, with its exact capture time. */
+export interface Pending {
   /** float seconds, for expiry and the records */
   time: number;
-  frame: number;
-  pv: string | undefined;
-}
-
-/** A request waiting for its reply, with its exact capture time. */
-export interface Pending extends RequestSeen {
+  /** the same, exact (elapsed times, printing) */
   sec: number;
   nsec: number;
+  frame: number;
+  pv: string | undefined;
 }
 
 interface PendingSearch extends Pending {
@@ -386,12 +390,12 @@ export class Pairer {
     }
     if (synAckTime === undefined) {
       if (!final) return false;
-      const syn: RequestSeen = { time: synTime, frame: c.synFrame!, pv: undefined };
+      const syn: Pending = { time: synTime, sec: c.synSec, nsec: c.synNsec, frame: c.synFrame!, pv: undefined };
       this.unanswered('handshake', syn, c.client, c.server, this.reasonAtEnd(c, synTime));
       return true;
     }
-    // TcpCircuit keeps float seconds: round the difference to whole nanoseconds.
-    const latency = Math.round((synAckTime - synTime) * 1e9) / 1e9;
+    // From the exact times, in whole nanoseconds (as elapsed() does).
+    const latency = ((c.synAckSec - c.synSec) * 1e9 + (c.synAckNsec - c.synNsec)) / 1e9;
     this.counts.pairs.handshake++;
     this.onPair({
       kind: 'handshake',
@@ -400,6 +404,8 @@ export class Pairer {
       circuit: c.id,
       requestTime: synTime,
       responseTime: synAckTime,
+      requestSec: c.synSec,
+      requestNsec: c.synNsec,
       latency,
       requestFrame: c.synFrame!,
       responseFrame: c.synAckFrame!,
@@ -487,6 +493,8 @@ export class Pairer {
       circuit,
       requestTime: p.time,
       responseTime: ev.timestamp,
+      requestSec: p.sec,
+      requestNsec: p.nsec,
       latency: elapsed(p, ev),
       requestFrame: p.frame,
       responseFrame: ev.frame,
@@ -494,9 +502,9 @@ export class Pairer {
     });
   }
 
-  private unanswered(kind: PairKind, p: RequestSeen, client: string, server: string | undefined, reason: UnansweredReason): void {
+  private unanswered(kind: PairKind, p: Pending, client: string, server: string | undefined, reason: UnansweredReason): void {
     this.counts.unanswered[kind]++;
-    this.onUnanswered({ kind, pv: p.pv, client, server, requestTime: p.time, requestFrame: p.frame, reason });
+    this.onUnanswered({ kind, pv: p.pv, client, server, requestTime: p.time, requestSec: p.sec, requestNsec: p.nsec, requestFrame: p.frame, reason });
   }
 
   /** The latest capture time seen moves on; requests waiting past the timeout are swept out now and then. */

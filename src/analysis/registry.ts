@@ -11,9 +11,11 @@ import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latenc
 import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
 import { SummaryAnalysis, type CaptureSummary, type SummaryOptions } from './summary.js';
+import { TcpAnalysis, type TcpAnalysisOptions, type TcpPart } from './tcp.js';
+import type { ExportOptions, ExportPart } from '../export/export-analysis.js';
 
 /** What `cawire latency` pairs in each file: the `latency()` options that survive a structured clone. */
-export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until'> {
+export interface LatencyTaskOptions extends Pick<LatencyOptions, 'by' | 'timeout' | 'since' | 'until' | 'split'> {
   kinds: PairKind[];
   /** list the pairs slower than this many seconds (-Infinity: every pair, for --raw); none: list nothing */
   listSlowerThan?: number;
@@ -42,6 +44,8 @@ export interface AnalysisTypes {
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
   monitors: { options: MonitorOptions; part: MonitorRow[] };
+  tcp: { options: TcpAnalysisOptions; part: TcpPart };
+  export: { options: ExportOptions; part: ExportPart };
 }
 
 export type AnalysisName = keyof AnalysisTypes;
@@ -89,7 +93,7 @@ function circuits(): Analysis<CircuitSummary[]> {
     event: (ev) => analysis.event(ev),
     circuitEnded: (c) => analysis.circuitEnded(c),
     finish: () => analysis.finish(),
-    snapshot: (_result, open) => analysis.snapshot(open),
+    snapshot: (_result, open) => analysis.rowsSoFar(open),
   };
 }
 
@@ -123,16 +127,40 @@ function monitors(o: MonitorOptions): Analysis<MonitorRow[]> {
   };
 }
 
-const BUILDERS: { [N in AnalysisName]: (options: OptionsOf<N>) => Analysis<PartOf<N>> } = {
+function tcp(o: TcpAnalysisOptions): Analysis<TcpPart> {
+  const analysis = new TcpAnalysis(o);
+  return {
+    selection: () => analysis.selection(),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: () => analysis.finish(),
+    snapshot: (_result, open) => analysis.snapshot(open),
+  };
+}
+
+type Builder<N extends AnalysisName> = (options: OptionsOf<N>) => Analysis<PartOf<N>>;
+
+/** Analyses loaded when first asked for: export brings the Parquet writer, which no report needs at start-up. */
+const LOADED_LATER: { [N in AnalysisName]?: () => Promise<Builder<N>> } = {
+  export: async () => {
+    const { ExportAnalysis } = await import('../export/export-analysis.js');
+    return (o) => new ExportAnalysis(o);
+  },
+};
+
+const BUILDERS: { [N in AnalysisName]?: Builder<N> } = {
   searches,
   beacons,
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
   monitors: (o) => monitors(o),
+  tcp,
 };
 
-/** The analysis of a report, by name. */
-export function buildAnalysis<N extends AnalysisName>(name: N, options: OptionsOf<N>): Analysis<PartOf<N>> {
-  return BUILDERS[name](options);
+/** The analysis of a report, by name (loading its code first when it is loaded later). */
+export async function buildAnalysis<N extends AnalysisName>(name: N, options: OptionsOf<N>): Promise<Analysis<PartOf<N>>> {
+  const later = LOADED_LATER[name] as (() => Promise<Builder<N>>) | undefined;
+  const build = (BUILDERS[name] as Builder<N> | undefined) ?? (await later!());
+  return build(options);
 }

@@ -7,12 +7,13 @@
 import { CaptureParser } from '../capture/reader.js';
 import { captureChunks, reusedBufferChunks, type CaptureSource } from '../capture/source.js';
 import type { CaptureStats, PacketSink } from '../capture/types.js';
-import type { TcpCircuit } from '../dissect/circuits.js';
+import type { Instant, TcpCircuit } from '../dissect/circuits.js';
 import { Dissector } from '../dissect/dissector.js';
 import type { CaEvent } from '../dissect/event.js';
 import { commandWants, endpointFilter, eventFilter, hasTimeBounds, pvFilter, timeWindow, type CaptureClock, type EventFilterSpec } from '../dissect/filter.js';
 import type { DeclinedMessage, DissectOptions } from '../dissect/options.js';
 import { stopName, type DissectResult } from '../dissect/run.js';
+import { readProgress, type ReadProgress } from '../dissect/read-progress.js';
 import type { Analysis } from './analysis.js';
 
 export interface RunOptions<Part = unknown> {
@@ -23,6 +24,8 @@ export interface RunOptions<Part = unknown> {
   afterChunk?: () => Promise<void> | void;
   /** checked after each chunk: true ends the read there (print: nobody reads stdout any more) */
   stop?: () => boolean;
+  /** where the read reports how far it got (default: this thread's display, read-progress.ts; a worker passes its own) */
+  progress?: ReadProgress;
   /** aborting it ends the read at once; the part covers what was read (capture.stoppedBy: its reason) */
   abort?: AbortSignal;
   /**
@@ -33,7 +36,7 @@ export interface RunOptions<Part = unknown> {
    * synchronously; `flush` is awaited after the chunk of capture that held it.
    * The analysis must have a snapshot.
    */
-  every?: { seconds: number; snapshot: (part: Part, result: DissectResult, at: number) => void; flush: () => Promise<void> };
+  every?: { seconds: number; snapshot: (part: Part, result: DissectResult, at: Instant) => void; flush: () => Promise<void> };
 }
 
 /** One file of a joined read: where its frames went, and its own capture stats. */
@@ -128,6 +131,13 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const every = o.every;
   if (every && !analysis.snapshot) throw new TypeError('--every needs an analysis with a snapshot');
   let nextTick = NaN;
+  /** the number of the next tick: its exact time is the first packet's plus that many intervals */
+  let tick = 1;
+  const tickAt = (k: number): Instant => {
+    const s = dissector.stats;
+    const ns = s.firstNsec + k * Math.round(every!.seconds * 1e9);
+    return { sec: s.firstSec + Math.floor(ns / 1e9), nsec: ns % 1e9 };
+  };
   let parser: CaptureParser | undefined;
   /** --every: the snapshots due before a message at time t, each rendered now (before that message) */
   const snapshotsBefore = (t: number): void => {
@@ -135,7 +145,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     if (t < nextTick) return;
     const result: DissectResult = { capture: { ...parser!.stats, packets: dissector.stats.packets }, stats: dissector.stats };
     const part = analysis.snapshot!(result, dissector.openCircuits().filter(reported));
-    for (; t >= nextTick; nextTick += every!.seconds) every!.snapshot(part, result, nextTick);
+    for (; t >= nextTick; nextTick += every!.seconds) every!.snapshot(part, result, tickAt(tick++));
     snapshotsDue = true;
   };
   let snapshotsDue = false;
@@ -192,12 +202,16 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const duration = spec.duration;
   /** why the read ended before the end of the input: the reader of the output went away, or --duration */
   let stopped: string | undefined;
+  const progress = o.progress ?? readProgress();
+  progress?.begin(sources);
   for (const { path: source, t: firstTime } of order) {
     parser = new CaptureParser(sources.length > 1 ? sink : dissector);
     const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: o.abort }) : captureChunks(source, { signal: o.abort });
     const before = dissector.stats.packets;
+    analysis.fileStarted?.(String(source), sink.offset);
     for await (const chunk of chunks) {
       parser.push(chunk);
+      progress?.read(chunk.length, dissector.stats.caMessages);
       if (snapshotsDue) {
         snapshotsDue = false;
         await every!.flush();
@@ -229,6 +243,7 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
     sink.offset += capture.packets;
     if (chunks.stopped || stopped !== undefined) break;
   }
+  progress?.end();
   dissector.finish();
   const capture = sources.length > 1 ? joinedCapture(joined) : joined[0]!.capture;
   const result: DissectResult = { capture, stats: dissector.stats };

@@ -21,6 +21,7 @@ import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { Pairer, type PairRecord } from './pairing.js';
 import { closePacket, findRestarts, refusedConnections, serverClosed, type IocRestart, type RestartClient } from './restarts.js';
 import { SearchAnalysis, type SearchReport } from './searches.js';
+import { DnsAnalysis, type DnsSummary } from './dns.js';
 
 /** A response slower than this is listed: caget and caput give up after 1 s by default (-w 1.0). */
 export const DEFAULT_SLOW_SEC = 1;
@@ -76,6 +77,8 @@ export interface CaptureSummary {
   pvs: number;
   circuits: number;
   problems: Problem[];
+  /** DNS queries sent by the CA client hosts (dns.ts) */
+  dns?: DnsSummary;
 }
 
 /** What the summary counts itself, in the same pass as the other analyses (SummaryAnalysis). */
@@ -228,6 +231,7 @@ export interface SummaryParts extends Record<string, unknown> {
   searches: SearchReport;
   beacons: BeaconReport;
   circuits: CircuitSummary[];
+  dns: DnsSummary;
 }
 
 /** Every report over one pass of the capture (a CompositeAnalysis); `finish()` gives the summary. */
@@ -246,8 +250,9 @@ export class SummaryAnalysis implements Analysis<CaptureSummary> {
         selection: () => circuits.selection(),
         finish: () => circuits.finish(),
         circuitEnded: (c) => circuits.circuitEnded(c),
-        snapshot: (_r, open) => circuits.snapshot(open),
+        snapshot: (_r, open) => circuits.rowsSoFar(open),
       },
+      dns: bind(new DnsAnalysis()),
     });
   }
 
@@ -279,7 +284,7 @@ function bind<P>(a: { event(ev: CaEvent): void; selection(): MessageSelection; f
 
 /** The summary from its parts. */
 export function summarise(parts: SummaryParts, result: DissectResult): CaptureSummary {
-  const { counts, searches, beacons, circuits } = parts;
+  const { counts, searches, beacons, circuits, dns } = parts;
   const servers = new Set<string>([...beacons.servers.map((s) => s.server), ...circuits.map((c) => c.server)]);
   for (const n of searches.names) for (const s of n.servers.keys()) servers.add(s);
   const restarts = findRestarts(beacons, circuits);
@@ -293,6 +298,7 @@ export function summarise(parts: SummaryParts, result: DissectResult): CaptureSu
     clientHosts: counts.clientHosts,
     pvs: counts.pvs,
     circuits: circuits.length,
+    dns,
     problems: [
       unansweredProblem(searches),
       duplicateProblem(searches),

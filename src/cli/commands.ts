@@ -13,6 +13,9 @@ export const DESCRIPTIONS = {
   summary: 'one screen: what the capture holds and the problems the other reports find',
   latency: 'pair requests with replies and give latency statistics (ms) per server',
   monitors: 'per subscription: updates, rates, stalls and their cause, values the IOC never sent (--sequence), lag behind the IOC time stamps',
+  tcp: "what TCP did in each CA circuit: round trips, losses, windows, flow-control stalls and the PVs they held back; --trace one circuit",
+  export: 'decode captures into a Parquet dataset (messages, pairs, circuits, searches, beacons) for SQL, Spark, Trino',
+  sql: 'run SQL (embedded DuckDB) on an exported dataset, or on captures exported on the fly',
 } as const;
 
 export type LazyCommand = keyof typeof DESCRIPTIONS;
@@ -26,6 +29,9 @@ const LOADERS: Record<LazyCommand, () => Promise<(program: Command) => void>> = 
   summary: async () => (await import('./reports.js')).registerSummary,
   latency: async () => (await import('./latency.js')).registerLatency,
   monitors: async () => (await import('./reports.js')).registerMonitors,
+  tcp: async () => (await import('./tcp.js')).registerTcp,
+  export: async () => (await import('./export.js')).registerExport,
+  sql: async () => (await import('./sql.js')).registerSql,
 };
 
 /** The command named on the command line (`cawire X …` or `cawire help X`), if it is one of these. */

@@ -9,7 +9,8 @@
 import type { DissectResult } from '../dissect/run.js';
 import { LineWriter } from '../output/sink.js';
 import { withLeadingColumn, type ReportFormat } from '../output/table.js';
-import { formatFloatTime, useCaptureTimes } from '../output/times.js';
+import type { Instant } from '../dissect/circuits.js';
+import { formatTime, useCaptureTimes } from '../output/times.js';
 
 export class EveryReport<Input> {
   private readonly out = new LineWriter();
@@ -22,9 +23,9 @@ export class EveryReport<Input> {
   ) {}
 
   /** A snapshot at capture time `at`: rendered now, written at the next flush. */
-  snapshot(input: Input, result: DissectResult, at: number): void {
+  snapshot(input: Input, result: DissectResult, at: Instant): void {
     useCaptureTimes([result.capture]);
-    this.write(input, at, `report at ${formatFloatTime(at)} (capture time), ${result.stats.packets} packets read`);
+    this.write(input, at, `report at ${formatTime(at.sec, at.nsec)} (capture time), ${result.stats.packets} packets read`);
   }
 
   /** Writes the snapshots rendered so far; waits while the reader of stdout is behind. */
@@ -36,20 +37,21 @@ export class EveryReport<Input> {
   /** The report at the end of the read (`end`: its last packet's time), after the snapshots: the text for stdout. */
   async final(input: Input, result: DissectResult): Promise<string> {
     await this.out.end();
-    const end = result.stats.lastTime;
-    if (!Number.isFinite(end)) return this.render(input);
-    return this.text(input, end, `report at the end, ${formatFloatTime(end)} (capture time), ${result.stats.packets} packets read`, true);
+    const { lastSec, lastNsec } = result.stats;
+    if (!Number.isFinite(lastSec)) return this.render(input);
+    const end = { sec: lastSec, nsec: lastNsec };
+    return this.text(input, end, `report at the end, ${formatTime(lastSec, lastNsec)} (capture time), ${result.stats.packets} packets read`, true);
   }
 
-  private write(input: Input, at: number, heading: string): void {
+  private write(input: Input, at: Instant, heading: string): void {
     const text = this.text(input, at, heading);
     if (text) this.out.line(text);
   }
 
-  private text(input: Input, at: number, heading: string, last = false): string {
+  private text(input: Input, at: Instant, heading: string, last = false): string {
     // A blank line between one table and the next heading.
     if (this.format === 'table') return `-- ${heading} --\n${this.render(input)}${last ? '' : '\n'}`;
-    const text = withLeadingColumn('report_at', formatFloatTime(at), () => this.render(input));
+    const text = withLeadingColumn('report_at', formatTime(at.sec, at.nsec), () => this.render(input));
     if (this.format !== 'csv') return text;
     // One header line for the whole run: the rows of every report below it.
     if (!this.csvHeaderWritten) {

@@ -4,7 +4,8 @@
 // 75%, max in milliseconds per server.
 
 import { Option, type Command } from 'commander';
-import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency } from '../analysis/latency.js';
+import { GROUP_BY, DANFO_MAX_ROWS, latency, mergeLatencyParts, type GroupBy, type MergedLatency, type SplitGroup } from '../analysis/latency.js';
+import type { SplitTimes } from '../analysis/latency-split.js';
 import { LatencyAccumulator, millis, type LatencyStats } from '../analysis/latency-stats.js';
 import { DEFAULT_TIMEOUT_SEC, PAIR_KINDS, type PairCounts, type PairKind, type PairRecord, type SearchConflict, type Unanswered } from '../analysis/pairing.js';
 import { CaptureError } from '../capture/types.js';
@@ -12,7 +13,7 @@ import type { DissectResult } from '../dissect/run.js';
 import { plotFormat, writeLatencyPlot } from '../output/plot.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, tableLayout, type Column, type ReportFormat } from '../output/table.js';
-import { formatFloatTime, useCaptureTimes } from '../output/times.js';
+import { formatTime, useCaptureTimes } from '../output/times.js';
 import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import { UNKNOWN_USER, hostOf, userOfHost, type ClientNameTable } from '../analysis/client-names.js';
@@ -39,7 +40,7 @@ import {
   type InputOptionValues,
 } from './common.js';
 import { joinNote } from './report-run.js';
-import { parseDuration as parseUnitDuration, parseTimeBound } from './units.js';
+import { parseTimeBound } from './units.js';
 
 /** Every file's host names, for --by user over several files. */
 function mergeNames(tables: readonly (ClientNameTable | undefined)[]): ClientNameTable | undefined {
@@ -77,6 +78,7 @@ interface LatencyCliOptions extends InputOptionValues {
   quiet?: boolean;
   jobs?: number;
   danfo?: boolean;
+  split?: boolean;
 }
 
 export { parseTime } from './units.js';
@@ -215,7 +217,48 @@ function fileColumn<T>(several: boolean): Column<Filed<T>>[] {
   return several ? [{ title: 'file', value: (r) => r.file ?? '' }] : [];
 }
 
-function recordColumns(format: ReportFormat, several: boolean): Column<Filed<PairRecord>>[] {
+/** --split: a pair's network and server times and whether a retransmission was in it. */
+const SPLIT_RECORD_COLUMNS: Column<PairRecord & SplitTimes>[] = [
+  { title: 'network ms', key: 'network_ms', value: (r) => r.networkMs, table: (r) => r.networkMs?.toFixed(3), align: 'right' },
+  { title: 'server ms', key: 'server_ms', value: (r) => r.serverMs, table: (r) => r.serverMs?.toFixed(3), align: 'right' },
+  { title: 'retransmitted', value: (r) => r.retransmitted },
+];
+
+/** Nearest-rank percentile of values (ms), NaN without any. */
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+/** The split table: per kind and group, the network and the server times (ms). */
+function splitColumns(format: ReportFormat, by: GroupBy, showKind: boolean): Column<SplitGroup>[] {
+  const ms = msCell(format);
+  const stat = (title: string, key: string, pick: (g: SplitGroup) => number[], p: number): Column<SplitGroup> => ({ title, key, value: (g) => ms(percentile(pick(g), p)), align: 'right' });
+  return [
+    ...(showKind ? [{ title: 'kind', value: (g: SplitGroup) => g.kind }] : []),
+    { title: by === 'pv' ? 'PV' : by, key: by, value: (g) => (format === 'table' ? safeText(g.group) || '(none)' : g.group) },
+    { title: 'pairs', value: (g) => g.network.length, align: 'right' },
+    { title: 'retransmitted', value: (g) => g.retransmitted, align: 'right' },
+    stat('network 50%', 'network_ms_p50', (g) => g.network, 0.5),
+    stat('network 90%', 'network_ms_p90', (g) => g.network, 0.9),
+    stat('network max', 'network_ms_max', (g) => g.network, 1),
+    stat('server 50%', 'server_ms_p50', (g) => g.server, 0.5),
+    stat('server 90%', 'server_ms_p90', (g) => g.server, 0.9),
+    stat('server max', 'server_ms_max', (g) => g.server, 1),
+  ];
+}
+
+/** --split in CSV/JSON statistics: each row's split, as keys of the row. */
+function splitStatsColumns(format: ReportFormat, report: Report): Column<StatsRow>[] {
+  const groups = new Map((report.split ?? []).map((g) => [`${g.kind}\0${g.group}`, g]));
+  const none: SplitGroup = { kind: 'create', group: '', network: [], server: [], retransmitted: 0 };
+  return splitColumns(format, 'server', false)
+    .slice(1)
+    .map((c): Column<StatsRow> => ({ title: `split ${c.title}`, key: c.key ?? `split_${c.title}`, value: (s) => c.value(groups.get(`${s.kind}\0${s.group}`) ?? none), align: c.align }));
+}
+
+function recordColumns(format: ReportFormat, several: boolean, split = false): Column<Filed<PairRecord>>[] {
   const text = wireText(format);
   return [
     ...fileColumn<PairRecord>(several),
@@ -224,11 +267,12 @@ function recordColumns(format: ReportFormat, several: boolean): Column<Filed<Pai
     { title: 'client', value: (r) => r.client },
     { title: 'server', value: (r) => r.server },
     { title: 'circuit', value: (r) => r.circuit, align: 'right' },
-    { title: 'request time', key: 'request_time', value: (r) => formatFloatTime(r.requestTime) },
+    { title: 'request time', key: 'request_time', value: (r) => formatTime(r.requestSec, r.requestNsec) },
     { title: 'latency ms', key: 'latency_ms', value: (r) => millis(r.latency), align: 'right' },
     { title: 'request frame', key: 'request_frame', value: (r) => r.requestFrame, align: 'right' },
     { title: 'response frame', key: 'response_frame', value: (r) => r.responseFrame, align: 'right' },
     { title: 'outcome', value: (r) => r.outcome },
+    ...(split ? SPLIT_RECORD_COLUMNS : []),
   ];
 }
 
@@ -240,7 +284,7 @@ function unansweredColumns(format: ReportFormat, several: boolean): Column<Filed
     { title: 'PV', key: 'pv', value: (u) => text(u.pv) },
     { title: 'client', value: (u) => u.client },
     { title: 'server', value: (u) => u.server ?? '' },
-    { title: 'request time', key: 'request_time', value: (u) => formatFloatTime(u.requestTime) },
+    { title: 'request time', key: 'request_time', value: (u) => formatTime(u.requestSec, u.requestNsec) },
     { title: 'request frame', key: 'request_frame', value: (u) => u.requestFrame, align: 'right' },
     { title: 'reason', value: (u) => u.reason },
   ];
@@ -264,6 +308,8 @@ interface Report extends Pick<MergedLatency, 'stats' | 'distributions' | 'counts
   several: boolean;
   /** by user: the names the circuits sent (several captures: every file's hosts) */
   names?: ClientNameTable;
+  /** --split: network and server times per kind and group */
+  split?: SplitGroup[];
 }
 
 /** Notes on stderr: replies without their request, then what the dissector skipped. */
@@ -285,11 +331,24 @@ function conflictLines(report: Report): string[] {
 /** What goes to stdout: the listing asked for, or the unanswered line and the statistics. */
 function reportTexts(o: LatencyCliOptions, kinds: readonly PairKind[], report: Report): string[] {
   const format: ReportFormat = o.csv ? 'csv' : o.json ? 'json' : 'table';
-  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several), report.listed, o.slowerThan === undefined ? 'no pairs found' : `no pairs slower than ${millis(o.slowerThan)} ms found`)];
+  if (o.raw || o.slowerThan !== undefined) return [formatReport(format, recordColumns(format, report.several, o.split), report.listed, o.slowerThan === undefined ? 'no pairs found' : `no pairs slower than ${millis(o.slowerThan)} ms found`)];
   if (o.unanswered) return [formatReport(format, unansweredColumns(format, report.several), report.unanswered, 'no unanswered requests found')];
   const columns = statsColumns(format, o.by, kinds.length > 1);
-  if (format !== 'table') return [formatReport<StatsRow>(format, [...columns, ...NOTE_COLUMNS], statsRows(report, kinds, o.by))];
-  return [unansweredLine(kinds, report.unanswered), formatTable(columns, report.stats, tableLayout(), 'no pairs found'), ...(kinds.includes('search') ? conflictLines(report) : [])];
+  const split = o.split ? splitStatsColumns(format, report) : [];
+  if (format !== 'table') return [formatReport<StatsRow>(format, [...columns, ...NOTE_COLUMNS, ...split], statsRows(report, kinds, o.by))];
+  return [
+    unansweredLine(kinds, report.unanswered),
+    formatTable(columns, report.stats, tableLayout(), 'no pairs found'),
+    ...(kinds.includes('search') ? conflictLines(report) : []),
+    ...(o.split ? splitTable(report, kinds, o.by) : []),
+  ];
+}
+
+/** --split in a table: network and server times per group (ms), under the statistics. */
+function splitTable(report: Report, kinds: readonly PairKind[], by: GroupBy): string[] {
+  const groups = (report.split ?? []).filter((g) => g.network.length > 0).sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  const head = 'network (capture point to server and back, estimated) and server time, ms; a pair with a retransmission counts all on the network:';
+  return [noteLines(head), formatTable(splitColumns('table', by, kinds.length > 1), groups, tableLayout(), 'no TCP pairs to split found')];
 }
 
 /** Writes the report to stdout (or `texts`, made of it: --every) and the plot; false when the reader of stdout went away. */
@@ -326,6 +385,7 @@ async function latencyOfOne(o: LatencyCliOptions, kinds: readonly PairKind[], fi
     filter: filterSpec(o, false),
     // danfo.js needs the records; without --danfo none are kept (the accumulator has the values).
     statsEngine: o.danfo ? 'danfo' : 'stream',
+    split: o.split,
     keepRecords: o.danfo && !listing && !o.unanswered ? DANFO_MAX_ROWS : 0,
     onRecord: listing ? (r) => r.latency > bound && listed.push(r) : undefined,
     stop,
@@ -366,6 +426,7 @@ async function latencyOfSeveral(o: LatencyCliOptions, kinds: readonly PairKind[]
       until: o.until,
       dissect: dissectOptions(o),
       filter: filterSpec(o, false),
+      split: o.split,
       listSlowerThan: listing ? (o.slowerThan ?? -Infinity) : undefined,
     },
     o.jobs ?? defaultJobs(files.length),
@@ -405,6 +466,7 @@ export function registerLatency(program: Command): void {
     .option('--timeout <duration>', 'a request unanswered this long (capture time: 60s, 500ms; bare number = s) counts as unanswered', durationOption({ positive: true }), DEFAULT_TIMEOUT_SEC)
     .option('--plot <file>', 'draw the latency distribution per group (CDF) to FILE.svg or FILE.png')
     .option('--unanswered', 'list the requests that got no reply (kind, PV, client, server, reason)')
+    .option('--split', 'split each TCP pair into the network round trip to the server and the server\'s own time (network_ms, server_ms, retransmitted; a table per group)')
     .option('--danfo', 'statistics from a danfo.js DataFrame groupby, up to 200,000 pairs (loads danfo.js: about 1 s and 140 MB; the numbers of the default streaming accumulator, a mean or std may differ in its last digit)')
     .option('-q, --quiet', 'no end-of-run notes on stderr')
     .addHelpText('after', `\nThe ${DURATION_HELP}: --slower-than refuses a bare number (it was milliseconds).${REPORT_FILES_HELP}`);

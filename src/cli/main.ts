@@ -17,6 +17,11 @@ export async function buildProgram(args: readonly string[] = []): Promise<Comman
     // commander's own usage errors exit 2 as documented (help and --version 0); set before the
     // subcommands are added so they inherit it.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    // Progress on stderr when it is a terminal, unless -q (print to a terminal: its lines are the progress).
+    .hook('preAction', async (_program, action) => {
+      if (!process.stderr.isTTY || action.opts().quiet === true || (action.name() === 'print' && process.stdout.isTTY)) return;
+      (await import('./progress.js')).showProgress();
+    })
     .addHelpText(
       'after',
       `

@@ -38,7 +38,7 @@ export async function readReport<N extends AnalysisName>(name: N, options: Optio
   if (every && files.length > 1 && !input.join) throw new UsageError('--every reports on one capture as it is read: a pipe, a file, or rotated files with --join');
   if (files.length <= 1 || input.join) {
     const sources = files.length <= 1 ? [inputSource(files[0])] : files;
-    const r: RunOutcome<PartOf<N>> = await runAnalysis(sources, buildAnalysis(name, options), {
+    const r: RunOutcome<PartOf<N>> = await runAnalysis(sources, await buildAnalysis(name, options), {
       dissect: input.dissect,
       filter: input.filter,
       abort: stop,

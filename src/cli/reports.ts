@@ -33,11 +33,13 @@ import {
 } from '../analysis/searches.js';
 import { DEFAULT_GAP, DEFAULT_INTERVAL_SEC, type GapRule, type MonitorOptions, type MonitorRow, type MonitorStall } from '../analysis/monitors.js';
 import { dbrTypeName } from '../../protocols/ca/dbr.js';
-import { plotFormat, writeRatePlot } from '../output/plot.js';
+import { plotFormat, timeSeriesSvg, writeSvgPlot } from '../output/plot.js';
+import { DNS_SLOW_SEC } from '../analysis/dns.js';
 import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
 import { formatReport, formatTable, noteLines, type Column, type ListItem, type ReportFormat } from '../output/table.js';
-import { formatFloatTime, formatTime } from '../output/times.js';
+import { formatTime } from '../output/times.js';
+import type { Instant } from '../dissect/circuits.js';
 import { safeText } from '../output/values.js';
 import { DESCRIPTIONS } from './commands.js';
 import {
@@ -62,7 +64,7 @@ import { EveryReport } from './every.js';
 import { stoppedBySignals } from './interrupt.js';
 import { filedRows, readReport, reportInputEnd, withFileColumn, type InputChoice, type ReportInput } from './report-run.js';
 
-interface ReportOptions extends InputOptionValues, FilterOptionValues {
+export interface ReportOptions extends InputOptionValues, FilterOptionValues {
   json?: boolean;
   csv?: boolean;
   quiet?: boolean;
@@ -83,14 +85,14 @@ function positiveNumber(v: string): number {
   return n;
 }
 
-function positiveInteger(v: string): number {
+export function positiveInteger(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('wants a whole number above 0.');
   return n;
 }
 
 /** A report command: [files...], input options, filters, --join, --jobs, --json, --csv, -q. */
-function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
+export function reportCommand(program: Command, name: string, description: string, filterMeaning: string): Command {
   const cmd = program
     .command(name)
     .description(description)
@@ -103,7 +105,7 @@ function reportCommand(program: Command, name: string, description: string, filt
 }
 
 /** The input and filters the command line names. */
-function inputOf(files: string[], o: ReportOptions): InputChoice {
+export function inputOf(files: string[], o: ReportOptions): InputChoice {
   return { files, join: o.join, jobs: o.jobs, dissect: dissectOptions(o), filter: filterSpec(o) };
 }
 
@@ -111,12 +113,12 @@ function inputOf(files: string[], o: ReportOptions): InputChoice {
 const byOption = (what: string) =>
   new Option('--by <group>', `${what} per client socket (ip:port), client host (ip), or CA user@host the client sent`).choices(['socket', 'host', 'user']).default('socket');
 
-function formatOf(o: ReportOptions): ReportFormat {
+export function formatOf(o: ReportOptions): ReportFormat {
   return o.json ? 'json' : o.csv ? 'csv' : 'table';
 }
 
 /** Runs a report: a first SIGINT/SIGTERM stops its read and it reports what was read (interrupt.ts). */
-function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
+export function runReport(program: Command, body: (stop: AbortSignal) => Promise<void>): Promise<void> {
   return runCommand(program.opts().debug === true, () => stoppedBySignals(body));
 }
 
@@ -133,19 +135,20 @@ async function reportWith<N extends AnalysisName>(
   render: (input: ReportInput<PartOf<N>>) => string,
 ): Promise<void> {
   await runReport(program, async (stop) => {
-    const { input, text } = await readAndRender(files, o, name, options, render, stop);
+    const { input, text } = await readAndRender(name, options, files, o, stop, render);
     await writeReport(text, input, o);
   });
 }
 
-/** The report's input (`filter`: the runner's, default the filter options) and its text, after the --every snapshots. */
-async function readAndRender<N extends AnalysisName>(
-  files: string[],
-  o: ReportOptions,
+/** The report's input and its text: what `render` makes of it, after the --every snapshots (written as it read). */
+export async function readAndRender<N extends AnalysisName>(
   name: N,
   options: OptionsOf<N>,
-  render: (input: ReportInput<PartOf<N>>) => string,
+  files: string[],
+  o: ReportOptions,
   stop: AbortSignal,
+  render: (input: ReportInput<PartOf<N>>) => string,
+  /** the runner's filter, when not the filter options' (monitors applies --pv itself) */
   filter = filterSpec(o),
 ): Promise<{ input: ReportInput<PartOf<N>>; text: string }> {
   const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
@@ -154,7 +157,7 @@ async function readAndRender<N extends AnalysisName>(
 }
 
 /** Writes the report, then the end-of-run notes unless --quiet. */
-async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
+export async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOptions): Promise<void> {
   const out = new LineWriter();
   if (text) out.line(text);
   await out.end();
@@ -162,7 +165,7 @@ async function writeReport<P>(text: string, input: ReportInput<P>, o: ReportOpti
 }
 
 /** One capture's rows in `columns`, or several files' rows with the file first. */
-function rowsReport<P, R>(
+export function rowsReport<P, R>(
   format: ReportFormat,
   columns: readonly Column<R>[],
   input: ReportInput<P>,
@@ -181,9 +184,8 @@ function withNotes(format: ReportFormat, table: string, notes: string[]): string
 
 // ---- values ------------------------------------------------------------------
 
-const when = (m: Moment | undefined): string | undefined => (m ? formatTime(m.sec, m.nsec) : undefined);
-
-const whenSeconds = (t: number | undefined): string | undefined => (t === undefined ? undefined : formatFloatTime(t));
+/** A capture time exact to its precision (a Moment is one too). */
+const when = (t: Instant | undefined): string | undefined => (t ? formatTime(t.sec, t.nsec) : undefined);
 
 const round = (x: number | undefined, digits: number): number | undefined => (x === undefined ? undefined : Number(x.toFixed(digits)));
 const ms = (seconds: number | undefined): number | undefined => round(seconds === undefined ? undefined : seconds * 1000, 3);
@@ -477,9 +479,9 @@ const CIRCUIT_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'client version', key: 'client_version', value: (r) => r.clientVersion, align: 'right' },
   { title: 'server version', key: 'server_version', value: (r) => r.serverVersion, align: 'right' },
   { title: 'priority', value: (r) => r.priority, align: 'right' },
-  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start', value: (r) => when(r.startAt) },
   { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
-  { title: 'end', value: (r) => whenSeconds(r.end) },
+  { title: 'end', value: (r) => when(r.endAt) },
   { title: 'end frame', key: 'end_frame', value: (r) => r.endFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.lastMessage?.frame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => round(circuitDuration(r), 6), align: 'right' },
@@ -528,7 +530,7 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'client -> server', value: (r) => `${r.client} -> ${r.server}` },
   { title: 'host/user', value: (r) => `${safeText(r.hostName ?? '?')}/${safeText(r.userName ?? '?')}` },
   { title: 'version prio', value: (r) => `${both(r.clientVersion, r.serverVersion)} p${r.priority ?? '?'}` },
-  { title: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'start', value: (r) => when(r.startAt) },
   { title: 'duration s', value: (r) => round(circuitDuration(r), 3), align: 'right' },
   { title: 'handshake ms', value: (r) => ms(r.handshakeRtt), align: 'right' },
   { title: 'CA bytes up/down', value: (r) => both(r.caBytesToServer, r.caBytesToClient), align: 'right' },
@@ -545,12 +547,12 @@ const CIRCUIT_TABLE_COLUMNS: Column<CircuitSummary>[] = [
   { title: 'frames', value: (r) => `${r.startFrame ?? '?'}-${r.endFrame ?? r.lastMessage?.frame ?? '?'}` },
 ];
 
-const RESET_COLUMNS: Column<ResetCircuit>[] = [
+export const RESET_COLUMNS: Column<ResetCircuit>[] = [
   { title: 'circuit', value: (r) => r.circuit.id, align: 'right' },
   { title: 'client', value: (r) => r.circuit.client },
   { title: 'server', value: (r) => r.circuit.server },
   { title: 'reset by', key: 'reset_by', value: (r) => r.circuit.rstBy },
-  { title: 'at', value: (r) => whenSeconds(r.circuit.end) },
+  { title: 'at', value: (r) => when(r.circuit.endAt) },
   { title: 'reset frame', key: 'reset_frame', value: (r) => r.circuit.endFrame, align: 'right' },
   { title: 'start frame', key: 'start_frame', value: (r) => r.circuit.startFrame, align: 'right' },
   { title: 'last frame', key: 'last_frame', value: (r) => r.circuit.lastMessage?.frame, align: 'right' },
@@ -571,7 +573,7 @@ function circuitGroupColumns(by: ClientGrouping): Column<CircuitGroup>[] {
     { title: 'circuits', value: (r) => r.circuits, align: 'right' },
     { title: 'client sockets', key: 'client_sockets', value: (r) => r.clients, preview: LIST_PREVIEW },
     { title: 'servers', value: (r) => r.servers, preview: LIST_PREVIEW },
-    { title: 'first start', key: 'first_start', value: (r) => whenSeconds(r.start) },
+    { title: 'first start', key: 'first_start', value: (r) => when(r.startAt) },
     { title: 'first frame', key: 'first_frame', value: (r) => r.firstFrame, align: 'right' },
     { title: 'channels created', key: 'channels_created', value: (r) => r.channelsCreated, align: 'right' },
     { title: 'subscriptions', value: (r) => r.subscriptions, align: 'right' },
@@ -632,12 +634,19 @@ function summaryRows(s: CaptureSummary, file: string | undefined): SummaryRow[] 
     { section: 'capture', item: 'client hosts', value: s.clientHosts },
     { section: 'capture', item: 'PV names', value: s.pvs, command: 'cawire searches' },
     { section: 'capture', item: 'circuits', value: s.circuits, command: 'cawire circuits' },
+    ...(s.dns?.queries ? [dnsRow(s.dns)] : []),
     ...s.commands.map(([type, n]): SummaryRow => ({ section: 'messages', item: type, value: n })),
     ...s.problems.map((p: Problem): SummaryRow => ({ section: 'problems', item: p.problem, value: p.count, detail: p.detail, command: p.command, frames: p.frames })),
   ];
   const target = file && file !== '-' ? ` ${shellWord(file)}` : '';
   for (const r of rows) if (r.command) r.command += target;
   return rows;
+}
+
+/** The DNS line (when there were any): queries the CA client hosts sent, how many went unanswered or were answered after DNS_SLOW_SEC. */
+function dnsRow(d: NonNullable<CaptureSummary['dns']>): SummaryRow {
+  const where = d.frames.length ? ` (frames ${d.frames.join(' ')}${d.unanswered + d.slow > d.frames.length ? ' ...' : ''})` : '';
+  return { section: 'capture', item: 'DNS queries', value: d.queries, detail: `by the CA client hosts: ${d.unanswered} unanswered, ${d.slow} answered after ${DNS_SLOW_SEC} s${where}`, frames: d.frames };
 }
 
 const SUMMARY_COLUMNS: Column<SummaryRow>[] = [
@@ -758,6 +767,11 @@ function nonZeroNumber(v: string): number {
 }
 
 const seconds6 = (s: number | undefined): number | undefined => round(s, 6);
+/** A time the report computed (an interval's start: the first packet plus whole intervals), to the microsecond. */
+const boundaryTime = (t: number): string => {
+  const sec = Math.floor(t);
+  return formatTime(sec, Math.min(999_999_000, Math.round((t - sec) * 1e6) * 1000));
+};
 const hz = (x: number): number => Number(x.toFixed(3));
 const range = ([a, b]: [number, number]): string => (a === b ? String(a) : `${a}-${b}`);
 const stallLine = (s: MonitorStall): string => `${s.startFrame}-${s.endFrame} ${s.durationS.toFixed(3)} s ${s.cause}`;
@@ -800,7 +814,7 @@ function monitorColumns(format: ReportFormat, o: MonitorCliOptions): Column<Moni
       title: 'stalls',
       value: (r) =>
         json
-          ? (r.stalls.map((s) => ({ start_frame: s.startFrame, end_frame: s.endFrame, start: formatFloatTime(s.start), duration_s: seconds6(s.durationS), cause: s.cause })) as unknown as ListItem[])
+          ? (r.stalls.map((s) => ({ start_frame: s.startFrame, end_frame: s.endFrame, start: formatTime(s.startSec, s.startNsec), duration_s: seconds6(s.durationS), cause: s.cause })) as unknown as ListItem[])
           : r.stalls.map(stallLine),
     },
     { title: 'lag_offset_s', value: (r) => seconds6(r.lag?.offsetS) },
@@ -824,7 +838,7 @@ function monitorColumns(format: ReportFormat, o: MonitorCliOptions): Column<Moni
   if (o.interval !== undefined) {
     columns.push(
       { title: 'interval_s', value: (r) => r.series?.interval },
-      { title: 'interval_start', value: (r) => (r.series ? formatFloatTime(r.series.start) : undefined) },
+      { title: 'interval_start', value: (r) => (r.series ? boundaryTime(r.series.start) : undefined) },
       { title: 'rates_hz', value: (r) => (r.series ? r.series.counts.map((n) => hz(n / r.series!.interval)) : []) },
     );
   }
@@ -868,7 +882,7 @@ const STALL_COLUMNS: Column<StallRow>[] = [
   { title: 'PV', key: 'pv', value: (r) => safeText(r.row.pv) },
   { title: 'subscription', key: 'subscription_id', value: (r) => r.row.subscriptionId, align: 'right' },
   { title: 'circuit', value: (r) => (r.row.circuit < 0 ? undefined : r.row.circuit), align: 'right' },
-  { title: 'from', key: 'start', value: (r) => whenSeconds(r.start) },
+  { title: 'from', key: 'start', value: (r) => formatTime(r.startSec, r.startNsec) },
   { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
   { title: 'end frame', key: 'end_frame', value: (r) => r.endFrame, align: 'right' },
   { title: 'duration s', key: 'duration_s', value: (r) => seconds6(r.durationS), align: 'right' },
@@ -891,6 +905,20 @@ function monitorNotes(rows: readonly MonitorRow[], o: MonitorCliOptions): string
     );
   }
   return notes;
+}
+
+/** --plot: each row's updates per second per interval, a step line from its first update, its stalls shaded. */
+function ratePlotSvg(rows: readonly MonitorRow[], o: MonitorCliOptions, interval: number): string {
+  const drawn = rows.filter((r) => r.series?.counts.length);
+  const t0 = Math.min(...drawn.map((r) => r.series!.start));
+  const series = drawn.map((r) => {
+    const { start, counts } = r.series!;
+    const points: [number, number][] = counts.map((n, k) => [start + k * interval - t0, n / interval]);
+    points.push([start + counts.length * interval - t0, counts.at(-1)! / interval]);
+    return { name: o.by === 'pv' ? r.pv : `${r.pv} #${r.subscriptionId} (circuit ${r.circuit})`, points };
+  });
+  const spans = drawn.flatMap((r) => r.stalls.map((s) => ({ from: s.start - t0, to: s.start + s.durationS - t0, label: `${r.pv}: ${stallLine(s)}` })));
+  return timeSeriesSvg(series, { title: `updates per ${interval} s`, xTitle: 'seconds after the first update', yTitle: 'updates per second', spans });
 }
 
 export function registerMonitors(program: Command): void {
@@ -940,13 +968,9 @@ export function registerMonitors(program: Command): void {
           return input.several ? text : withNotes(format, text, input.part.length ? monitorNotes(input.part, o) : []);
         };
         // --pv is the analysis's own: a stall's causes lie in messages of no PV and in the circuit's other subscriptions
-        const { input, text } = await readAndRender(files, o, 'monitors', { ...options, pv: o.pv }, render, stop, { ...filterSpec(o), pv: undefined });
+        const { input, text } = await readAndRender('monitors', { ...options, pv: o.pv }, files, o, stop, render, { ...filterSpec(o), pv: undefined });
         if (o.plot) {
-          const rows = input.several ? input.parts.flat() : input.part;
-          const series = rows
-            .filter((r) => r.series)
-            .map((r) => ({ name: o.by === 'pv' ? r.pv : `${r.pv} #${r.subscriptionId} (circuit ${r.circuit})`, series: r.series!, stalls: r.stalls.map((s) => [s.start, s.start + s.durationS] as [number, number]) }));
-          await writeRatePlot(o.plot, series, { title: `updates per ${options.interval ?? DEFAULT_INTERVAL_SEC} s` });
+          await writeSvgPlot(o.plot, ratePlotSvg(input.several ? input.parts.flat() : input.part, o, options.interval ?? DEFAULT_INTERVAL_SEC));
           if (!o.quiet) process.stderr.write(`cawire: wrote ${o.plot}\n`);
         }
         await writeReport(text, input, o);

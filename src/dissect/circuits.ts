@@ -35,6 +35,12 @@ export class Half implements StreamConsumer {
   }
 }
 
+/** A capture time exact to the nanosecond: Unix seconds and nanoseconds (a float holds only about the µs). */
+export interface Instant {
+  sec: number;
+  nsec: number;
+}
+
 export class TcpCircuit {
   /** see protocolState: a circuit that carries no message has none */
   private state: object | undefined = undefined;
@@ -43,6 +49,17 @@ export class TcpCircuit {
   /** capture times (Unix seconds, float) */
   firstSeen: number;
   lastSeen: number;
+  // The same times exact (Unix seconds and nanoseconds), for printing: the first packet, the SYN, the
+  // SYN-ACK and the end, each valid when its float time above is set. Small integers in the object's
+  // own fields: no object per circuit (a circuit without data costs under 1 KiB: see the README).
+  firstSec: number;
+  firstNsec: number;
+  synSec = 0;
+  synNsec = 0;
+  synAckSec = 0;
+  synAckNsec = 0;
+  endSec = 0;
+  endNsec = 0;
   // The optional fields start as undefined in the constructor, so that every
   // circuit keeps one shape (hidden class) whatever it has seen: the per-packet
   // code then reads circuits through monomorphic property accesses.
@@ -74,12 +91,16 @@ export class TcpCircuit {
     readonly serverIp: number,
     readonly serverPort: number,
     now: number,
+    firstSec: number,
+    firstNsec: number,
     roleEvidence: TcpCircuit['roleEvidence'],
     /** the protocol this circuit carries (see protocol.ts) */
     readonly handler: ProtocolHandler,
   ) {
     this.firstSeen = now;
     this.lastSeen = now;
+    this.firstSec = firstSec;
+    this.firstNsec = firstNsec;
     this.roleEvidence = roleEvidence;
     this.toServer = new Half(this, true);
     this.toClient = new Half(this, false);

@@ -15,7 +15,7 @@ import { TcpFlow, newTcpClock, windowScaleOption } from '../net/tcp-analysis.js'
 import { CircuitTable, TcpCircuit, type Closer } from './circuits.js';
 import type { CaEvent } from './event.js';
 import { newStats, type DissectStats } from './stats.js';
-import { resolveOptions, type DissectOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type DatagramView, type DissectOptions, type ResolvedOptions, type SegmentView } from './options.js';
 import type { PacketTime, ProtocolHandler } from './protocol.js';
 import { DEFAULT_PROTOCOLS } from './registry.js';
 import { u16be, u32be } from '../../protocols/bytes.js';
@@ -90,6 +90,12 @@ export class Dissector implements PacketSink, PacketTime {
   private readonly tcpClock = newTcpClock();
   /** every circuit's TcpFlow while the TCP analysis is off: it counts nothing, and costs no memory per circuit */
   private readonly idleFlow = new TcpFlow();
+  /** DissectOptions.segments and its one reused view (undefined: nobody asked) */
+  private readonly onSegment: ((s: SegmentView) => void) | undefined;
+  private segmentView: SegmentView | undefined = undefined;
+  /** DissectOptions.otherDatagrams and its one reused view */
+  private readonly onOtherDatagram: ((d: DatagramView) => void) | undefined;
+  private datagramView: DatagramView | undefined = undefined;
 
   // The packet being decoded (PacketTime: the handlers read it from here; events take their time and frame from it).
   sec = 0;
@@ -107,6 +113,8 @@ export class Dissector implements PacketSink, PacketTime {
     this.tcpLimits = { maxHeldPerStream: this.options.maxHeldPerStream, heldSegmentCost: HELD_SEGMENT_COST };
     const ctx = { options: this.options, stats: this.stats, packet: this as PacketTime, emit: onEvent };
     this.handlers = (options.protocols ?? DEFAULT_PROTOCOLS).map((make) => make(ctx));
+    this.onSegment = options.segments;
+    this.onOtherDatagram = options.otherDatagrams;
   }
 
   packet(frame: number, linkType: number, tsSec: number, tsNsec: number, data: Buffer, offset: number, capLen: number): void {
@@ -118,9 +126,13 @@ export class Dissector implements PacketSink, PacketTime {
     this.now = unixSeconds(tsSec, tsNsec);
     if (s.packets === 1) {
       s.firstTime = this.now;
+      s.firstSec = tsSec;
+      s.firstNsec = tsNsec;
       this.tcpClock.originSec = tsSec; // TCP analysis times count from here, exact to the nanosecond
     }
     s.lastTime = this.now;
+    s.lastSec = tsSec;
+    s.lastNsec = tsNsec;
     if ((s.packets & 0xffff) === 0) this.maintain();
     const ipOff = ipv4Offset(linkType, data, offset, capLen);
     if (ipOff < 0) {
@@ -192,6 +204,19 @@ export class Dissector implements PacketSink, PacketTime {
       }
     }
     this.otherPort(1, sport < dport ? sport : dport);
+    if (this.onOtherDatagram) {
+      const d = (this.datagramView ??= { srcIp: 0, sport: 0, dstIp: 0, dport: 0, buf, off: 0, len: 0, frame: 0, time: 0 });
+      d.srcIp = srcIp;
+      d.sport = sport;
+      d.dstIp = dstIp;
+      d.dport = dport;
+      d.buf = buf;
+      d.off = off + 8;
+      d.len = payLen < 0 ? 0 : payLen;
+      d.frame = this.frame;
+      d.time = this.now;
+      this.onOtherDatagram(d);
+    }
   }
 
   /** The likely server port of an unclaimed TCP packet: a SYN's destination, a SYN-ACK's source, a port seen so, else the lower port. */
@@ -282,10 +307,14 @@ export class Dissector implements PacketSink, PacketTime {
       if (flags & TCP_ACK) {
         if (c.synAckTime === undefined) {
           c.synAckTime = this.now;
+          c.synAckSec = this.sec;
+          c.synAckNsec = this.nsec;
           c.synAckFrame = this.frame;
         }
       } else if (c.synTime === undefined) {
         c.synTime = this.now;
+        c.synSec = this.sec;
+        c.synNsec = this.nsec;
         c.synFrame = this.frame;
       }
     }
@@ -302,6 +331,7 @@ export class Dissector implements PacketSink, PacketTime {
       // A segment cut by the snapshot length lost its tail: treat it as a gap.
       if (cut) framer.gap();
     }
+    let analysis = 0;
     if (this.options.tcpAnalysis) {
       if (syn) half.tcp.synOptions(other.tcp, (flags & TCP_ACK) !== 0, windowScaleOption(buf, off + 20, payOff));
       const clock = this.tcpClock;
@@ -309,14 +339,17 @@ export class Dissector implements PacketSink, PacketTime {
       clock.nsec = this.nsec;
       clock.frame = this.frame;
       // seq and ack as int32 (a float passed to a call is boxed), the window field written out (no call)
-      half.tcp.segment(other.tcp, seq | 0, ack | 0, flags, (buf[off + 14]! << 8) | buf[off + 15]!, wireLen - dataOff, newBytes, clock);
+      analysis = half.tcp.segment(other.tcp, seq | 0, ack | 0, flags, (buf[off + 14]! << 8) | buf[off + 15]!, wireLen - dataOff, newBytes, clock);
     }
+    if (this.onSegment) this.segment(c, fromClient, seq, ack, flags, (buf[off + 14]! << 8) | buf[off + 15]!, wireLen - dataOff, analysis);
     if (flags & TCP_RST) {
       if (!c.endedBy) {
         c.endedBy = 'rst';
         c.rstBy = fromClient ? 'client' : 'server';
         if (!c.closer) this.closing(c, c.rstBy);
         c.endTime = this.now;
+        c.endSec = this.sec;
+        c.endNsec = this.nsec;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
@@ -326,10 +359,30 @@ export class Dissector implements PacketSink, PacketTime {
       if (c.closed && !c.endedBy) {
         c.endedBy = 'fin';
         c.endTime = this.now;
+        c.endSec = this.sec;
+        c.endNsec = this.nsec;
         c.endFrame = this.frame;
         this.closedQueue.push(c);
       }
     }
+  }
+
+  /** Tells DissectOptions.segments of a segment, in the one reused view. */
+  private segment(c: TcpCircuit, fromClient: boolean, seq: number, ack: number, flags: number, window: number, len: number, analysis: number): void {
+    const v = (this.segmentView ??= { circuit: c, fromClient, seq: 0, ack: 0, flags: 0, window: 0, len: 0, analysis: 0, frame: 0, sec: 0, nsec: 0, time: 0 });
+    v.circuit = c;
+    v.fromClient = fromClient;
+    v.seq = seq;
+    v.ack = ack;
+    v.flags = flags;
+    v.window = window;
+    v.len = len;
+    v.analysis = analysis;
+    v.frame = this.frame;
+    v.sec = this.sec;
+    v.nsec = this.nsec;
+    v.time = this.now;
+    this.onSegment!(v);
   }
 
   /** The first FIN, or a RST before any FIN: who closed the circuit, when, in which frame. */
@@ -377,6 +430,8 @@ export class Dissector implements PacketSink, PacketTime {
       srcIsClient ? dstIp : srcIp,
       srcIsClient ? dport : sport,
       this.now,
+      this.sec,
+      this.nsec,
       evidence,
       handler,
     );

@@ -123,10 +123,57 @@ export interface DissectOptions {
    * datagram (default: DEFAULT_PROTOCOLS of src/dissect/registry.ts: CA first).
    */
   protocols?: readonly ProtocolFactory[];
+  /**
+   * Told of every TCP segment of a circuit after its analysis (`cawire tcp`, latency
+   * --split), as one reused view: copy what you keep. Unset, it costs one check per segment.
+   */
+  segments?: (s: SegmentView) => void;
+  /**
+   * Told of every UDP datagram no protocol handler claimed (counted as "other ports"),
+   * as one reused view: the summary's DNS line reads port 53 from here.
+   */
+  otherDatagrams?: (d: DatagramView) => void;
+}
+
+/** A TCP segment of a circuit (DissectOptions.segments): one object, rewritten for each segment. */
+export interface SegmentView {
+  circuit: TcpCircuit;
+  fromClient: boolean;
+  /** sequence and acknowledgement numbers (unsigned 32-bit) */
+  seq: number;
+  ack: number;
+  /** TCP header flags (byte 13: FIN 1, SYN 2, RST 4, PSH 8, ACK 16) */
+  flags: number;
+  /** the window field as sent (unscaled) */
+  window: number;
+  /** payload bytes on the wire */
+  len: number;
+  /** TcpFlag bits of the analysis (0 when it is off) */
+  analysis: number;
+  frame: number;
+  sec: number;
+  nsec: number;
+  /** Unix seconds as a float */
+  time: number;
+}
+
+/** A UDP datagram no handler claimed (DissectOptions.otherDatagrams): one object, rewritten for each. */
+export interface DatagramView {
+  srcIp: number;
+  sport: number;
+  dstIp: number;
+  dport: number;
+  /** the payload: buf[off, off + len) (a view of the capture: copy what you keep) */
+  buf: Buffer;
+  off: number;
+  len: number;
+  frame: number;
+  /** Unix seconds as a float */
+  time: number;
 }
 
 /** What an analysis reads, as dissection options (its selection()). */
-export type MessageSelection = Pick<DissectOptions, 'wants' | 'declined' | 'copyMessages' | 'tcpAnalysis'>;
+export type MessageSelection = Pick<DissectOptions, 'wants' | 'declined' | 'copyMessages' | 'tcpAnalysis' | 'segments' | 'otherDatagrams'>;
 
 export interface ResolvedOptions {
   serverPort: number;

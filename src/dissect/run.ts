@@ -8,6 +8,7 @@ import { Dissector, type CircuitListener } from './dissector.js';
 import type { CaEvent } from './event.js';
 import type { DissectOptions } from './options.js';
 import type { DissectStats } from './stats.js';
+import { readProgress } from './read-progress.js';
 
 export interface DissectResult {
   capture: CaptureStats;
@@ -45,11 +46,15 @@ export async function runDissection(
   const parser = new CaptureParser(dissector);
   const { afterChunk, stop, abort } = hooks;
   const chunks = options.copyMessages ? reusedBufferChunks(source, { signal: abort }) : captureChunks(source, { signal: abort });
+  const progress = readProgress();
+  progress?.begin([source]);
   for await (const chunk of chunks) {
     parser.push(chunk);
+    progress?.read(chunk.length, dissector.stats.caMessages);
     if (afterChunk) await afterChunk();
     if (stop?.()) break;
   }
+  progress?.end();
   parser.stats.gzip = chunks.gzip;
   const capture = parser.end(chunks.stopped ? stopName(abort!) : undefined);
   dissector.finish();

@@ -20,6 +20,11 @@ export interface DissectStats {
   /** capture time of the first and last packet (Unix seconds; NaN before any packet) */
   firstTime: number;
   lastTime: number;
+  /** the same exact: Unix seconds and nanoseconds (NaN before any packet) */
+  firstSec: number;
+  firstNsec: number;
+  lastSec: number;
+  lastNsec: number;
   /** frames that are not IPv4 (ARP, IPv6, …) */
   nonIp: number;
   /** frames too short for their link or IP header */
@@ -63,6 +68,10 @@ export function newStats(): DissectStats {
     packets: 0,
     firstTime: NaN,
     lastTime: NaN,
+    firstSec: NaN,
+    firstNsec: NaN,
+    lastSec: NaN,
+    lastNsec: NaN,
     nonIp: 0,
     badFrames: 0,
     otherProtocol: 0,

@@ -130,9 +130,14 @@ export interface ZeroWindowStall {
   startFrame: number;
   /** Unix seconds */
   startTime: number;
+  /** the same exact (Unix seconds and nanoseconds), for printing */
+  startSec: number;
+  startNsec: number;
   /** the segment that opened the window again; undefined when it never was in the capture */
   endFrame?: number;
   endTime?: number;
+  endSec?: number;
+  endNsec?: number;
   /** zero-window segments the side sent during the stall */
   advertisements: number;
   /** probes the peer sent during the stall */
@@ -427,13 +432,26 @@ export class TcpFlow {
       if (!e.stall) {
         e.zeroWindowStalls++;
         const startTime = unixSeconds(clock.originSec + clock.sec, clock.nsec);
-        e.stall = { startFrame: clock.frame, startTime, endFrame: undefined, endTime: undefined, advertisements: 0, probes: 0 };
+        e.stall = {
+          startFrame: clock.frame,
+          startTime,
+          startSec: clock.originSec + clock.sec,
+          startNsec: clock.nsec,
+          endFrame: undefined,
+          endTime: undefined,
+          endSec: undefined,
+          endNsec: undefined,
+          advertisements: 0,
+          probes: 0,
+        };
         this.state |= St.STALLED;
       }
       e.stall.advertisements++;
     } else if (e.stall && window > 0 && !(flags & Tcp.RST)) {
       e.stall.endFrame = clock.frame;
       e.stall.endTime = unixSeconds(clock.originSec + clock.sec, clock.nsec);
+      e.stall.endSec = clock.originSec + clock.sec;
+      e.stall.endNsec = clock.nsec;
       keep(e, e.stall);
       e.stall = undefined;
       this.state &= ~St.STALLED;

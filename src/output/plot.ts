@@ -168,30 +168,56 @@ async function svgToPng(svg: string): Promise<Buffer> {
   return resvg.render().asPng();
 }
 
-// ---- updates per interval over time (cawire monitors --plot) ----------------------
+// ---- time series (cawire tcp --trace --plot) -----------------------------------
 
-export interface RatePlotSeries {
+/** A line over time: (seconds, value) points, drawn as steps (a value holds until the next). */
+export interface TimeSeries {
   name: string;
-  /** updates per interval from `start` (Unix seconds) */
-  series: { start: number; interval: number; counts: readonly number[] };
-  /** stalls: [from, to] Unix seconds, drawn as shaded bands */
-  stalls: readonly [number, number][];
+  points: readonly (readonly [number, number])[];
 }
 
-/** An SVG document: one `<g class="series">` per series with its rate `<path>` and a `<rect class="stall">` per stall. */
-export function rateSeriesSvg(list: readonly RatePlotSeries[], opts: PlotOptions): string {
-  const drawn = list.filter((s) => s.series.counts.length > 0);
-  const t0 = Math.min(...drawn.map((s) => s.series.start), Infinity);
-  let tMax = 0;
-  let rMax = 0;
-  for (const { series: s } of drawn) {
-    tMax = Math.max(tMax, s.start - t0 + s.counts.length * s.interval);
-    for (const n of s.counts) rMax = Math.max(rMax, n / s.interval);
+export interface TimeSeriesOptions {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  /** spans to shade (stalls), with a label each */
+  spans?: readonly { from: number; to: number; label: string }[];
+  /** moments to mark with a tick above the plot (retransmissions), per kind */
+  marks?: readonly { name: string; times: readonly number[] }[];
+}
+
+/** A linear axis from 0 (or lo) to a round number above max, with about five ticks. */
+function linearAxis(lo: number, max: number): Axis {
+  const span = max - lo > 0 ? max - lo : 1;
+  const raw = span / 5;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].find((m) => m * magnitude >= raw)! * magnitude;
+  const start = Math.floor(lo / step) * step;
+  const hi = start + Math.ceil((max - start) / step) * step || start + step;
+  const ticks: number[] = [];
+  for (let v = start; v <= hi * (1 + 1e-9) + 1e-12; v += step) ticks.push(Number(v.toPrecision(12)));
+  return { log: false, lo: start, hi, ticks };
+}
+
+/** An SVG document: one `<g class="series">` with a step `<path>` per series, stalls as `<rect class="span">`, marks as `<line class="mark">`. */
+export function timeSeriesSvg(series: readonly TimeSeries[], opts: TimeSeriesOptions): string {
+  const drawn = series.filter((s) => s.points.length > 0);
+  let tMin = Infinity;
+  let tMax = -Infinity;
+  let yMax = 0;
+  for (const s of drawn) {
+    for (const [t, y] of s.points) {
+      tMin = Math.min(tMin, t);
+      tMax = Math.max(tMax, t);
+      yMax = Math.max(yMax, y);
+    }
   }
-  const xAxis = latencyAxis(0, tMax);
-  const yAxis = latencyAxis(0, rMax);
-  const yOfRate = (r: number): number => yOf(r / yAxis.hi);
-  const labels = drawn.map((s) => `${s.name}${s.stalls.length ? ` (${s.stalls.length} stalls)` : ''}`);
+  if (tMin === Infinity) tMin = tMax = 0;
+  const xAxis = linearAxis(Math.min(0, tMin), tMax);
+  const yAxis = linearAxis(0, yMax);
+  const x = (t: number) => MARGIN.left + ((t - xAxis.lo) / (xAxis.hi - xAxis.lo)) * PLOT_W;
+  const y = (v: number) => MARGIN.top + (1 - (v - yAxis.lo) / (yAxis.hi - yAxis.lo)) * PLOT_H;
+  const labels = [...drawn.map((s) => s.name), ...(opts.spans?.length ? ['stall'] : []), ...(opts.marks ?? []).filter((m) => m.times.length).map((m) => m.name)];
   const width = Math.ceil(MARGIN.left + PLOT_W + 16 + 24 + LEGEND_CHAR_W * Math.max(10, ...labels.map((l) => l.length)) + 8);
   const height = Math.max(MARGIN.top + PLOT_H + MARGIN.bottom, MARGIN.top + labels.length * LEGEND_ROW + 8);
   const bottom = MARGIN.top + PLOT_H;
@@ -202,42 +228,53 @@ export function rateSeriesSvg(list: readonly RatePlotSeries[], opts: PlotOptions
     `<text class="title" x="${MARGIN.left}" y="${MARGIN.top - 16}" font-size="15">${escapeXml(opts.title)}</text>`,
     '<g class="axes" stroke="#cccccc">',
   ];
-  for (const t of xAxis.ticks) out.push(`<line class="grid x" x1="${fixed(xOf(xAxis, t))}" x2="${fixed(xOf(xAxis, t))}" y1="${MARGIN.top}" y2="${bottom}"/>`);
-  for (const r of yAxis.ticks) out.push(`<line class="grid y" x1="${MARGIN.left}" x2="${right}" y1="${fixed(yOfRate(r))}" y2="${fixed(yOfRate(r))}"/>`);
+  for (const t of xAxis.ticks) out.push(`<line class="grid x" x1="${fixed(x(t))}" x2="${fixed(x(t))}" y1="${MARGIN.top}" y2="${bottom}"/>`);
+  for (const v of yAxis.ticks) out.push(`<line class="grid y" x1="${MARGIN.left}" x2="${right}" y1="${fixed(y(v))}" y2="${fixed(y(v))}"/>`);
   out.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#333333"/>`, '</g>');
   out.push('<g class="tick-labels" fill="#333333">');
-  for (const t of xAxis.ticks) out.push(`<text x="${fixed(xOf(xAxis, t))}" y="${bottom + 16}" text-anchor="middle">${tickLabel(t)}</text>`);
-  for (const r of yAxis.ticks) out.push(`<text x="${MARGIN.left - 6}" y="${fixed(yOfRate(r) + 4)}" text-anchor="end">${tickLabel(r)}</text>`);
+  for (const t of xAxis.ticks) out.push(`<text x="${fixed(x(t))}" y="${bottom + 16}" text-anchor="middle">${tickLabel(t)}</text>`);
+  for (const v of yAxis.ticks) out.push(`<text x="${MARGIN.left - 6}" y="${fixed(y(v) + 4)}" text-anchor="end">${tickLabel(v)}</text>`);
+  out.push('</g>');
   out.push(
-    '</g>',
-    `<text class="axis-title x" x="${MARGIN.left + PLOT_W / 2}" y="${bottom + MARGIN.bottom - 14}" text-anchor="middle">seconds after the first update</text>`,
-    `<text class="axis-title y" transform="translate(18 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">updates per second</text>`,
+    `<text class="axis-title x" x="${MARGIN.left + PLOT_W / 2}" y="${bottom + MARGIN.bottom - 14}" text-anchor="middle">${escapeXml(opts.xTitle)}</text>`,
+    `<text class="axis-title y" transform="translate(14 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">${escapeXml(opts.yTitle)}</text>`,
   );
+  for (const s of opts.spans ?? []) {
+    out.push(`<rect class="span" x="${fixed(x(s.from))}" y="${MARGIN.top}" width="${fixed(Math.max(1, x(s.to) - x(s.from)))}" height="${PLOT_H}" fill="#d62728" fill-opacity="0.12"><title>${escapeXml(s.label)}</title></rect>`);
+  }
   const legend: string[] = [`<g class="legend" transform="translate(${right + 16} ${MARGIN.top})">`];
-  drawn.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length]!;
-    const { start, interval, counts } = s.series;
-    const x = (t: number): string => fixed(xOf(xAxis, t - t0));
-    const path = [`M${x(start)},${fixed(yOfRate(counts[0]! / interval))}`];
-    counts.forEach((n, k) => path.push(`H${x(start + (k + 1) * interval)}`, k + 1 < counts.length ? `V${fixed(yOfRate(counts[k + 1]! / interval))}` : ''));
-    out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
-    for (const [a, b] of s.stalls) out.push(`<rect class="stall" x="${x(a)}" y="${MARGIN.top}" width="${fixed(Math.max(1, xOf(xAxis, b - t0) - xOf(xAxis, a - t0)))}" height="${PLOT_H}" fill="${colour}" fill-opacity="0.15"/>`);
-    out.push(`<path class="rate" d="${path.join('')}" fill="none" stroke="${colour}" stroke-width="1.5"/>`, '</g>');
+  const legendItem = (i: number, colour: string, label: string) =>
     legend.push(
       `<g class="legend-item" transform="translate(0 ${i * LEGEND_ROW})">`,
       `<line x1="0" x2="18" y1="6" y2="6" stroke="${colour}" stroke-width="3"/>`,
-      `<text x="24" y="10">${escapeXml(labels[i]!)}</text>`,
+      `<text x="24" y="10">${escapeXml(label)}</text>`,
       '</g>',
     );
+  drawn.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length]!;
+    const pts = s.points;
+    const d = [`M${fixed(x(pts[0]![0]))},${fixed(y(pts[0]![1]))}`];
+    for (let k = 1; k < pts.length; k++) d.push(`H${fixed(x(pts[k]![0]))}V${fixed(y(pts[k]![1]))}`);
+    out.push(`<g class="series" data-name="${escapeXml(s.name)}">`, `<path d="${d.join('')}" fill="none" stroke="${colour}" stroke-width="1.5"/>`, '</g>');
+    legendItem(i, colour, s.name);
+  });
+  let row = drawn.length;
+  if (opts.spans?.length) legendItem(row++, '#f3c6c6', 'stall');
+  (opts.marks ?? []).forEach((m, k) => {
+    if (!m.times.length) return;
+    const colour = COLOURS[(drawn.length + k) % COLOURS.length]!;
+    out.push(`<g class="marks" data-name="${escapeXml(m.name)}" stroke="${colour}" stroke-width="1.5">`);
+    for (const t of m.times) out.push(`<line class="mark" x1="${fixed(x(t))}" x2="${fixed(x(t))}" y1="${MARGIN.top - 8}" y2="${MARGIN.top + 6}"/>`);
+    out.push('</g>');
+    legendItem(row++, colour, m.name);
   });
   legend.push('</g>');
   out.push(...legend, '</svg>');
   return out.join('\n') + '\n';
 }
 
-/** Writes the rate plot as SVG or PNG, by the file's extension. */
-export async function writeRatePlot(file: string, series: readonly RatePlotSeries[], opts: PlotOptions): Promise<void> {
-  const svg = rateSeriesSvg(series, opts);
+/** Writes an SVG document as the file's extension asks: SVG, or PNG (see plotFormat). */
+export async function writeSvgPlot(file: string, svg: string): Promise<void> {
   if (plotFormat(file) === 'png') await writeFile(file, await svgToPng(svg));
   else await writeFile(file, svg);
 }

@@ -3,6 +3,7 @@
 // its widest columns are narrowed first, text wrapped in them, lists cut with '…'
 // (`--wide`: every column as wide as its widest cell, every list whole).
 
+import Table from 'cli-table3';
 import stringWidth from 'string-width';
 import { csvList, type ListItem } from './csv-list.js';
 import { jsonSafe } from './non-finite.js';
@@ -83,7 +84,6 @@ function wantColour(): boolean {
 }
 
 const CYAN = ['\u001b[36m', '\u001b[39m'] as const;
-const GREY = ['\u001b[90m', '\u001b[39m'] as const;
 
 /** A cell of the table: its lines, and whether a too-long line is cut rather than wrapped. */
 interface TextCell {
@@ -140,22 +140,25 @@ function rowLines(columns: readonly Column<unknown>[], cells: readonly TextCell[
   return lines;
 }
 
-/** A boxed table, a rule under the head only. */
+/**
+ * A boxed table, a rule under the head only, drawn by cli-table3 (compact) from the
+ * widths fitWidths chose: each cell comes laid out to its width (layOut), so
+ * cli-table3 neither wraps nor cuts; colour for the head and border only on a
+ * terminal that wants it (cli-table3 would colour a pipe too).
+ */
 function boxed<R>(columns: readonly Column<R>[], head: readonly TextCell[], body: readonly TextCell[][], widths: readonly number[]): string {
   const colour = wantColour();
-  const border = (s: string): string => (colour ? `${GREY[0]}${s}${GREY[1]}` : s);
-  const rule = (l: string, m: string, r: string): string => border(`${l}${widths.map((w) => '─'.repeat(w + 2)).join(m)}${r}`);
-  const bar = border('│');
-  const cols = columns as readonly Column<unknown>[];
-  const out: string[] = [rule('┌', '┬', '┐')];
-  const emit = (cells: readonly TextCell[], isHead: boolean): void => {
-    for (const parts of rowLines(cols, cells, widths, isHead, colour)) out.push(`${bar} ${parts.join(` ${bar} `)} ${bar}`);
-  };
-  emit(head, true);
-  out.push(rule('├', '┼', '┤'));
-  for (const row of body) emit(row, false);
-  out.push(rule('└', '┴', '┘'));
-  return out.join('\n');
+  const lines = (cells: readonly TextCell[]): string[] => cells.map((c, i) => layOut(c, widths[i]!).join('\n'));
+  const table = new Table({
+    head: lines(head),
+    colWidths: widths.map((w) => w + 2),
+    colAligns: columns.map((c) => c.align ?? 'left'),
+    wordWrap: false,
+    truncate: '',
+    style: { head: colour ? ['cyan'] : [], border: colour ? ['grey'] : [], compact: true, 'padding-left': 1, 'padding-right': 1 },
+  });
+  for (const row of body) table.push(lines(row));
+  return table.toString();
 }
 
 /** A table without a box, its columns two spaces apart, a rule under the head: for a terminal too narrow for the box. */
@@ -365,6 +368,11 @@ export function withLeadingColumn<T>(key: string, value: string, format: () => T
   }
 }
 
+/** A JSON row's first keys: --every's report_at inside withLeadingColumn, else none (for reports that write their JSON rows themselves). */
+export function jsonRowStart(): Record<string, unknown> {
+  return leading ? { [leading.key]: leading.value } : {};
+}
+
 export function formatCsv<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   const first = leading ? `${csvField(leading.key)},` : '';
   const cell = leading ? `${csvField(leading.value)},` : '';
@@ -381,8 +389,7 @@ function jsonCell(v: Cell | readonly ListItem[]): unknown {
 export function formatJsonRows<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   return rows
     .map((r) => {
-      const o: Record<string, unknown> = {};
-      if (leading) o[leading.key] = leading.value;
+      const o = jsonRowStart();
       for (const c of columns) o[c.key ?? c.title] = jsonCell(c.value(r));
       return JSON.stringify(o);
     })

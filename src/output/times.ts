@@ -8,8 +8,6 @@ import type { CaptureStats } from '../capture/types.js';
 
 /** Fraction digits when the capture's resolution is not known. */
 export const DEFAULT_TIME_DIGITS = 9;
-/** Fraction digits a float near 2e9 s holds: a time kept as float seconds prints at most these. */
-export const FLOAT_TIME_DIGITS = 6;
 
 let digits = DEFAULT_TIME_DIGITS;
 let local = false;
@@ -48,13 +46,4 @@ function format(sec: number, nsec: number, places: number): string {
 /** A capture time (Unix seconds and nanoseconds) in this run's format. */
 export function formatTime(sec: number, nsec: number): string {
   return format(sec, nsec, digits);
-}
-
-/** A capture time kept as float seconds, rounded to the µs (all a float holds) or the capture's precision if coarser. */
-export function formatFloatTime(t: number): string {
-  const places = Math.min(digits, FLOAT_TIME_DIGITS);
-  const unit = 10 ** places;
-  const ticks = Math.round(t * unit);
-  const sec = Math.floor(ticks / unit);
-  return format(sec, (ticks - sec * unit) * 10 ** (9 - places), places);
 }

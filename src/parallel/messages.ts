@@ -38,6 +38,8 @@ export interface PrintStart {
   file: number;
   path: string;
   options: PrintTaskOptions;
+  /** report how far the read got ('read' messages): the main thread shows progress */
+  progress?: boolean;
 }
 
 /** The main thread wants `n` more batches of a print task; `spare` is a written batch's byte buffer, given back for reuse. */
@@ -54,6 +56,8 @@ export interface AnalysisStart {
   file: number;
   path: string;
   task: AnalysisTask;
+  /** report how far the read got ('read' messages): the main thread shows progress */
+  progress?: boolean;
 }
 
 /** Stop reading (a signal reached the CLI): each analysis task sends back the part it has, `reason` as its capture.stoppedBy. */
@@ -79,6 +83,16 @@ export interface LineBatch {
   bytes: Uint8Array;
   ends: Uint32Array;
   times: Float64Array;
+}
+
+/** How far a task's read got since its last report (a few times a second, and at its end). */
+export interface ReadReport {
+  type: 'read';
+  file: number;
+  /** bytes read since the last report */
+  bytes: number;
+  /** CA messages the file's read decoded so far */
+  messages: number;
 }
 
 /** A print task read its whole file: after its last batch. */
@@ -111,4 +125,4 @@ export interface TaskFailed {
   stack?: string;
 }
 
-export type FromWorker = LineBatch | PrintDone | AnalysisDone | AnalysisUnread | TaskFailed;
+export type FromWorker = LineBatch | PrintDone | AnalysisDone | AnalysisUnread | TaskFailed | ReadReport;

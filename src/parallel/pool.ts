@@ -27,7 +27,8 @@ import type { LineWriter } from '../output/sink.js';
 import type { AnalysisName, LatencyTaskOptions, PartOf } from '../analysis/registry.js';
 import type { EventFilterSpec } from '../dissect/filter.js';
 import type { DissectOptions } from '../dissect/options.js';
-import type { AnalysisTask, FromWorker, LineBatch, PrintTaskOptions, TaskFailed, ToWorker } from './messages.js';
+import type { AnalysisTask, FromWorker, LineBatch, PrintTaskOptions, ReadReport, TaskFailed, ToWorker } from './messages.js';
+import { readProgress, type ReadProgress } from '../dissect/read-progress.js';
 
 /** The worker's script: beside this module both in the tsc output (dist/src/parallel/) and in the bundle (dist/cli/). */
 const WORKER_SCRIPT = new URL('./worker.js', import.meta.url);
@@ -52,15 +53,21 @@ function taskError(m: TaskFailed, path: string): Error {
   return err;
 }
 
-/** The worker threads, with their messages and failures routed to one place. */
+/** The worker threads, with their messages and failures routed to one place; their reads' progress on this thread's display. */
 class Pool {
   readonly workers: Worker[];
   private closing = false;
+  /** this thread's progress display (read-progress.ts), told of every file's read */
+  readonly progress: ReadProgress | undefined = readProgress();
+  /** CA messages each file's read decoded so far */
+  private readonly messages: number[];
 
-  constructor(size: number, onMessage: (m: FromWorker, w: Worker) => void, onFailure: (err: Error) => void) {
+  constructor(paths: readonly string[], size: number, onMessage: (m: FromWorker, w: Worker) => void, onFailure: (err: Error) => void) {
+    this.messages = paths.map(() => 0);
+    this.progress?.begin(paths);
     this.workers = Array.from({ length: size }, () => {
       const w = new Worker(WORKER_SCRIPT);
-      w.on('message', (m: FromWorker) => onMessage(m, w));
+      w.on('message', (m: FromWorker) => (m.type === 'read' ? this.read(m) : onMessage(m, w)));
       w.on('error', (err) => onFailure(err instanceof Error ? err : new Error(String(err))));
       w.on('exit', (code) => {
         if (!this.closing) onFailure(new Error(`a worker thread stopped (exit code ${code})`));
@@ -73,8 +80,14 @@ class Pool {
     w.postMessage(m, transfer);
   }
 
+  private read(m: ReadReport): void {
+    this.messages[m.file] = m.messages;
+    this.progress!.read(m.bytes, this.messages.reduce((a, b) => a + b, 0));
+  }
+
   /** Stops every thread, whatever it is doing. */
   async close(): Promise<void> {
+    this.progress?.end();
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
@@ -128,6 +141,7 @@ export async function printFiles(
   let wake: (() => void) | undefined;
   const streams: Stream[] = [];
   const pool = new Pool(
+    paths,
     Math.min(jobs, paths.length),
     (m) => {
       const s = streams[m.file]!;
@@ -148,7 +162,7 @@ export async function printFiles(
     paths.forEach((path, file) => {
       const worker = pool.workers[file % pool.workers.length]!;
       streams.push({ file, worker, queue: [], line: 0 });
-      Pool.send(worker, { type: 'print', file, path, options });
+      Pool.send(worker, { type: 'print', file, path, options, progress: pool.progress !== undefined });
       Pool.send(worker, { type: 'more', file, n: PREFETCH });
     });
     let live = streams;
@@ -234,10 +248,11 @@ export async function analyseFiles<N extends AnalysisName>(
   const finished = (): boolean => returned === next && (next === paths.length || stop?.aborted === true);
   const give = (w: Worker): void => {
     if (next >= paths.length || stop?.aborted) return;
-    Pool.send(w, { type: 'analyse', file: next, path: paths[next]!, task: task as AnalysisTask });
+    Pool.send(w, { type: 'analyse', file: next, path: paths[next]!, task: task as AnalysisTask, progress: pool.progress !== undefined });
     next++;
   };
   const pool = new Pool(
+    paths,
     Math.min(jobs, paths.length),
     (m, w) => {
       if (m.type === 'analysed' || m.type === 'unread') {

@@ -14,10 +14,42 @@ import type { CaEvent } from '../dissect/event.js';
 import { writeEventJson } from '../output/json.js';
 import { compileTemplateWriter } from '../output/template.js';
 import { TextOut } from '../output/text-out.js';
+import type { ReadProgress } from '../dissect/read-progress.js';
 import type { AnalysisStart, FromWorker, PrintStart, TaskFailed, ToWorker } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('cawire: src/parallel/worker.js runs as a worker thread of the cawire CLI, not on its own');
+
+/** How far a task's read got, posted to the main thread's progress display a few times a second and at the end. */
+class PostedProgress implements ReadProgress {
+  private bytes = 0;
+  private messages = 0;
+  private last = 0;
+
+  constructor(private readonly file: number) {}
+
+  begin(): void {}
+
+  read(bytes: number, messages: number): void {
+    this.bytes += bytes;
+    this.messages = messages;
+    const now = Date.now();
+    if (now - this.last >= PROGRESS_MS) this.send(now);
+  }
+
+  end(): void {
+    this.send(Date.now());
+  }
+
+  private send(now: number): void {
+    this.last = now;
+    post({ type: 'read', file: this.file, bytes: this.bytes, messages: this.messages });
+    this.bytes = 0;
+  }
+}
+
+/** How often a task reports its progress. */
+const PROGRESS_MS = 200;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
@@ -64,6 +96,7 @@ class PrintTask {
       if (this.count >= full && this.credits > 0) this.send();
     };
     const { result } = await runAnalysis([path], linePrinter(options.filter, onEvent), {
+      progress: this.start.progress ? new PostedProgress(this.start.file) : undefined,
       dissect: options.dissect,
       filter: options.filter,
       afterChunk: () => (this.count >= full ? this.sendWhenAsked() : undefined),
@@ -120,7 +153,12 @@ async function analyse(start: AnalysisStart): Promise<void> {
   const { name, options, dissect, filter } = start.task;
   const stop = new AbortController();
   analysing.add(stop);
-  const r = await runAnalysis([start.path], buildAnalysis(name, options), { dissect, filter, abort: stop.signal })
+  const r = await runAnalysis([start.path], await buildAnalysis(name, options), {
+    dissect,
+    filter,
+    abort: stop.signal,
+    progress: start.progress ? new PostedProgress(start.file) : undefined,
+  })
     .catch((err: unknown) => {
       // Stopped before the header came (the reader's CaptureError): the file is left out, not a failure.
       if (stop.signal.aborted && err instanceof Error && err.name === 'CaptureError') return undefined;

@@ -32,7 +32,7 @@ function splitPcap(path: string, n: number): string[] {
 }
 
 async function part<N extends AnalysisName>(name: N, options: OptionsOf<N>, sources: string[]) {
-  return (await runAnalysis(sources, buildAnalysis(name, options))).part;
+  return (await runAnalysis(sources, await buildAnalysis(name, options))).part;
 }
 
 describe.skipIf(!HAVE_SHARED)('runner: --join of a capture cut in pieces', () => {
@@ -57,7 +57,7 @@ describe.skipIf(!HAVE_SHARED)('runner: --join of a capture cut in pieces', () =>
   it('numbers frames on across the files and says where each file went', async () => {
     const capture = join(REAL, 'multi_ioc.pcap');
     const pieces = splitPcap(capture, 3);
-    const r = await runAnalysis(pieces, buildAnalysis('circuits', {}));
+    const r = await runAnalysis(pieces, await buildAnalysis('circuits', {}));
     // multi_ioc.txt: 1006 packets (capinfos); 336 records per piece, the last 334
     expect(r.result.capture.packets).toBe(1006);
     expect(r.joined!.map((f) => [f.path, f.firstFrame, f.lastFrame])).toEqual([
@@ -70,7 +70,7 @@ describe.skipIf(!HAVE_SHARED)('runner: --join of a capture cut in pieces', () =>
 
 describe.skipIf(!HAVE_SHARED)('runner: filters and grouping on multi_ioc.pcap', () => {
   const capture = join(REAL, 'multi_ioc.pcap');
-  const run = <N extends AnalysisName>(name: N, options: OptionsOf<N>, filter = {}) => runAnalysis([capture], buildAnalysis(name, options), { filter });
+  const run = async <N extends AnalysisName>(name: N, options: OptionsOf<N>, filter = {}) => runAnalysis([capture], await buildAnalysis(name, options), { filter });
 
   // multi_ioc.txt: 20 circuits and 40 CreateChan pairs per server (IOC2 on TCP 41233); 20 searches for each of 6 names.
   it('--port 41233: the 20 circuits of IOC2 and its 40 channel creations', async () => {

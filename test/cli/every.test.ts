@@ -67,6 +67,19 @@ describe.skipIf(!HAVE_SHARED)('--every', () => {
     expect(reports.at(-1)).toMatch(/client window 0 for 38\.31\d s \(frames 2271-2310/);
   });
 
+  it('tcp on slow_consumer.client: the stall in progress in a snapshot (no end yet), closed at frame 2310 at the end', () => {
+    const r = cawire(['tcp', '--json', '--every', '20s', '-q', join(SCENARIOS, 'slow_consumer.client.pcap')]);
+    expect(r.code).toBe(0);
+    const rows = jsonRows(r.out);
+    expect(rows.length).toBeGreaterThan(1);
+    type Stall = { side: string; start_frame: number; end_frame: number | null };
+    const first = (rows[0]!.stalls as Stall[])[0]!;
+    // slow_consumer.txt: the client's zero window from frame 2271 until its window update in frame 2310
+    expect([first.side, first.start_frame, first.end_frame]).toEqual(['client', 2271, null]);
+    const last = (rows.at(-1)!.stalls as Stall[])[0]!;
+    expect([last.side, last.start_frame, last.end_frame]).toEqual(['client', 2271, 2310]);
+  });
+
   it('latency on flaky_connect.client: counts grow to the whole report (96 names connected, median 64.773 ms)', () => {
     const r = cawire(['latency', '--kind', 'connect', '--json', '--every', '5s', '-q', join(SCENARIOS, 'flaky_connect.client.pcap')]);
     expect(r.code).toBe(0);

@@ -95,9 +95,9 @@ describe('cawire latency', SLOW, () => {
     expect(r.out).toBe(
       [
         'kind,pv,client,server,circuit,request_time,latency_ms,request_frame,response_frame,outcome',
-        'create,B:pv1,10.0.1.2:41001,10.0.0.2:5064,4,2023-11-14T22:13:21.600000Z,7,82,84,ok',
-        'create,B:pv3,10.0.1.2:41003,10.0.0.2:5064,8,2023-11-14T22:13:23.600000Z,7,174,176,ok',
-        'create,B:pv5,10.0.1.2:41005,10.0.0.2:5064,12,2023-11-14T22:13:25.600000Z,7,266,268,ok',
+        'create,B:pv1,10.0.1.2:41001,10.0.0.2:5064,4,2023-11-14T22:13:21.600000000Z,7,82,84,ok',
+        'create,B:pv3,10.0.1.2:41003,10.0.0.2:5064,8,2023-11-14T22:13:23.600000000Z,7,174,176,ok',
+        'create,B:pv5,10.0.1.2:41005,10.0.0.2:5064,12,2023-11-14T22:13:25.600000000Z,7,266,268,ok',
         '',
       ].join('\n'),
     );
@@ -119,7 +119,7 @@ describe('cawire latency', SLOW, () => {
       client: '10.0.1.1:40000',
       server: '10.0.0.1:5064',
       circuit: 1,
-      request_time: '2023-11-14T22:13:20.200000Z', // 1700000000.2: an ISO string, as in CSV and tables
+      request_time: '2023-11-14T22:13:20.200000000Z', // 1700000000.2: an ISO string, as in CSV and tables, with the capture's ns digits
       latency_ms: 3,
       request_frame: 10,
       response_frame: 12,

@@ -1,13 +1,15 @@
 // The package installs as users install CLIs: `npm pack` ships what `bin`, `main`
 // and `types` need, and `npm install -g` of the tarball gives a working `cawire`.
 // npm reads the dependencies from its cache (CI's `npm ci` filled it) or the registry.
+// The README's library example type-checks against the installed package's types.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { libraryExample, typeErrors } from '../helpers/readme-example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEMO = join(ROOT, 'fixtures/demo.pcap');
@@ -49,5 +51,11 @@ describe('npm pack and a global install', () => {
     // The library entry and its types are in place for `import ... from 'cawire'`.
     const lib = join(prefix, 'lib/node_modules/cawire');
     expect(readdirSync(join(lib, 'dist/src')).filter((f) => f === 'index.js' || f === 'index.d.ts')).toEqual(['index.d.ts', 'index.js']);
+    // The README's library example type-checks against the installed types, as in a user's project.
+    const project = mkdtempSync(join(tmpdir(), 'cawire-user-'));
+    writeFileSync(join(project, 'package.json'), '{ "type": "module" }');
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(lib, join(project, 'node_modules/cawire'), 'dir');
+    expect(typeErrors(project, 'example.ts', libraryExample())).toBe('');
   }, 300_000);
 });

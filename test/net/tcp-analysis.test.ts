@@ -134,7 +134,20 @@ describe('TCP analysis, flag by flag (Wireshark tcp.analysis rules)', () => {
     expect(names(c.send('server', 3.501, 6000, 1000, { len: 700, newBytes: 699 }))).toEqual(['WINDOW_FULL']);
     const e = c.client.events;
     expect([e.zeroWindows, e.zeroWindowStalls, c.server.events.zeroWindowProbes, c.server.events.retransmissions]).toEqual([3, 1, 2, 0]);
-    expect(e.stalls).toEqual([{ startFrame: 5, startTime: 1_700_000_000.01, endFrame: 10, endTime: 1_700_000_003.5, advertisements: 3, probes: 2 }]);
+    expect(e.stalls).toEqual([
+      {
+        startFrame: 5,
+        startTime: 1_700_000_000.01,
+        startSec: 1_700_000_000,
+        startNsec: 10_000_000,
+        endFrame: 10,
+        endTime: 1_700_000_003.5,
+        endSec: 1_700_000_003,
+        endNsec: 500_000_000,
+        advertisements: 3,
+        probes: 2,
+      },
+    ]);
   });
 
   it('a stall not over at the end is kept without an end; of many, the longest are kept and all are counted', () => {

@@ -2,42 +2,14 @@
 // package's types (needs the build: npm test runs it first), and the narrowing it
 // relies on is real: without the `type` test, `ev.command.data` is an error.
 
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { libraryExample, typeErrors } from '../helpers/readme-example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-
-/** The ```ts block of the README's "## Library" section. */
-function libraryExample(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Library'));
-  const block = /```ts\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n## ', 1)));
-  if (!block) throw new Error('README: no ```ts block in ## Library');
-  return block[1]!;
-}
-
-/** tsc's diagnostics for one file that imports 'cawire' as a user's project would ('' when it compiles). */
-function typeErrors(dir: string, name: string, source: string): string {
-  writeFileSync(join(dir, name), source);
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, target: 'es2023', lib: ['es2023'], module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')], skipLibCheck: true },
-      files: [name],
-    }),
-  );
-  try {
-    execFileSync(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', stdio: 'pipe' });
-    return '';
-  } catch (err) {
-    return (err as { stdout: string }).stdout;
-  }
-}
 
 describe('the README library example', () => {
   let dir = '';

@@ -35,6 +35,11 @@ export interface MonitorOptions {
   gap?: GapRule;
   /** --sequence: the value of a numeric scalar is a counter stepping by `sequenceStep` (default 1) */
   sequence?: boolean;
+  /**
+   * --lag: read each DBR_TIME update's time stamp for the lag behind it (off by
+   * default: it is a tenth of the report's time on a busy capture)
+   */
+  lag?: boolean;
   sequenceStep?: number;
   /** seconds of the rate intervals (default 1) */
   interval?: number;
@@ -406,6 +411,7 @@ export class MonitorAnalysis {
   private readonly ended: CircuitMonitors[] = [];
   private readonly interval: number;
   private readonly step: number;
+  private readonly withLag: boolean;
   private origin = NaN;
   private clock: CaptureClock | undefined;
   private readonly wants: ((pv: string | undefined) => boolean) | undefined;
@@ -418,6 +424,7 @@ export class MonitorAnalysis {
   constructor(private readonly o: MonitorOptions = {}) {
     this.interval = o.interval ?? DEFAULT_INTERVAL_SEC;
     this.step = o.sequenceStep ?? 1;
+    this.withLag = o.lag === true;
     this.wants = pvFilter({ pv: o.pv });
   }
 
@@ -517,7 +524,7 @@ export class MonitorAnalysis {
       if (gap < hot[at + SHORTEST_GAP]!) hot[at + SHORTEST_GAP] = gap;
       if (gap > hot[at + KEPT_ABOVE]!) this.keepGap(s, gap, m.frame);
       if (t >= hot[at + BUCKET_END]!) this.closeBuckets(s, t);
-      if (type >= DBR_TIME_FIRST && type <= DBR_TIME_LAST && ps >= 12) {
+      if (this.withLag && type >= DBR_TIME_FIRST && type <= DBR_TIME_LAST && ps >= 12) {
         // DBR_TIME_*: status, severity, then the time stamp (EPICS seconds, nanoseconds)
         const sec = u32be(m.buf, m.payloadOffset + 4);
         if (sec !== 0) {

@@ -741,6 +741,7 @@ interface MonitorCliOptions extends ReportOptions {
   by?: 'subscription' | 'pv';
   interval?: number;
   gap?: GapRule;
+  lag?: boolean;
   sequence?: boolean;
   sequenceStep?: number;
   top?: number;
@@ -817,11 +818,15 @@ function monitorColumns(format: ReportFormat, o: MonitorCliOptions): Column<Moni
           ? (r.stalls.map((s) => ({ start_frame: s.startFrame, end_frame: s.endFrame, start: formatTime(s.startSec, s.startNsec), duration_s: seconds6(s.durationS), cause: s.cause })) as unknown as ListItem[])
           : r.stalls.map(stallLine),
     },
-    { title: 'lag_offset_s', value: (r) => seconds6(r.lag?.offsetS) },
-    { title: 'lag_median_s', value: (r) => seconds6(r.lag?.medianS) },
-    { title: 'lag_p99_s', value: (r) => seconds6(r.lag?.p99S) },
-    { title: 'lag_max_s', value: (r) => seconds6(r.lag?.maxS) },
   ];
+  if (o.lag) {
+    columns.push(
+      { title: 'lag_offset_s', value: (r) => seconds6(r.lag?.offsetS) },
+      { title: 'lag_median_s', value: (r) => seconds6(r.lag?.medianS) },
+      { title: 'lag_p99_s', value: (r) => seconds6(r.lag?.p99S) },
+      { title: 'lag_max_s', value: (r) => seconds6(r.lag?.maxS) },
+    );
+  }
   if (o.sequence) {
     columns.push(
       { title: 'missing', value: (r) => (json ? ((r.sequence?.missing ?? []) as unknown as ListItem[]) : (r.sequence?.missing ?? []).map(range)) },
@@ -862,7 +867,6 @@ function monitorTableColumns(o: MonitorCliOptions): Column<MonitorRow>[] {
     { title: 'interval ms min/med/p99', value: (r) => both3(ms(r.interArrival?.min), ms(r.interArrival?.median), ms(r.interArrival?.p99), 1), align: 'right' },
     { title: 'longest gap s (frames)', value: (r) => (r.longestGapS === undefined ? undefined : `${r.longestGapS.toFixed(3)} (${r.longestGapFrames!.join('-')})`) },
     { title: 'stalls (longest: cause)', value: (r) => (r.stallCount ? `${r.stallCount} (${longestStallOf(r)!.cause})` : 0) },
-    { title: 'lag ms med/p99/max', value: (r) => (r.lag ? both3(ms(r.lag.medianS), ms(r.lag.p99S), ms(r.lag.maxS), 1) : undefined), align: 'right' },
     { title: 'B/s', value: (r) => Math.round(r.bytesPerSec), align: 'right' },
   ];
   if (o.sequence) {
@@ -871,6 +875,7 @@ function monitorTableColumns(o: MonitorCliOptions): Column<MonitorRow>[] {
       { title: 'repeats/back/wraps', value: (r) => (r.sequence ? `${r.sequence.repeats}/${r.sequence.stepsBack}/${r.sequence.wraps}` : undefined), align: 'right' },
     );
   }
+  if (o.lag) columns.push({ title: 'lag ms med/p99/max', value: (r) => (r.lag ? both3(ms(r.lag.medianS), ms(r.lag.p99S), ms(r.lag.maxS), 1) : undefined), align: 'right' });
   return columns;
 }
 
@@ -929,6 +934,7 @@ export function registerMonitors(program: Command): void {
     .addOption(new Option('--interval <duration>', `rate per interval (default ${DEFAULT_INTERVAL_SEC}s): min/median/max in the table, every interval in JSON/CSV (rates_hz)`).argParser(durationOption({ positive: true })))
     .addOption(new Option('--gap <rule>', 'a stall is a gap longer than this: Nx the usual interval, or a duration (2s)').default(DEFAULT_GAP, '5x').argParser(gapRule))
     .option('--sequence', 'the value of a numeric scalar is a counter: missing ranges, repeats, steps back, wrap-arounds')
+    .option('--lag', "the lag of DBR_TIME_* updates behind the IOC's time stamps: median/p99/max beyond each server's least (its clock offset)")
     .addOption(new Option('--sequence-step <n>', 'the counter steps by N (default 1); implies --sequence').argParser(nonZeroNumber))
     .addOption(new Option('--top <n>', 'the N PVs with the most updates, then the N with the most bytes').argParser(positiveInteger).conflicts(others('top')))
     .addOption(new Option('--storm <rate>', 'only subscriptions whose rate in some interval went above RATE updates/s').argParser(positiveNumber).conflicts(others('storm')))
@@ -943,6 +949,7 @@ export function registerMonitors(program: Command): void {
           gap: o.gap,
           sequence: o.sequence,
           sequenceStep: o.sequenceStep,
+          lag: o.lag,
           interval: o.interval,
           series: o.interval !== undefined || o.plot !== undefined,
           by: o.by,

@@ -92,7 +92,9 @@ describe('monitors', () => {
   });
 
   it('measures lag from DBR_TIME stamps, the smallest as the offset', async () => {
-    const [drop] = await monitors(sequenceCapture(), {}, ['SEQ:drop']);
+    const [drop] = await monitors(sequenceCapture(), { lag: true }, ['SEQ:drop']);
+    const [none] = await monitors(sequenceCapture(), {}, ['SEQ:drop']);
+    expect(none!.lag).toBeUndefined(); // without --lag no time stamp is read
     // every update 2 ms behind its time stamp but one 502 ms: offset 2 ms, lag 0 but the one of 0.5 s
     expect(drop!.lag!.offsetS).toBeCloseTo(0.002, 5);
     expect(drop!.lag!.medianS).toBeCloseTo(0, 5);
@@ -118,7 +120,7 @@ describe('monitors', () => {
 
   describe.skipIf(!HAVE_SHARED)(`slow_consumer and camonitor_fast (${SKIP_REASON})`, () => {
     it('slow_consumer: TP:cnt 300 updates, TP:wf 53; the longest gaps, their frames and the zero window', async () => {
-      const rows = await monitors(SLOW, { sequence: true });
+      const rows = await monitors(SLOW, { sequence: true, lag: true });
       // slow_consumer.txt: "Updates of subscription 1: 300; the longest time between two: 38.410 s (frames 2215 -> 2313)",
       // "Updates of subscription 2: 53; the longest time between two: 38.559 s (frames 2211 -> 2313)"
       expect(rows.map((r) => [r.pv, r.subscriptionId, r.updates, Number(r.longestGapS!.toFixed(3)), r.longestGapFrames])).toEqual([

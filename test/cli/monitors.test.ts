@@ -69,6 +69,15 @@ describe.skipIf(!HAVE_SHARED)(`cawire monitors (${SKIP_REASON})`, () => {
     expect(rows[0]!.missing).toEqual([[245, 474]]);
   });
 
+  it('--lag: the updates queued through the 38.31 s zero window lag about that much behind their time stamps', () => {
+    const [cnt] = json(cawire('monitors', '--json', '--lag', '--pv', 'TP:cnt', SLOW).out);
+    // slow_consumer.txt: the client advertised a zero window from frame 2271 to 2310, 38.31 s
+    expect(cnt!.lag_max_s).toBeGreaterThan(38);
+    expect(cnt!.lag_max_s).toBeLessThan(38.6);
+    const [plain] = json(cawire('monitors', '--json', '--pv', 'TP:cnt', SLOW).out);
+    expect(Object.keys(plain!).filter((k) => k.startsWith('lag'))).toEqual([]);
+  });
+
   it('--csv: one row per subscription, the stalls a list cell', () => {
     const [header, ...rows] = lines(cawire('monitors', '--csv', SLOW).out);
     const cols = header!.split(',');

@@ -34,6 +34,8 @@ const CASES: readonly BenchCase[] = [
   // The same statistics through a danfo.js DataFrame: what loading danfo.js costs.
   { name: 'latency --danfo', command: 'cawire latency --danfo FILE > /dev/null', readsCapture: true },
   { name: 'summary', command: 'cawire summary FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
+  // Monitor updates from their header words (and a DBR_TIME stamp): at least as fast as summary.
+  { name: 'monitors', command: 'cawire monitors FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   { name: 'tcp', command: 'cawire tcp FILE > /dev/null', readsCapture: true, bar: { kind: 'floorFraction', min: 0.1 } },
   { name: 'stdin', command: 'cat FILE | cawire print > /dev/null', readsCapture: true, bar: { kind: 'messagesPerSec', min: 2e6 } },
   { name: '--help', command: 'cawire --help > /dev/null', readsCapture: false, bar: { kind: 'seconds', max: 0.15 } },

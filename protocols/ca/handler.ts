@@ -221,6 +221,8 @@ export class CaHandler implements ProtocolHandler {
       parameter1: 0,
       parameter2: 0,
       circuit: half.circuit,
+      buf,
+      payloadOffset: 0,
       sec: 0,
       nsec: 0,
       time: 0,
@@ -235,6 +237,8 @@ export class CaHandler implements ProtocolHandler {
     d.parameter1 = u32be(buf, off + 8);
     d.parameter2 = u32be(buf, off + 12);
     d.circuit = half.circuit;
+    d.buf = buf;
+    d.payloadOffset = off + hs;
     const p = this.packet;
     d.sec = p.sec;
     d.nsec = p.nsec;

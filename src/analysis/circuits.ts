@@ -4,7 +4,7 @@
 
 import type { Closer, Half, Instant, TcpCircuit } from '../dissect/circuits.js';
 import type { CaEvent } from '../dissect/event.js';
-import { allButMonitorUpdates, declinedUpdate, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
+import { monitorUpdateSelection, type DeclinedMessage, type MessageSelection } from '../dissect/options.js';
 import { extendSpan, extendSpanAt, type Moment, type Span } from './moment.js';
 import { PerCircuit } from './per-circuit.js';
 import { stallSeconds, type ZeroWindowStall } from '../net/tcp-analysis.js';
@@ -247,17 +247,7 @@ export class CircuitAnalysis {
 
   /** What the report reads, as dissection options: monitor updates are counted from their header words; the TCP analysis. */
   selection(): MessageSelection {
-    return {
-      tcpAnalysis: true,
-      wants: allButMonitorUpdates,
-      // The empty EVENT_ADD confirming a cancel is not an update: taken whole.
-      declined: (m) => {
-        if (!declinedUpdate(m)) return true;
-        this.update(m);
-        return false;
-      },
-      copyMessages: true,
-    };
+    return monitorUpdateSelection((m) => this.update(m));
   }
 
   /** A monitor update known by its header words (DissectOptions.declined): counted as its event would be. */

@@ -6,6 +6,7 @@ import type { Analysis } from './analysis.js';
 import { BeaconAnalysis, type BeaconReport } from './beacons.js';
 import { ClientNames, clientGroup, type ClientGrouping, type ClientNameTable } from './client-names.js';
 import { CircuitAnalysis, type CircuitSummary } from './circuits.js';
+import { MonitorAnalysis, type MonitorOptions, type MonitorRow } from './monitors.js';
 import { LatencyAnalysis, type LatencyOptions, type LatencyPart } from './latency.js';
 import type { PairKind, PairRecord } from './pairing.js';
 import { SearchAnalysis, type ClientSearches, type NameSearches, type SearchStorm, type UnansweredSearch } from './searches.js';
@@ -42,6 +43,7 @@ export interface AnalysisTypes {
   circuits: { options: Record<string, never>; part: CircuitSummary[] };
   summary: { options: SummaryOptions; part: CaptureSummary };
   latency: { options: LatencyTaskOptions; part: LatencyPart };
+  monitors: { options: MonitorOptions; part: MonitorRow[] };
   tcp: { options: TcpAnalysisOptions; part: TcpPart };
   export: { options: ExportOptions; part: ExportPart };
 }
@@ -113,6 +115,18 @@ function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
   };
 }
 
+function monitors(o: MonitorOptions): Analysis<MonitorRow[]> {
+  const analysis = new MonitorAnalysis(o);
+  return {
+    selection: () => analysis.selection(),
+    started: (clock) => analysis.started(clock),
+    event: (ev) => analysis.event(ev),
+    circuitEnded: (c) => analysis.circuitEnded(c),
+    finish: () => analysis.finish(),
+    snapshot: () => analysis.snapshot(),
+  };
+}
+
 function tcp(o: TcpAnalysisOptions): Analysis<TcpPart> {
   const analysis = new TcpAnalysis(o);
   return {
@@ -140,6 +154,7 @@ const BUILDERS: { [N in AnalysisName]?: Builder<N> } = {
   circuits,
   summary: (o) => new SummaryAnalysis(o),
   latency,
+  monitors: (o) => monitors(o),
   tcp,
 };
 

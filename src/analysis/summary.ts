@@ -310,6 +310,7 @@ export function summarise(parts: SummaryParts, result: DissectResult): CaptureSu
       serverCloseProblem(circuits, restarts),
       slowProblem(counts),
       stallProblem(circuits),
+      heldMonitorsProblem(circuits),
       retransmissionProblem(circuits, counts.retransPercent),
     ],
   };
@@ -512,6 +513,34 @@ function stallProblem(circuits: readonly CircuitSummary[]): Problem {
         .join('; ') + more(count),
     command: 'cawire circuits',
     frames: frameSet(stalls.flatMap(({ s }) => [s.startFrame, s.endFrame])),
+  };
+}
+
+/**
+ * Subscriptions whose updates the capture shows held back: on a circuit that
+ * carried monitor updates, the client advertised a zero window or sent
+ * EVENTS_OFF. Derived from the circuits (no per-update work in the summary);
+ * `cawire monitors` finds every stall, with or without such a cause, and the
+ * values never sent (--sequence).
+ */
+function heldMonitorsProblem(circuits: readonly CircuitSummary[]): Problem {
+  const held = circuits
+    .filter((c) => c.updates > 0)
+    .map((c) => ({ c, stall: c.stalls.filter((s) => s.side === 'client').sort((a, b) => b.seconds - a.seconds)[0] }))
+    .filter(({ c, stall }) => stall !== undefined || c.eventsOff > 0)
+    .sort((a, b) => (b.stall?.seconds ?? 0) - (a.stall?.seconds ?? 0));
+  // a subscription made before the capture began is not counted by the circuit: at least one where updates came
+  const count = held.reduce((n, { c }) => n + Math.max(c.subscriptions, 1), 0);
+  const what = ({ c, stall }: (typeof held)[number]): string => {
+    const subs = c.subscriptions === 1 ? '1 subscription' : c.subscriptions > 1 ? `${c.subscriptions} subscriptions` : 'subscriptions';
+    return `${c.client} -> ${c.server}, ${subs}: ${stall ? stallText(stall) : `EVENTS_OFF x${c.eventsOff}`}`;
+  };
+  return {
+    problem: 'monitor updates held back',
+    count,
+    detail: held.slice(0, EXAMPLES).map(what).join('; ') + more(held.length),
+    command: 'cawire monitors --stalls',
+    frames: frameSet(held.flatMap(({ stall }) => (stall ? [stall.startFrame, stall.endFrame] : []))),
   };
 }
 

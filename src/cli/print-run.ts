@@ -17,7 +17,7 @@ export async function print(files: string[], o: PrintOptions): Promise<void> {
   const file = files[0];
   const format = o.format ?? DEFAULT_TEMPLATE;
   const write = o.json ? undefined : compileTemplateWriter(format, { file: file ?? '-' });
-  const spec: EventFilterSpec = { ...filterSpec(o), command: o.command };
+  const spec: EventFilterSpec = { ...filterSpec(o), command: o.command, src: o.src, dst: o.dst, sport: o.sport, dport: o.dport };
   if (files.length > 1 && !o.join) {
     await printSeveral(files, o, format, spec);
     return;

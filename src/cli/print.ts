@@ -12,6 +12,7 @@ import {
   addJobsOption,
   addJoinOption,
   collect,
+  parsePortList,
   runCommand,
   type FilterOptionValues,
   type InputOptionValues,
@@ -21,6 +22,10 @@ export interface PrintOptions extends InputOptionValues, FilterOptionValues {
   format?: string;
   json?: boolean;
   command?: string[];
+  src?: string[];
+  dst?: string[];
+  sport?: number[];
+  dport?: number[];
   quiet?: boolean;
   jobs?: number;
   join?: boolean;
@@ -34,6 +39,10 @@ export function registerPrint(program: Command, isDefault: boolean): void {
     .option('-f, --format <template>', `line template; tokens: ${TEMPLATE_TOKENS.map((t) => `{${t}}`).join(' ')}`, DEFAULT_TEMPLATE)
     .option('--json', 'one JSON object per message (JSON Lines), arrays whole')
     .option('--command <names>', 'only these message types, e.g. ReadNotifyResponse,ErrorResponse', collect)
+    .option('--src <addr>', 'only messages from this IPv4 address or CIDR block; repeatable', collect)
+    .option('--dst <addr>', 'only messages to this IPv4 address or CIDR block; repeatable', collect)
+    .option('--sport <n>', 'only messages from this port; repeatable', parsePortList)
+    .option('--dport <n>', 'only messages to this port; repeatable', parsePortList)
     .option('-q, --quiet', 'no end-of-run note on stderr')
     .addHelpText('after', SEVERAL_FILES_HELP);
   addJoinOption(addJobsOption(addInputOptions(addFilterOptions(cmd)))).action(async (files: string[], o: PrintOptions) => {

@@ -31,6 +31,9 @@ import {
   type ServerAnswer,
   type UnansweredSearch,
 } from '../analysis/searches.js';
+import { DEFAULT_GAP, DEFAULT_INTERVAL_SEC, type GapRule, type MonitorOptions, type MonitorRow, type MonitorStall } from '../analysis/monitors.js';
+import { dbrTypeName } from '../../protocols/ca/dbr.js';
+import { plotFormat, timeSeriesSvg, writeSvgPlot } from '../output/plot.js';
 import { DNS_SLOW_SEC } from '../analysis/dns.js';
 import { DEFAULT_RETRANS_PERCENT, DEFAULT_SLOW_SEC, type CaptureSummary, type Problem } from '../analysis/summary.js';
 import { LineWriter } from '../output/sink.js';
@@ -53,6 +56,7 @@ import {
   filterSpec,
   runCommand,
   shellWord,
+  UsageError,
   type FilterOptionValues,
   type InputOptionValues,
 } from './common.js';
@@ -144,9 +148,11 @@ export async function readAndRender<N extends AnalysisName>(
   o: ReportOptions,
   stop: AbortSignal,
   render: (input: ReportInput<PartOf<N>>) => string,
+  /** the runner's filter, when not the filter options' (monitors applies --pv itself) */
+  filter = filterSpec(o),
 ): Promise<{ input: ReportInput<PartOf<N>>; text: string }> {
   const every = o.every === undefined ? undefined : new EveryReport(o.every, formatOf(o), render);
-  const input = await readReport(name, options, { ...inputOf(files, o), every }, stop);
+  const input = await readReport(name, options, { ...inputOf(files, o), filter, every }, stop);
   return { input, text: every && !input.several ? await every.final(input, input.result) : render(input) };
 }
 
@@ -721,6 +727,260 @@ export function registerSummary(program: Command): void {
           text = input.files.map((file, i) => `${file}:\n${summaryScreen(summaryRows(input.parts[i]!, file))}`).join('\n\n');
         } else text = formatReport(format, withFileColumn(SUMMARY_COLUMNS), input.files.flatMap((file, i) => summaryRows(input.parts[i]!, file).map((r) => ({ ...r, file }))));
         return text;
+      });
+    });
+}
+
+// ---- monitors ----------------------------------------------------------------
+
+/** What the filters mean for monitors. */
+const MONITOR_FILTERS = `--pv: subscriptions of matching PVs; --host, --port: subscriptions on circuits with that end;
+--since, --until, --duration: the updates in that capture time.`;
+
+interface MonitorCliOptions extends ReportOptions {
+  by?: 'subscription' | 'pv';
+  interval?: number;
+  gap?: GapRule;
+  lag?: boolean;
+  sequence?: boolean;
+  sequenceStep?: number;
+  top?: number;
+  storm?: number;
+  plot?: string;
+  stalls?: boolean;
+}
+
+/** --gap 5x (times the usual interval) or a duration (2s, 300ms). */
+function gapRule(v: string): GapRule {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*x\s*$/i.exec(v);
+  if (m) {
+    const factor = Number(m[1]);
+    if (!(factor > 1)) throw new InvalidArgumentError('wants a factor above 1 (5x) or a duration (2s).');
+    return { factor };
+  }
+  return { seconds: durationOption({ positive: true })(v) };
+}
+
+function nonZeroNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n === 0) throw new InvalidArgumentError('wants a number other than 0.');
+  return n;
+}
+
+const seconds6 = (s: number | undefined): number | undefined => round(s, 6);
+/** A time the report computed (an interval's start: the first packet plus whole intervals), to the microsecond. */
+const boundaryTime = (t: number): string => {
+  const sec = Math.floor(t);
+  return formatTime(sec, Math.min(999_999_000, Math.round((t - sec) * 1e6) * 1000));
+};
+const hz = (x: number): number => Number(x.toFixed(3));
+const range = ([a, b]: [number, number]): string => (a === b ? String(a) : `${a}-${b}`);
+const stallLine = (s: MonitorStall): string => `${s.startFrame}-${s.endFrame} ${s.durationS.toFixed(3)} s ${s.cause}`;
+const longestStallOf = (r: MonitorRow): MonitorStall | undefined => r.stalls.reduce<MonitorStall | undefined>((a, s) => (a && a.durationS >= s.durationS ? a : s), undefined);
+const dbrType = (r: MonitorRow): string => (r.dataType < 0 ? 'mixed' : dbrTypeName(r.dataType));
+
+/** Every fact of a row, for JSON and CSV (JSON keeps stalls as objects and ranges as pairs). */
+function monitorColumns(format: ReportFormat, o: MonitorCliOptions): Column<MonitorRow>[] {
+  const json = format === 'json';
+  const columns: Column<MonitorRow>[] = [
+    { title: 'pv', value: (r) => safeText(r.pv) },
+    { title: 'subscription_id', value: (r) => r.subscriptionId },
+    { title: 'subscriptions', value: (r) => r.subscriptions },
+    { title: 'circuit', value: (r) => (r.circuit < 0 ? undefined : r.circuit) },
+    { title: 'client', value: (r) => r.client },
+    { title: 'server', value: (r) => r.server },
+    { title: 'dbr_type', value: dbrType },
+    { title: 'count', value: (r) => (r.dataCount < 0 ? undefined : r.dataCount) },
+    { title: 'mask', value: (r) => r.mask },
+    { title: 'cancelled', value: (r) => r.cancelled },
+    { title: 'updates', value: (r) => r.updates },
+    { title: 'first_seen', value: (r) => when(r.first) },
+    { title: 'last_seen', value: (r) => when(r.last) },
+    { title: 'first_frame', value: (r) => r.first.frame },
+    { title: 'last_frame', value: (r) => r.last.frame },
+    { title: 'rate_hz', value: (r) => hz(r.rateHz) },
+    { title: 'interval_rate_min_hz', value: (r) => hz(r.intervalRate.min) },
+    { title: 'interval_rate_median_hz', value: (r) => hz(r.intervalRate.median) },
+    { title: 'interval_rate_max_hz', value: (r) => hz(r.intervalRate.max) },
+    { title: 'bytes', value: (r) => r.bytes },
+    { title: 'bytes_per_s', value: (r) => round(r.bytesPerSec, 1) },
+    { title: 'interval_min_s', value: (r) => seconds6(r.interArrival?.min) },
+    { title: 'interval_median_s', value: (r) => seconds6(r.interArrival?.median) },
+    { title: 'interval_p99_s', value: (r) => seconds6(r.interArrival?.p99) },
+    { title: 'longest_gap_s', value: (r) => seconds6(r.longestGapS) },
+    { title: 'longest_gap_frames', value: (r) => r.longestGapFrames ?? [] },
+    { title: 'stall_threshold_s', value: (r) => seconds6(r.stallThresholdS) },
+    { title: 'stall_count', value: (r) => r.stallCount },
+    {
+      title: 'stalls',
+      value: (r) =>
+        json
+          ? (r.stalls.map((s) => ({ start_frame: s.startFrame, end_frame: s.endFrame, start: formatTime(s.startSec, s.startNsec), duration_s: seconds6(s.durationS), cause: s.cause })) as unknown as ListItem[])
+          : r.stalls.map(stallLine),
+    },
+  ];
+  if (o.lag) {
+    columns.push(
+      { title: 'lag_offset_s', value: (r) => seconds6(r.lag?.offsetS) },
+      { title: 'lag_median_s', value: (r) => seconds6(r.lag?.medianS) },
+      { title: 'lag_p99_s', value: (r) => seconds6(r.lag?.p99S) },
+      { title: 'lag_max_s', value: (r) => seconds6(r.lag?.maxS) },
+    );
+  }
+  if (o.sequence) {
+    columns.push(
+      { title: 'missing', value: (r) => (json ? ((r.sequence?.missing ?? []) as unknown as ListItem[]) : (r.sequence?.missing ?? []).map(range)) },
+      { title: 'missing_values', value: (r) => r.sequence?.missingValues },
+      { title: 'repeats', value: (r) => r.sequence?.repeats },
+      { title: 'repeat_frames', value: (r) => r.sequence?.repeatFrames ?? [] },
+      { title: 'steps_back', value: (r) => r.sequence?.stepsBack },
+      { title: 'step_back_frames', value: (r) => r.sequence?.stepBackFrames ?? [] },
+      { title: 'wraps', value: (r) => r.sequence?.wraps },
+      { title: 'off_step', value: (r) => r.sequence?.offStep },
+      { title: 'not_numbers', value: (r) => r.sequence?.skipped },
+    );
+  }
+  if (o.interval !== undefined) {
+    columns.push(
+      { title: 'interval_s', value: (r) => r.series?.interval },
+      { title: 'interval_start', value: (r) => (r.series ? boundaryTime(r.series.start) : undefined) },
+      { title: 'rates_hz', value: (r) => (r.series ? r.series.counts.map((n) => hz(n / r.series!.interval)) : []) },
+    );
+  }
+  return columns;
+}
+
+const both3 = (a: number | undefined, b: number | undefined, c: number | undefined, digits: number) =>
+  a === undefined ? undefined : `${a.toFixed(digits)}/${b!.toFixed(digits)}/${c!.toFixed(digits)}`;
+
+/** The facts of a row, grouped to fit a terminal. */
+function monitorTableColumns(o: MonitorCliOptions): Column<MonitorRow>[] {
+  const columns: Column<MonitorRow>[] = [
+    { title: '#', value: (r) => (r.circuit < 0 ? undefined : r.circuit), align: 'right' },
+    { title: 'client -> server', value: (r) => `${r.client} -> ${r.server}` },
+    { title: 'PV', value: (r) => safeText(r.pv) },
+    { title: o.by === 'pv' ? 'subs' : 'sub', value: (r) => (o.by === 'pv' ? r.subscriptions : r.subscriptionId), align: 'right' },
+    { title: 'type', value: (r) => `${dbrType(r).replace(/^DBR_/, '')}${r.dataCount > 1 ? `[${r.dataCount}]` : ''}` },
+    { title: 'updates', value: (r) => r.updates, align: 'right' },
+    { title: 'rate Hz', value: (r) => hz(r.rateHz), align: 'right' },
+    { title: `per ${o.interval ?? DEFAULT_INTERVAL_SEC} s min/med/max Hz`, value: (r) => both3(r.intervalRate.min, r.intervalRate.median, r.intervalRate.max, 1), align: 'right' },
+    { title: 'interval ms min/med/p99', value: (r) => both3(ms(r.interArrival?.min), ms(r.interArrival?.median), ms(r.interArrival?.p99), 1), align: 'right' },
+    { title: 'longest gap s (frames)', value: (r) => (r.longestGapS === undefined ? undefined : `${r.longestGapS.toFixed(3)} (${r.longestGapFrames!.join('-')})`) },
+    { title: 'stalls (longest: cause)', value: (r) => (r.stallCount ? `${r.stallCount} (${longestStallOf(r)!.cause})` : 0) },
+    { title: 'B/s', value: (r) => Math.round(r.bytesPerSec), align: 'right' },
+  ];
+  if (o.sequence) {
+    columns.push(
+      { title: 'missing values', value: (r) => (r.sequence ? (r.sequence.missing.map(range) as ListItem[]) : []), preview: LIST_PREVIEW },
+      { title: 'repeats/back/wraps', value: (r) => (r.sequence ? `${r.sequence.repeats}/${r.sequence.stepsBack}/${r.sequence.wraps}` : undefined), align: 'right' },
+    );
+  }
+  if (o.lag) columns.push({ title: 'lag ms med/p99/max', value: (r) => (r.lag ? both3(ms(r.lag.medianS), ms(r.lag.p99S), ms(r.lag.maxS), 1) : undefined), align: 'right' });
+  return columns;
+}
+
+interface StallRow extends MonitorStall {
+  row: MonitorRow;
+}
+
+const STALL_COLUMNS: Column<StallRow>[] = [
+  { title: 'PV', key: 'pv', value: (r) => safeText(r.row.pv) },
+  { title: 'subscription', key: 'subscription_id', value: (r) => r.row.subscriptionId, align: 'right' },
+  { title: 'circuit', value: (r) => (r.row.circuit < 0 ? undefined : r.row.circuit), align: 'right' },
+  { title: 'from', key: 'start', value: (r) => formatTime(r.startSec, r.startNsec) },
+  { title: 'start frame', key: 'start_frame', value: (r) => r.startFrame, align: 'right' },
+  { title: 'end frame', key: 'end_frame', value: (r) => r.endFrame, align: 'right' },
+  { title: 'duration s', key: 'duration_s', value: (r) => seconds6(r.durationS), align: 'right' },
+  { title: 'cause', value: (r) => r.cause },
+];
+
+/** The note on lag and stalls under the table. */
+function monitorNotes(rows: readonly MonitorRow[], o: MonitorCliOptions): string[] {
+  const notes: string[] = [];
+  const gap = o.gap ?? DEFAULT_GAP;
+  notes.push(
+    `stalls: gaps longer than ${'factor' in gap ? `${gap.factor}x the subscription's usual interval (the upper quartile of its intervals)` : `${gap.seconds} s`}; ` +
+      'cause: the client\'s zero window, EVENTS_OFF, a capture gap, the server silent on every subscription of the circuit, or none seen (cawire monitors --stalls lists them)',
+  );
+  if (rows.some((r) => r.lag)) {
+    const offsets = [...new Map(rows.filter((r) => r.lag).map((r) => [r.server.slice(0, r.server.lastIndexOf(':')), r.lag!.offsetS])).entries()];
+    notes.push(
+      `lag: capture time minus the IOC's time stamp (DBR_TIME_*), less the smallest of each server (its clock against the capture host's, plus the least delay): ` +
+        offsets.map(([host, off]) => `${host} ${(off * 1000).toFixed(3)} ms`).join(', '),
+    );
+  }
+  return notes;
+}
+
+/** --plot: each row's updates per second per interval, a step line from its first update, its stalls shaded. */
+function ratePlotSvg(rows: readonly MonitorRow[], o: MonitorCliOptions, interval: number): string {
+  const drawn = rows.filter((r) => r.series?.counts.length);
+  const t0 = Math.min(...drawn.map((r) => r.series!.start));
+  const series = drawn.map((r) => {
+    const { start, counts } = r.series!;
+    const points: [number, number][] = counts.map((n, k) => [start + k * interval - t0, n / interval]);
+    points.push([start + counts.length * interval - t0, counts.at(-1)! / interval]);
+    return { name: o.by === 'pv' ? r.pv : `${r.pv} #${r.subscriptionId} (circuit ${r.circuit})`, points };
+  });
+  const spans = drawn.flatMap((r) => r.stalls.map((s) => ({ from: s.start - t0, to: s.start + s.durationS - t0, label: `${r.pv}: ${stallLine(s)}` })));
+  return timeSeriesSvg(series, { title: `updates per ${interval} s`, xTitle: 'seconds after the first update', yTitle: 'updates per second', spans });
+}
+
+export function registerMonitors(program: Command): void {
+  const views = ['top', 'storm', 'stalls'];
+  const others = (v: string) => views.filter((x) => x !== v);
+  reportCommand(program, 'monitors', DESCRIPTIONS.monitors, MONITOR_FILTERS)
+    .addOption(new Option('--by <group>', 'one row per subscription, or per PV (its subscriptions added up)').choices(['subscription', 'pv']).default('subscription'))
+    .addOption(new Option('--interval <duration>', `rate per interval (default ${DEFAULT_INTERVAL_SEC}s): min/median/max in the table, every interval in JSON/CSV (rates_hz)`).argParser(durationOption({ positive: true })))
+    .addOption(new Option('--gap <rule>', 'a stall is a gap longer than this: Nx the usual interval, or a duration (2s)').default(DEFAULT_GAP, '5x').argParser(gapRule))
+    .option('--sequence', 'the value of a numeric scalar is a counter: missing ranges, repeats, steps back, wrap-arounds')
+    .option('--lag', "the lag of DBR_TIME_* updates behind the IOC's time stamps: median/p99/max beyond each server's least (its clock offset)")
+    .addOption(new Option('--sequence-step <n>', 'the counter steps by N (default 1); implies --sequence').argParser(nonZeroNumber))
+    .addOption(new Option('--top <n>', 'the N PVs with the most updates, then the N with the most bytes').argParser(positiveInteger).conflicts(others('top')))
+    .addOption(new Option('--storm <rate>', 'only subscriptions whose rate in some interval went above RATE updates/s').argParser(positiveNumber).conflicts(others('storm')))
+    .addOption(new Option('--stalls', 'one row per stall, with its cause').conflicts(others('stalls')))
+    .option('--plot <file>', 'draw updates per interval over time (FILE.svg or FILE.png), stalls marked; choose PVs with --pv')
+    .action(async (files: string[], o: MonitorCliOptions) => {
+      await runReport(program, async (stop) => {
+        if (o.plot && !plotFormat(o.plot)) throw new UsageError(`--plot writes .svg or .png files, not '${o.plot}'`);
+        if (o.sequenceStep !== undefined) o.sequence = true;
+        if (o.top) o.by = 'pv';
+        const options: MonitorOptions = {
+          gap: o.gap,
+          sequence: o.sequence,
+          sequenceStep: o.sequenceStep,
+          lag: o.lag,
+          interval: o.interval,
+          series: o.interval !== undefined || o.plot !== undefined,
+          by: o.by,
+        };
+        const format = formatOf(o);
+        const rowsOf = (p: MonitorRow[]): MonitorRow[] => (o.storm === undefined ? p : p.filter((r) => r.intervalRate.max > o.storm! || (r.series?.counts.some((n) => n / r.series!.interval > o.storm!) ?? false)));
+        const columns = format === 'table' ? monitorTableColumns(o) : monitorColumns(format, o);
+        const render = (input: ReportInput<MonitorRow[]>): string => {
+          if (o.stalls) return rowsReport(format, STALL_COLUMNS, input, (p) => p.flatMap((row) => row.stalls.map((s) => ({ ...s, row }))), undefined, 'no stalls found');
+          if (o.top) {
+            const n = o.top;
+            const ranked = (p: MonitorRow[], by: 'updates' | 'bytes') =>
+              [...p].sort((a, b) => b[by] - a[by]).slice(0, n).map((r) => ({ ...r, rankedBy: by }));
+            const rankColumn: Column<MonitorRow & { rankedBy: string }> = { title: 'ranked by', key: 'ranked_by', value: (r) => r.rankedBy };
+            const topColumns = [rankColumn, ...(columns as Column<MonitorRow & { rankedBy: string }>[])];
+            if (format === 'table' && !input.several) {
+              return [`top ${n} PVs by updates:`, formatTable(columns, ranked(input.part, 'updates')), `top ${n} PVs by bytes:`, formatTable(columns, ranked(input.part, 'bytes'))].join('\n');
+            }
+            return rowsReport(format, topColumns, input, (p) => [...ranked(p, 'updates'), ...ranked(p, 'bytes')], undefined, 'no monitor updates found');
+          }
+          const none = o.storm === undefined ? 'no monitor updates found' : `no subscriptions above ${o.storm} updates/s found`;
+          const text = rowsReport(format, columns, input, rowsOf, undefined, none);
+          return input.several ? text : withNotes(format, text, input.part.length ? monitorNotes(input.part, o) : []);
+        };
+        // --pv is the analysis's own: a stall's causes lie in messages of no PV and in the circuit's other subscriptions
+        const { input, text } = await readAndRender('monitors', { ...options, pv: o.pv }, files, o, stop, render, { ...filterSpec(o), pv: undefined });
+        if (o.plot) {
+          await writeSvgPlot(o.plot, ratePlotSvg(input.several ? input.parts.flat() : input.part, o, options.interval ?? DEFAULT_INTERVAL_SEC));
+          if (!o.quiet) process.stderr.write(`cawire: wrote ${o.plot}\n`);
+        }
+        await writeReport(text, input, o);
       });
     });
 }

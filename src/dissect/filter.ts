@@ -16,6 +16,11 @@ export interface EventFilterSpec {
   host?: string[];
   /** port that is source or destination */
   port?: number[];
+  /** direction-aware, as mcsd has them: address (or CIDR block) of the source, of the destination; source port, destination port */
+  src?: string[];
+  dst?: string[];
+  sport?: number[];
+  dport?: number[];
   /** capture time window [since, until); a bound is Unix seconds or seconds after the capture's first packet */
   since?: TimeBound;
   until?: TimeBound;
@@ -44,11 +49,11 @@ export function timeWindow(spec: EventFilterSpec, clock: CaptureClock): { from: 
 export const hasTimeBounds = (spec: EventFilterSpec): boolean => spec.since !== undefined || spec.until !== undefined || spec.duration !== undefined;
 
 /** A test of a u32 address: an address, or a CIDR block. */
-function hostTest(h: string): (ip: number) => boolean {
+function hostTest(h: string, option = '--host'): (ip: number) => boolean {
   const m = /^([^/]+)(?:\/(\d{1,2}))?$/.exec(h.trim());
   const ip = m ? parseIp(m[1]!) : -1;
   const bits = m?.[2] === undefined ? 32 : Number(m[2]);
-  if (ip < 0 || bits > 32) throw new FilterError(`--host wants an IPv4 address or CIDR block (10.9.0.0/16), not '${h}'`);
+  if (ip < 0 || bits > 32) throw new FilterError(`${option} wants an IPv4 address or CIDR block (10.9.0.0/16), not '${h}'`);
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   const net = (ip & mask) >>> 0;
   return (x) => ((x & mask) >>> 0) === net;
@@ -58,7 +63,7 @@ function hostTest(h: string): (ip: number) => boolean {
 export function endpointFilter(spec: EventFilterSpec): ((ipA: number, portA: number, ipB: number, portB: number) => boolean) | undefined {
   const tests: ((ipA: number, portA: number, ipB: number, portB: number) => boolean)[] = [];
   if (spec.host?.length) {
-    const hosts = spec.host.map(hostTest);
+    const hosts = spec.host.map((h) => hostTest(h));
     tests.push((a, _pa, b) => hosts.some((t) => t(a) || t(b)));
   }
   if (spec.port?.length) {
@@ -107,6 +112,22 @@ export function eventFilter(spec: EventFilterSpec, clock?: CaptureClock): ((ev: 
   }
   const ends = endpointFilter(spec);
   if (ends) tests.push((ev) => ends(ev.srcIp, ev.sport, ev.dstIp, ev.dport));
+  if (spec.src?.length) {
+    const srcs = spec.src.map((h) => hostTest(h, '--src'));
+    tests.push((ev) => srcs.some((t) => t(ev.srcIp)));
+  }
+  if (spec.dst?.length) {
+    const dsts = spec.dst.map((h) => hostTest(h, '--dst'));
+    tests.push((ev) => dsts.some((t) => t(ev.dstIp)));
+  }
+  if (spec.sport?.length) {
+    const ports = new Set(spec.sport);
+    tests.push((ev) => ports.has(ev.sport));
+  }
+  if (spec.dport?.length) {
+    const ports = new Set(spec.dport);
+    tests.push((ev) => ports.has(ev.dport));
+  }
   if (clock && hasTimeBounds(spec)) {
     tests.push((ev) => {
       const { from, to } = timeWindow(spec, clock);

@@ -15,6 +15,9 @@ export interface DeclinedMessage {
   parameter1: number;
   parameter2: number;
   circuit: TcpCircuit;
+  /** the message's bytes: its payload starts at payloadOffset (valid only during the call; read, never keep) */
+  buf: Buffer;
+  payloadOffset: number;
   /** capture time of the packet that completed the message (Unix seconds and nanoseconds, and as a float), and its frame number */
   sec: number;
   nsec: number;
@@ -30,6 +33,24 @@ export function declinedUpdate(m: DeclinedMessage): boolean {
 /** `wants` of a consumer that takes every TCP message whole but the server's EVENT_ADD messages (offered to `declined`). */
 export function allButMonitorUpdates(command: number, fromClient: boolean): boolean {
   return command !== CMD.EVENT_ADD || fromClient;
+}
+
+/**
+ * What a report that tallies monitor updates from their header words reads: every
+ * other TCP message whole (the empty EVENT_ADD confirming a cancel too: it is no
+ * update), each update given to `update`, and the TCP analysis.
+ */
+export function monitorUpdateSelection(update: (m: DeclinedMessage) => void): MessageSelection {
+  return {
+    tcpAnalysis: true,
+    wants: allButMonitorUpdates,
+    declined: (m) => {
+      if (!declinedUpdate(m)) return true;
+      update(m);
+      return false;
+    },
+    copyMessages: true,
+  };
 }
 
 export interface DissectOptions {

@@ -6,7 +6,7 @@ export const TOKEN_NAMES = ['timestamp', 'time', 'frame', 'src', 'dst', 'sport',
 
 export type TokenName = (typeof TOKEN_NAMES)[number];
 
-export const TEMPLATE_TOKENS: readonly string[] = [...TOKEN_NAMES, 'file', 'command.FIELD'];
+export const TEMPLATE_TOKENS: readonly string[] = [...TOKEN_NAMES, 'file', 'command.FIELD', 'payload', 'payload:OFF:LEN', 'data', 'data[N]'];
 
 export const DEFAULT_TEMPLATE = '{timestamp} {src}:{sport}->{dst}:{dport} {command}';
 

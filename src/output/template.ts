@@ -3,7 +3,7 @@
 // line's UTF-8 bytes straight into the output buffer; nothing in it is ever
 // evaluated as code.
 
-import { MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
+import { DataMessage, MESSAGE_FIELDS } from '../../protocols/ca/messages.js';
 import type { CaEvent } from '../dissect/event.js';
 import { TEMPLATE_TOKENS, TemplateError, type TokenName } from './template-tokens.js';
 import { TextOut, utf8Bytes } from './text-out.js';
@@ -160,7 +160,67 @@ export function compileTemplate(template: string, context: TemplateContext = {})
   return (ev) => asString((out) => write(out, ev));
 }
 
+const HEX = utf8Bytes('0123456789abcdef');
+
+/** `len` bytes of `buf` from `at` as lowercase hex, two digits a byte. */
+function writeHex(out: TextOut, buf: Buffer, at: number, len: number): void {
+  out.room(2 * len);
+  const b = out.buf;
+  let p = out.pos;
+  for (let i = at; i < at + len; i++) {
+    const x = buf[i]!;
+    b[p++] = HEX[x >> 4]!;
+    b[p++] = HEX[x & 15]!;
+  }
+  out.pos = p;
+}
+
+/** {payload} or {payload:OFF[:LEN]}: the payload's bytes (or those from OFF, LEN of them) as hex; nothing past the payload's end. */
+function payloadWriter(token: string): TokenWriter | undefined {
+  const m = /^payload(?::(\d+)(?::(\d+))?)?$/.exec(token);
+  if (!m) return undefined;
+  const off = m[1] === undefined ? 0 : Number(m[1]);
+  const len = m[2] === undefined ? Infinity : Number(m[2]);
+  return (out, ev) => {
+    const c = ev.command;
+    const from = Math.min(off, c.payloadSize);
+    writeHex(out, c.buf, c.payloadOffset + from, Math.min(len, c.payloadSize - from));
+  };
+}
+
+/** A decoded value as the mcsd pipeline wants it: a number as String(n) writes it, a string as safe text. */
+function writeValue(out: TextOut, v: number | string): void {
+  if (typeof v === 'string') writeSafeText(out, v);
+  else out.num(v);
+}
+
+/** {data}: every decoded value, space-separated; {data[N]}: element N (nothing when there is none or the message has no data). */
+function dataWriter(token: string): TokenWriter | undefined {
+  if (token === 'data') {
+    return (out, ev) => {
+      const c = ev.command;
+      if (!(c instanceof DataMessage)) return;
+      const values = c.data;
+      for (let i = 0; i < values.length; i++) {
+        if (i > 0) out.char(32);
+        writeValue(out, values[i]!);
+      }
+    };
+  }
+  const m = /^data\[(\d+)\]$/.exec(token);
+  if (!m) return undefined;
+  const k = Number(m[1]);
+  return (out, ev) => {
+    const c = ev.command;
+    if (!(c instanceof DataMessage)) return;
+    const values = c.preview(k + 1).values;
+    if (k < values.length) writeValue(out, values[k]!);
+  };
+}
+
 function writer(token: string): TokenWriter {
+  const bytes = payloadWriter(token) ?? dataWriter(token);
+  if (bytes) return bytes;
   const direct = Object.hasOwn(TOKENS, token) ? TOKENS[token as TokenName] : undefined;
   if (direct) return direct;
   if (token.startsWith('command.')) {

@@ -8,7 +8,7 @@ import { encodeDbr } from '../../protocols/ca/dbr.js';
 import { ECA_GETFAIL, ECA_NORMAL } from '../../protocols/ca/eca.js';
 import * as enc from '../../src/synth/ca-encode.js';
 import { CaptureBuilder } from '../helpers/build.js';
-import { HAVE_SHARED, REAL } from '../helpers/shared.js';
+import { HAVE_SHARED, REAL, SHARED } from '../helpers/shared.js';
 import type { SynthTruth } from '../../src/synth/capture-stream.js';
 import { circuitCapture, putFailCapture, restartCapture, searchCapture, serverCloseCapture, stallCapture } from './report-captures.js';
 
@@ -67,6 +67,7 @@ describe('capture summary', () => {
       ['circuits closed by the server', 'cawire circuits'],
       ['responses slower than 1 s', 'cawire latency --kind all --slower-than 1s'],
       ['zero-window stalls', 'cawire circuits'],
+      ['monitor updates held back', 'cawire monitors --stalls'],
       ['circuits with retransmissions above 1%', 'cawire circuits'],
     ]);
   });
@@ -87,6 +88,8 @@ describe('capture summary', () => {
     // frames from tshark: RST from 10.0.0.1:5064 in 42, FIN from 10.0.0.2:5064 in 45; the connection it refused is no circuit
     expect(found(s)).toEqual({
       'failed channel creations': [1, 'A:missing frame 6'],
+      // the client sent EVENTS_OFF on its first circuit (report-captures.ts)
+      'monitor updates held back': [1, '10.0.0.9:40001 -> 10.0.0.1:5064, 1 subscription: EVENTS_OFF x1'],
       'circuits cut by a reset': [2, '10.0.0.9:40001 -> 10.0.0.1:5064 RST by server after frame 40; 10.0.0.9:40004 -> 10.0.0.2:5064 RST by server'],
       'circuits closed by the server': [
         2,
@@ -149,6 +152,7 @@ describe('capture summary', () => {
       ['IOC restarts', [22, 25, 28]],
       ['circuits closed by the server', [22, 25, 35]],
       ['zero-window stalls', []],
+      ['monitor updates held back', []],
       ['circuits with retransmissions above 1%', []],
     ]);
   });
@@ -175,6 +179,16 @@ describe('capture summary', () => {
   describe.skipIf(!HAVE_SHARED)('real captures', () => {
     it.each([['camonitor_fast.pcap'], ['monitor_cancel.pcap'], ['multi_ioc.pcap'], ['big_waveform.pcap']])('%s: the same summary from header words as from events', async (name) => {
       expect(await summary(join(REAL, name))).toEqual(await summary(join(REAL, name), undefined, true));
+    });
+
+    it('slow_consumer: both subscriptions held back by the zero window of the client', async () => {
+      const s = await summary(join(SHARED, 'corpus/scenarios/slow_consumer.client.pcap'));
+      // slow_consumer.txt: subscriptions 1 (TP:cnt) and 2 (TP:wf) on one circuit 10.9.1.2 -> 10.9.2.2:5064; the client
+      // advertised a zero window from frame 2271 until its window update in frame 2310: 38.31 s
+      const held = s.problems.find((p) => p.problem === 'monitor updates held back')!;
+      expect(held.count).toBe(2);
+      expect(held.detail).toMatch(/^10\.9\.1\.2:\d+ -> 10\.9\.2\.2:5064, 2 subscriptions: client window 0 for 38\.31\d s \(frames 2271-2310, /);
+      expect(held.frames).toEqual([2271, 2310]);
     });
 
     it('caput: the failed puts appear with ECA_PUTFAIL, and TEST:nonexistent was never answered', async () => {

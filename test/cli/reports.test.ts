@@ -313,7 +313,7 @@ describe('cawire circuits', () => {
 describe('cawire summary', () => {
   it('one screen: the capture, then the problems, then the commands that show them', () => {
     const out = lines(cawire('summary', PUTS).out);
-    expect(out.slice(-18)).toEqual([
+    expect(out.slice(-19)).toEqual([
       '┌────────────────────────────────────────┬───────┬─────────────────────────────────────────────┐',
       '│ problem                                │ found │ where                                       │',
       '├────────────────────────────────────────┼───────┼─────────────────────────────────────────────┤',
@@ -327,6 +327,7 @@ describe('cawire summary', () => {
       '│ circuits closed by the server          │     0 │                                             │',
       '│ responses slower than 1 s              │     1 │ write P:v 1.500 s (frames 12->14)           │',
       '│ zero-window stalls                     │     0 │                                             │',
+      '│ monitor updates held back              │     0 │                                             │',
       '│ circuits with retransmissions above 1% │     0 │                                             │',
       '└────────────────────────────────────────┴───────┴─────────────────────────────────────────────┘',
       'details:',
@@ -346,7 +347,7 @@ describe('cawire summary', () => {
     expect(rows).toContain('messages,WriteNotifyResponse,1,,,,');
     expect(rows).toContain(`problems,responses slower than 2 s,0,,cawire latency --kind all --slower-than 2s ${PUTS},,`);
     expect(rows).toContain(`problems,IOC restarts,0,,cawire circuits ${PUTS},,""`);
-    expect(rows).toHaveLength(1 + 7 + 8 + 11);
+    expect(rows).toHaveLength(1 + 7 + 8 + 12);
   });
 
   it('--retrans-rate: the threshold of the retransmission row, a percentage', () => {

@@ -1,15 +1,15 @@
 // `cawire export` as an analysis of the one runner (src/analysis/runner.ts): every
 // CA message becomes a row of `messages` as it comes; `pairs` are the latency
 // analysis's records (every kind) as it pairs them, then its unanswered requests;
-// `circuits`, `stalls`, `searches` and `beacons` are those reports' rows at the end. A
+// `circuits`, `stalls`, `subscriptions`, `searches` and `beacons` are those reports' rows at the end. A
 // worker thread builds the same analysis by name (src/analysis/registry.ts), so
 // several files are exported in parallel; the files it writes are staged, and
 // only the main thread moves them into the dataset (commit.ts).
 //
-// `stalls` are the tcp report's (its analysis also gives the circuits' rows).
-// Another table (the extension point for `subscriptions` from `monitors`): its
-// TableSpec in schema.ts, its analysis in the CompositeAnalysis below, and a
-// function that writes its rows at finish() like circuit() and stall().
+// `stalls` are the tcp report's (its analysis also gives the circuits' rows),
+// `subscriptions` the monitors report's. Another table: its TableSpec in
+// schema.ts, its analysis in the CompositeAnalysis below, and a function that
+// writes its rows at finish() like circuit() and stall().
 
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
@@ -19,10 +19,14 @@ import { CompositeAnalysis, type Analysis } from '../analysis/analysis.js';
 import { BeaconAnalysis, type BeaconReport } from '../analysis/beacons.js';
 import type { CircuitSummary } from '../analysis/circuits.js';
 import { TcpAnalysis, type TcpPart, type TcpStall } from '../analysis/tcp.js';
+import { MonitorAnalysis, type MonitorRow } from '../analysis/monitors.js';
+import { CMD } from '../../protocols/ca/constants.js';
+import { isMonitorUpdate } from '../../protocols/ca/circuit.js';
+import type { DeclinedMessage } from '../dissect/options.js';
 import { LatencyAnalysis } from '../analysis/latency.js';
 import { PAIR_KINDS, type PairRecord, type Unanswered } from '../analysis/pairing.js';
 import { SearchAnalysis, type NameSearches } from '../analysis/searches.js';
-import type { CaEvent } from '../dissect/event.js';
+import type { CaEvent, CaEventOf } from '../dissect/event.js';
 import type { MessageSelection } from '../dissect/options.js';
 import type { DissectResult } from '../dissect/run.js';
 import { DEFAULT_ROW_GROUP_ROWS, TableWriter, type PartitionFile } from './parquet-writer.js';
@@ -95,6 +99,9 @@ export class ExportAnalysis implements Analysis<ExportPart> {
   private readonly latency: LatencyAnalysis;
   /** the tcp report's analysis: the circuits' rows and their stalls with the PVs held back */
   private readonly tcp = new TcpAnalysis({});
+  /** the monitors report's analysis: one row per subscription (its updates through updateView) */
+  private readonly monitors = new MonitorAnalysis();
+  private readonly view = { command: CMD.EVENT_ADD, fromClient: false } as DeclinedMessage;
   private readonly searches = new SearchAnalysis();
   private readonly beacons = new BeaconAnalysis();
   private readonly others: CompositeAnalysis<Record<string, unknown>>;
@@ -113,6 +120,7 @@ export class ExportAnalysis implements Analysis<ExportPart> {
       tcp: { selection: () => tcp.selection(), event: (ev) => tcp.event(ev), circuitEnded: (c) => tcp.circuitEnded(c), finish: () => tcp.finish() },
       searches: this.searches,
       beacons: this.beacons,
+      monitors: { event: (ev) => this.monitors.event(ev), circuitEnded: (c) => this.monitors.circuitEnded(c), finish: () => this.monitors.finish() },
     });
   }
 
@@ -124,6 +132,7 @@ export class ExportAnalysis implements Analysis<ExportPart> {
 
   started(clock: Parameters<NonNullable<Analysis<unknown>['started']>>[0]): void {
     this.latency.started(clock);
+    this.monitors.started(clock);
   }
 
   fileStarted(path: string, frameOffset: number): void {
@@ -147,6 +156,27 @@ export class ExportAnalysis implements Analysis<ExportPart> {
   event(ev: CaEvent): void {
     this.message(ev);
     this.others.event(ev);
+    // Every message comes whole here: a monitor update goes to the monitors analysis as the header-word view it reads.
+    if (ev.type === 'EventAddResponse' && ev.circuit && isMonitorUpdate(CMD.EVENT_ADD, false, ev.command.payloadSize)) this.monitors.update(this.updateView(ev));
+  }
+
+  /** A monitor update event as the view MonitorAnalysis.update reads (one object, refilled). */
+  private updateView(ev: CaEventOf<'EventAddResponse'>): DeclinedMessage {
+    const m = ev.command;
+    const v = this.view;
+    v.payloadSize = m.payloadSize;
+    v.dataType = m.data_type;
+    v.dataCount = m.data_count;
+    v.parameter1 = m.parameter1;
+    v.parameter2 = m.parameter2;
+    v.circuit = ev.circuit!;
+    v.buf = m.buf;
+    v.payloadOffset = m.payloadOffset;
+    v.sec = ev.tsSec;
+    v.nsec = ev.tsNsec;
+    v.time = ev.timestamp;
+    v.frame = ev.frame;
+    return v;
   }
 
   circuitEnded(c: Parameters<NonNullable<Analysis<unknown>['circuitEnded']>>[0]): void {
@@ -212,7 +242,8 @@ export class ExportAnalysis implements Analysis<ExportPart> {
   }
 
   finish(result: DissectResult): ExportPart {
-    const parts = this.others.finish(result) as { latency: { unanswered: Unanswered[] }; tcp: TcpPart; searches: { names: NameSearches[] }; beacons: BeaconReport };
+    const parts = this.others.finish(result) as { latency: { unanswered: Unanswered[] }; tcp: TcpPart; searches: { names: NameSearches[] }; beacons: BeaconReport; monitors: MonitorRow[] };
+    for (const r of parts.monitors) this.subscription(r);
     for (const u of parts.latency.unanswered) this.unanswered(u);
     for (const row of parts.tcp.rows) {
       this.circuit(row.circuit);
@@ -247,6 +278,35 @@ export class ExportAnalysis implements Analysis<ExportPart> {
     counts.forEach((v, k) => p.int(15 + k, v));
     cell(p, 30, c.endedBy);
     cell(p, 31, c.rstBy);
+    p.end();
+  }
+
+  private subscription(r: MonitorRow): void {
+    const p = this.writer('subscriptions').at(r.first.sec);
+    p.str(0, this.fileOf(r.first.frame));
+    p.int(1, r.circuit);
+    p.str(2, r.client);
+    p.str(3, r.server);
+    p.str(4, r.pv);
+    p.int(5, r.subscriptionId ?? 0);
+    p.int(6, r.dataType);
+    p.int(7, r.dataCount);
+    optInt(p, 8, r.mask);
+    p.bool(9, r.cancelled);
+    p.int(10, r.updates);
+    p.int(11, r.bytes);
+    p.time(12, r.first.sec, r.first.nsec);
+    p.int(13, r.first.frame);
+    p.time(14, r.last.sec, r.last.nsec);
+    p.int(15, r.last.frame);
+    p.double(16, r.rateHz);
+    if (r.longestGapS !== undefined) p.double(17, r.longestGapS);
+    else p.none(17);
+    optInt(p, 18, r.longestGapFrames?.[0]);
+    optInt(p, 19, r.longestGapFrames?.[1]);
+    p.int(20, r.stallCount);
+    if (r.stalls.length) p.str(21, r.stalls.map((s) => s.cause).join(', '));
+    else p.none(21);
     p.end();
   }
 

@@ -20,7 +20,7 @@ export interface ColumnSpec {
   doc: string;
 }
 
-export type TableName = 'messages' | 'pairs' | 'circuits' | 'searches' | 'beacons' | 'stalls';
+export type TableName = 'messages' | 'pairs' | 'circuits' | 'searches' | 'beacons' | 'stalls' | 'subscriptions';
 
 export interface TableSpec {
   name: TableName;
@@ -194,14 +194,36 @@ export const TABLES: readonly TableSpec[] = [
       opt('held_pvs', 'string', 'PVs whose updates were held back, space-separated'),
     ],
   },
+  {
+    name: 'subscriptions',
+    doc: 'one row per subscription (monitor), as `cawire monitors` lists them',
+    hourOf: 'first',
+    columns: [
+      FILE,
+      req('circuit', 'int32', 'circuit id (as `cawire circuits` numbers them)'),
+      req('client', 'string', 'client ip:port'),
+      req('server', 'string', 'server ip:port'),
+      req('pv', 'string', "PV name ('?' when the subscription's request is not in the capture)"),
+      req('subscription_id', 'int64', 'subscription id (the EVENT_ADD parameter 2)'),
+      req('data_type', 'int32', 'DBR type asked for'),
+      req('data_count', 'int64', 'element count asked for'),
+      opt('mask', 'int32', 'event mask (value, log, alarm, property)'),
+      req('cancelled', 'boolean', 'the client cancelled it'),
+      req('updates', 'int64', 'monitor updates'),
+      req('bytes', 'int64', 'CA bytes of the updates (header and payload)'),
+      req('first', 'timestamp', 'first update'),
+      req('first_frame', 'int64', 'frame of the first update'),
+      req('last', 'timestamp', 'last update'),
+      req('last_frame', 'int64', 'frame of the last update'),
+      req('rate_hz', 'double', 'mean rate: (updates - 1) / seconds from first to last'),
+      opt('longest_gap_s', 'double', 'longest time between two updates'),
+      opt('longest_gap_from_frame', 'int64', 'frame of the update before that gap'),
+      opt('longest_gap_to_frame', 'int64', 'frame of the update after it'),
+      req('stalls', 'int32', 'gaps much longer than the usual interval (`monitors --gap`, default 5x)'),
+      opt('stall_causes', 'string', "the listed stalls' causes, comma-separated ('zero window', 'events off', 'capture gap', 'server silent', 'none seen')"),
+    ],
+  },
 ];
-
-/**
- * Tables other reports will add (extension point): `subscriptions` (the `monitors`
- * report's rows). A table is a TableSpec here and a row writer in
- * src/export/export-analysis.ts.
- */
-export const PLANNED_TABLES = ['subscriptions'] as const;
 
 export function tableSpec(name: TableName): TableSpec {
   return TABLES.find((t) => t.name === name)!;
@@ -247,6 +269,5 @@ export function schemaMarkdown(): string {
     for (const c of t.columns) lines.push(`| ${c.name} | ${PARQUET_TYPES[c.type]} | ${c.nullable ? 'yes' : 'no'} | ${c.doc.replaceAll('|', '\\|')} |`);
     lines.push('');
   }
-  lines.push(`Planned: ${PLANNED_TABLES.map((t) => `\`${t}\``).join(' and ')} (the \`monitors\` and \`tcp\` reports' rows).`, '');
   return lines.join('\n');
 }

@@ -138,6 +138,21 @@ describe.skipIf(!HAVE_SHARED)('cawire export on the corpus, counted with cawire 
     expect(Math.abs(Number(stall!.duration_s) - 38.31)).toBeLessThan(0.05);
   });
 
+  it('subscription rows equal cawire monitors; slow_consumer.client: TP:cnt 300 updates, its longest gap frames 2215-2313', SLOW, () => {
+    const rows = sql('SELECT file, circuit, pv, subscription_id, updates, longest_gap_from_frame, longest_gap_to_frame, stalls FROM subscriptions ORDER BY file, circuit, subscription_id', dataset);
+    for (const file of captures) {
+      const listed = jsonLines(cawire(['monitors', '--json', file]))
+        .map((r) => [r.circuit, r.pv, r.subscription_id, r.updates, (r.longest_gap_frames as number[] | null)?.[0] ?? null, (r.longest_gap_frames as number[] | null)?.[1] ?? null, (r.stalls as unknown[]).length])
+        .sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[2]) - Number(b[2]));
+      const mine = rows.filter((r) => r.file === basename(file)).map((r) => [r.circuit, r.pv, r.subscription_id, r.updates, r.longest_gap_from_frame, r.longest_gap_to_frame, r.stalls]);
+      expect(mine, file).toEqual(listed);
+    }
+    // slow_consumer.txt: subscription 1 (TP:cnt) 300 updates, the longest time between two 38.410 s (frames 2215 -> 2313)
+    const [cnt] = sql("SELECT updates, longest_gap_s, longest_gap_from_frame AS a, longest_gap_to_frame AS b, stall_causes FROM subscriptions WHERE file = 'slow_consumer.client.pcap' AND pv = 'TP:cnt'", dataset);
+    expect([cnt!.updates, cnt!.a, cnt!.b, cnt!.stall_causes]).toEqual([300, 2215, 2313, 'zero window']);
+    expect(Math.abs(Number(cnt!.longest_gap_s) - 38.41)).toBeLessThan(0.001);
+  });
+
   it('holds the facts of the captures’ .txt files', SLOW, () => {
     // caget_basic.txt: 12 separate caget processes, one circuit each; 231 packets.
     expect(sql("SELECT count(*) AS n FROM circuits WHERE file = 'caget_basic.pcap'", dataset)).toEqual([{ n: 12 }]);

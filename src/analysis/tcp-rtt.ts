@@ -10,8 +10,12 @@
 
 /** How many of the latest samples `lowestRecent` looks at. */
 export const RECENT_SAMPLES = 16;
-/** Samples kept per direction for the statistics; past it every other one is dropped and the rest kept at half the rate. */
-const MAX_KEPT = 1 << 16;
+/**
+ * Samples kept per direction for the median and 90%; past it every other one is
+ * dropped and the rest kept at half the rate (min and max are kept exact apart).
+ * 4096 doubles a direction: a busy capture's hundreds of circuits stay a few MB.
+ */
+const MAX_KEPT = 1 << 12;
 
 /** Signed distance a - b in sequence space (mod 2^32). */
 function seqDiff(a: number, b: number): number {
@@ -30,8 +34,10 @@ export class RttSampler {
   readonly kept: number[] | undefined;
   private stride = 1;
   private skipped = 0;
-  /** samples taken */
+  /** samples taken, and the least and greatest of them (seconds) */
   count = 0;
+  min = Infinity;
+  max = -Infinity;
 
   constructor(keep: boolean) {
     this.kept = keep ? [] : undefined;
@@ -61,6 +67,8 @@ export class RttSampler {
     this.recent[this.count % RECENT_SAMPLES] = rtt;
     this.count++;
     this.recentCount = Math.min(this.recentCount + 1, RECENT_SAMPLES);
+    if (rtt < this.min) this.min = rtt;
+    if (rtt > this.max) this.max = rtt;
     this.keep(rtt);
     return rtt;
   }
@@ -101,8 +109,10 @@ function rank(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
-export function rttStats(samplesSec: readonly number[], taken: number): RttStats | undefined {
-  if (samplesSec.length === 0) return undefined;
-  const ms = samplesSec.map((s) => s * 1000).sort((a, b) => a - b);
-  return { samples: taken, min: ms[0]!, p50: rank(ms, 0.5), p90: rank(ms, 0.9), max: ms[ms.length - 1]! };
+/** The statistics of a sampler's samples: min and max exact, the median and 90% of the samples kept. */
+export function rttStats(s: Pick<RttSampler, 'kept' | 'count' | 'min' | 'max'>): RttStats | undefined {
+  const kept = s.kept ?? [];
+  if (kept.length === 0) return undefined;
+  const ms = kept.map((x) => x * 1000).sort((a, b) => a - b);
+  return { samples: s.count, min: s.min * 1000, p50: rank(ms, 0.5), p90: rank(ms, 0.9), max: s.max * 1000 };
 }

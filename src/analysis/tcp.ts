@@ -326,7 +326,7 @@ function sidesOf(c: TcpCircuit, st: CircuitTcp, open = false): EndedCircuit {
   const side = (s: Side, shift: number): TcpSideSummary => ({
     packets: s.packets,
     payloadBytes: s.payloadBytes,
-    rtt: rttStats(s.sampler.kept!, s.sampler.count),
+    rtt: rttStats(s.sampler),
     windowScale: scaleOf(shift),
     minWindow: s.minWindow < 0 ? undefined : s.minWindow,
   });

@@ -33,7 +33,7 @@ const FLOOD_COLLECT_EVERY = 16_384;
 
 /** A full garbage collection, where V8 allows one to be asked for (else nothing); set up at its first use. */
 let gcFunction: (() => void) | undefined;
-function collectGarbage(): void {
+export function collectGarbage(): void {
   if (!gcFunction) {
     gcFunction = () => {};
     try {

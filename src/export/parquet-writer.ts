@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import type { ColumnSpec, TableSpec } from './schema.js';
+import { collectGarbage } from '../dissect/dissector.js';
 
 /** Node 22.15+ has zstd in zlib: ZSTD there, Snappy (built into hyparquet-writer) on Node 20. */
 const zstdCompress = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Buffer }).zstdCompressSync;
@@ -23,6 +24,10 @@ const COMPRESSORS = zstdCompress ? { ZSTD: (b: Uint8Array) => new Uint8Array(zst
 export const DEFAULT_ROW_GROUP_ROWS = 32768;
 
 const TWO_32 = 4294967296;
+
+/** Row groups (of any table) between two forced garbage collections, and how many were written. */
+const COLLECT_EVERY_GROUPS = 4;
+let groupsWritten = 0;
 
 function schemaElement(c: ColumnSpec): SchemaElement {
   const repetition_type = c.nullable ? 'OPTIONAL' : 'REQUIRED';
@@ -219,6 +224,9 @@ export class PartitionFile {
     this.buffers = undefined;
     this.rowsBuffered = 0;
     this.row = 0;
+    // Encoding a row group leaves tens of MB of garbage, which V8 lets pile up while allocation runs this
+    // fast (peak RSS 286 MiB on the 1 GB bench capture); a full collection every 4 groups: 233 MiB, about 10% more time.
+    if (++groupsWritten % COLLECT_EVERY_GROUPS === 0) collectGarbage();
   }
 
   /** Writes the last row group and the footer. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runAnalysis } from '../../src/analysis/runner.js';
 import { buildAnalysis } from '../../src/analysis/registry.js';
 import type { TcpCircuitRow, TcpPart } from '../../src/analysis/tcp.js';
-import { RttSampler } from '../../src/analysis/tcp-rtt.js';
+import { RttSampler, rttStats } from '../../src/analysis/tcp-rtt.js';
 import { versionRequest, versionResponse } from '../../src/synth/ca-encode.js';
 import { IP_PROTO_TCP, TCP, ipv4Packet, tcpSegment, type Endpoint } from '../../src/synth/frames.js';
 import { CaptureBuilder, EPOCH } from '../helpers/build.js';
@@ -177,5 +177,22 @@ describe('RttSampler', () => {
     // an ACK short of the timed segment's end is no sample
     s.sent(1000, 10, false, 5);
     expect(s.acked(1005, 5.1)).toBe(-1);
+  });
+
+  it('past the samples it keeps, thins them for the median and 90% but keeps min and max exact', () => {
+    const s = new RttSampler(true);
+    // 20,000 samples of 10-19 ms; the least (1 ms) and the greatest (500 ms) at odd places, which thinning drops
+    for (let i = 0; i < 20_000; i++) {
+      const rtt = i === 12_345 ? 0.001 : i === 17_777 ? 0.5 : 0.01 + (i % 10) / 1000;
+      s.sent(i * 100, 10, false, i);
+      s.acked(i * 100 + 10, i + rtt);
+    }
+    const stats = rttStats(s)!;
+    expect(s.kept!.length).toBeLessThanOrEqual(4096);
+    expect(stats.samples).toBe(20_000);
+    expect(stats.min).toBeCloseTo(1, 6);
+    expect(stats.max).toBeCloseTo(500, 6);
+    expect(stats.p50).toBeGreaterThanOrEqual(14 - 1e-9);
+    expect(stats.p50).toBeLessThanOrEqual(15 + 1e-9);
   });
 });

@@ -149,17 +149,31 @@ function rowLines(columns: readonly Column<unknown>[], cells: readonly TextCell[
 function boxed<R>(columns: readonly Column<R>[], head: readonly TextCell[], body: readonly TextCell[][], widths: readonly number[]): string {
   const colour = wantColour();
   const lines = (cells: readonly TextCell[]): string[] => cells.map((c, i) => layOut(c, widths[i]!).join('\n'));
-  const table = new Table({
-    head: lines(head),
-    colWidths: widths.map((w) => w + 2),
-    colAligns: columns.map((c) => c.align ?? 'left'),
-    wordWrap: false,
-    truncate: '',
-    style: { head: colour ? ['cyan'] : [], border: colour ? ['grey'] : [], compact: true, 'padding-left': 1, 'padding-right': 1 },
-  });
-  for (const row of body) table.push(lines(row));
-  return table.toString();
+  const draw = (withHead: boolean, rows: readonly TextCell[][]): string[] => {
+    const table = new Table({
+      head: withHead ? lines(head) : [],
+      colWidths: widths.map((w) => w + 2),
+      colAligns: columns.map((c) => c.align ?? 'left'),
+      wordWrap: false,
+      truncate: '',
+      style: { head: colour ? ['cyan'] : [], border: colour ? ['grey'] : [], compact: true, 'padding-left': 1, 'padding-right': 1 },
+    });
+    for (const row of rows) table.push(lines(row));
+    return table.toString().split('\n');
+  };
+  if (body.length <= BOX_BLOCK) return draw(true, body).join('\n');
+  // cli-table3's layout time grows with the square of the rows: blocks of BOX_BLOCK rows, drawn with the
+  // same widths, joined without the borders between them (the head block keeps its top, the last its bottom).
+  const out = draw(true, body.slice(0, BOX_BLOCK)).slice(0, -1);
+  for (let k = BOX_BLOCK; k < body.length; k += BOX_BLOCK) {
+    const block = draw(false, body.slice(k, k + BOX_BLOCK));
+    out.push(...block.slice(1, k + BOX_BLOCK < body.length ? -1 : undefined));
+  }
+  return out.join('\n');
 }
+
+/** Rows cli-table3 draws at once (see boxed). */
+const BOX_BLOCK = 100;
 
 /** A table without a box, its columns two spaces apart, a rule under the head: for a terminal too narrow for the box. */
 function plain<R>(columns: readonly Column<R>[], head: readonly TextCell[], body: readonly TextCell[][], widths: readonly number[]): string {

@@ -5,6 +5,7 @@
 
 import { CaptureParser } from '../capture/reader.js';
 import { captureChunks } from '../capture/source.js';
+import { readProgress, type ReadProgress } from '../dissect/read-progress.js';
 import { CaptureError, type CaptureStats } from '../capture/types.js';
 import { firstPacketTime } from '../analysis/runner.js';
 import { stopName } from '../dissect/run.js';
@@ -71,6 +72,8 @@ class SideStream {
   private pos = 0;
   done = false;
   caPackets = 0;
+  /** CA packets already counted into the progress line */
+  private reported = 0;
 
   constructor(
     readonly path: string,
@@ -78,6 +81,8 @@ class SideStream {
     originSec: number,
     abort: AbortSignal | undefined,
     frameKeys?: FrameKeys,
+    /** where the read reports how far it got (the matching pass: the progress line, when there is one), with the CA packets both sides read */
+    private readonly progress?: { line: ReadProgress; packets: number },
   ) {
     this.reader = new CaPacketReader(filter, originSec, (p) => {
       this.queue.push({ ...p });
@@ -101,6 +106,12 @@ class SideStream {
         return undefined;
       }
       this.parser.push(next.value);
+      const progress = this.progress;
+      if (progress) {
+        progress.packets += this.caPackets - this.reported;
+        this.reported = this.caPackets;
+        progress.line.read(next.value.length, progress.packets);
+      }
     }
     return this.queue[this.pos];
   }
@@ -223,7 +234,11 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
   o = { ...o, filter: { ...o.filter, learned: new Set() } };
   const matcher = new Matcher({ offset: firstOffset, horizon: o.horizon, nat: o.filter.nat, onMatch: o.onMatch, onDelay: o.onDelay, onLost: o.onLost, window });
   const keys = pairsSeen?.map((p) => new FrameKeys(p));
-  const sides = [new SideStream(paths[0], o.filter, originSec, o.abort, keys?.[0]), new SideStream(paths[1], o.filter, originSec, o.abort, keys?.[1])] as const;
+  // The matching pass reads both captures: one progress line over both (its count: CA packets).
+  const line = readProgress();
+  line?.begin(paths);
+  const progress = line && { line, packets: 0 };
+  const sides = [new SideStream(paths[0], o.filter, originSec, o.abort, keys?.[0], progress), new SideStream(paths[1], o.filter, originSec, o.abort, keys?.[1], progress)] as const;
   let started = false;
   let windowEnd: string | undefined;
   for (;;) {
@@ -248,6 +263,7 @@ export async function runCompare(paths: [string, string], o: CompareRunOptions):
     matcher.spanOf(side, sides[side].reader.first, sides[side].reader.last);
     await sides[side].close();
   }
+  line?.end();
   matcher.finish();
   const captures: [CaptureStats, CaptureStats] = [sides[0].end(o.abort, windowEnd), sides[1].end(o.abort, windowEnd)];
   const min = matcher.minRaw;

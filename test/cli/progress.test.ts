@@ -13,6 +13,7 @@ import { ProgressLine, showProgress, totalBytes } from '../../src/cli/progress.j
 import { runAnalysis } from '../../src/analysis/runner.js';
 import { buildAnalysis } from '../../src/analysis/registry.js';
 import { setReadProgress } from '../../src/dissect/read-progress.js';
+import { runCompare } from '../../src/compare/run.js';
 // The pool runs its workers from dist/ (worker.js beside pool.js): it and the display it reports to come from there.
 import { analyseFiles } from '../../dist/src/parallel/pool.js';
 import { showProgress as showBuiltProgress } from '../../dist/src/cli/progress.js';
@@ -62,6 +63,21 @@ describe.skipIf(!HAVE_SHARED)('progress while reading', () => {
       setBuiltReadProgress(undefined);
     }
   }, 30_000);
+
+  it('compare: its matching pass over both captures is one line, their bytes added up', async () => {
+    const dir = join(REAL, '..', 'scenarios');
+    const paths: [string, string] = [join(dir, 'slow_consumer.client.pcap'), join(dir, 'slow_consumer.server.pcap')];
+    const term = fakeTerminal();
+    showProgress(term);
+    try {
+      await runCompare(paths, { filter: { serverPorts: new Set([5064]), repeaterPort: 5065, nat: false }, clockOffset: 0 });
+      const mb = ((statSync(paths[0]).size + statSync(paths[1]).size) / 1048576).toFixed(1);
+      expect(term.text).toContain(`${mb} of ${mb} MB`);
+      expect(term.text).toContain('100%');
+    } finally {
+      setReadProgress(undefined);
+    }
+  });
 
   it('stdin and gzip have no total: bytes and rate only', () => {
     const gz = join(tmp, 'c.pcap.gz');

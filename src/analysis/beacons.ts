@@ -245,6 +245,11 @@ export class BeaconAnalysis {
     this.timeline.push(record);
   }
 
+  /** --every: finish leaves the analysis as it was, so the report so far is its finish. */
+  snapshot(): BeaconReport {
+    return this.finish();
+  }
+
   finish(): BeaconReport {
     const servers: BeaconServer[] = [];
     for (const [server, state] of this.servers) {

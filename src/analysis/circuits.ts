@@ -277,7 +277,7 @@ export class CircuitAnalysis {
   }
 
   /** --every: the rows of the circuits ended so far and of those still open (`open`: the dissector's), in the order they started. */
-  rowsSoFar(open: readonly TcpCircuit[]): CircuitSummary[] {
+  snapshot(_result: unknown, open: readonly TcpCircuit[]): CircuitSummary[] {
     const rows = open.filter((c) => c.protocol === 'ca').map((c) => circuitRow(c, this.tallies.get(c) ?? emptyTally()));
     return [...this.done, ...rows].sort((a, b) => a.id - b.id);
   }

@@ -80,22 +80,7 @@ function searches(o: SearchTaskOptions): Analysis<SearchPart> {
   }
 }
 
-function beacons(o: { silence?: number }): Analysis<BeaconReport> {
-  const analysis = new BeaconAnalysis(o.silence);
-  // finish leaves the beacon analysis as it was: the snapshot is the same.
-  return { selection: () => analysis.selection(), event: (ev) => analysis.event(ev), finish: () => analysis.finish(), snapshot: () => analysis.finish() };
-}
 
-function circuits(): Analysis<CircuitSummary[]> {
-  const analysis = new CircuitAnalysis();
-  return {
-    selection: () => analysis.selection(),
-    event: (ev) => analysis.event(ev),
-    circuitEnded: (c) => analysis.circuitEnded(c),
-    finish: () => analysis.finish(),
-    snapshot: (_result, open) => analysis.rowsSoFar(open),
-  };
-}
 
 function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
   const { listSlowerThan: bound, ...options } = o;
@@ -115,28 +100,7 @@ function latency(o: LatencyTaskOptions): Analysis<LatencyPart> {
   };
 }
 
-function monitors(o: MonitorOptions): Analysis<MonitorRow[]> {
-  const analysis = new MonitorAnalysis(o);
-  return {
-    selection: () => analysis.selection(),
-    started: (clock) => analysis.started(clock),
-    event: (ev) => analysis.event(ev),
-    circuitEnded: (c) => analysis.circuitEnded(c),
-    finish: () => analysis.finish(),
-    snapshot: () => analysis.snapshot(),
-  };
-}
 
-function tcp(o: TcpAnalysisOptions): Analysis<TcpPart> {
-  const analysis = new TcpAnalysis(o);
-  return {
-    selection: () => analysis.selection(),
-    event: (ev) => analysis.event(ev),
-    circuitEnded: (c) => analysis.circuitEnded(c),
-    finish: () => analysis.finish(),
-    snapshot: (_result, open) => analysis.snapshot(open),
-  };
-}
 
 type Builder<N extends AnalysisName> = (options: OptionsOf<N>) => Analysis<PartOf<N>>;
 
@@ -150,12 +114,13 @@ const LOADED_LATER: { [N in AnalysisName]?: () => Promise<Builder<N>> } = {
 
 const BUILDERS: { [N in AnalysisName]?: Builder<N> } = {
   searches,
-  beacons,
-  circuits,
+  // These classes are analyses as they are (their methods are called on them).
+  beacons: (o) => new BeaconAnalysis(o.silence),
+  circuits: () => new CircuitAnalysis(),
   summary: (o) => new SummaryAnalysis(o),
   latency,
-  monitors: (o) => monitors(o),
-  tcp,
+  monitors: (o) => new MonitorAnalysis(o),
+  tcp: (o) => new TcpAnalysis(o),
 };
 
 /** The analysis of a report, by name (loading its code first when it is loaded later). */

@@ -100,6 +100,7 @@ function joinedCapture(files: readonly JoinedFile[]): CaptureStats {
     // Frame numbers of the joined capture.
     truncated: cut ? { ...cut.capture.truncated!, frame: cut.capture.truncated!.frame + cut.frameOffset } : undefined,
     stoppedBy: stopped?.stoppedBy,
+    stoppedAtWindow: stopped?.stoppedAtWindow,
     // The finest precision any of the files has (times print with the capture's own digits).
     timeDigits: all.some((c) => c.timeDigits !== undefined) ? Math.max(...all.map((c) => c.timeDigits ?? 0)) : undefined,
     skippedBlocks: all.reduce((n, c) => n + c.skippedBlocks, 0),
@@ -130,9 +131,10 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
 
   const every = o.every;
   if (every && !analysis.snapshot) throw new TypeError('--every needs an analysis with a snapshot');
-  let nextTick = NaN;
-  /** the number of the next tick: its exact time is the first packet's plus that many intervals */
+  /** the number of the next tick: the first packet's time plus that many intervals */
   let tick = 1;
+  const due = (k: number): number => clock.firstTime + k * every!.seconds;
+  /** the same time, exact */
   const tickAt = (k: number): Instant => {
     const s = dissector.stats;
     const ns = s.firstNsec + k * Math.round(every!.seconds * 1e9);
@@ -141,11 +143,10 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   let parser: CaptureParser | undefined;
   /** --every: the snapshots due before a message at time t, each rendered now (before that message) */
   const snapshotsBefore = (t: number): void => {
-    if (Number.isNaN(nextTick)) nextTick = clock.firstTime + every!.seconds;
-    if (t < nextTick) return;
+    if (t < due(tick)) return;
     const result: DissectResult = { capture: { ...parser!.stats, packets: dissector.stats.packets }, stats: dissector.stats };
     const part = analysis.snapshot!(result, dissector.openCircuits().filter(reported));
-    for (; t >= nextTick; nextTick += every!.seconds) every!.snapshot(part, result, tickAt(tick++));
+    for (; t >= due(tick); tick++) every!.snapshot(part, result, tickAt(tick));
     snapshotsDue = true;
   };
   let snapshotsDue = false;
@@ -200,8 +201,9 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
   const order = sources.length > 1 ? await timeOrder(sources as string[]) : [{ path: sources[0]!, t: NaN }];
   const joined: JoinedFile[] = [];
   const duration = spec.duration;
-  /** why the read ended before the end of the input: the reader of the output went away, or --duration */
+  /** why the read ended before the end of the input: the reader of the output went away, or --duration (`atWindow`) */
   let stopped: string | undefined;
+  let atWindow = false;
   const progress = o.progress ?? readProgress();
   progress?.begin(sources);
   for (const { path: source, t: firstTime } of order) {
@@ -224,12 +226,13 @@ export async function runAnalysis<Part>(sources: readonly CaptureSource[], analy
       // --duration: the rest of the capture is outside the window.
       if (duration !== undefined && dissector.stats.lastTime >= dissector.stats.firstTime + duration) {
         stopped = `--duration ${duration}s`;
+        atWindow = true;
         break;
       }
     }
     parser.stats.gzip = chunks.gzip;
     // Stopped on purpose: the packet the chunk cut is not a truncated capture.
-    const capture = parser.end(chunks.stopped ? stopName(o.abort!) : stopped);
+    const capture = chunks.stopped ? parser.end(stopName(o.abort!)) : parser.end(stopped, atWindow);
     const packets = dissector.stats.packets - before;
     joined.push({
       path: String(source),

@@ -289,6 +289,11 @@ export class SearchAnalysis {
     answer.latencies.push(ev.timestamp - series.last.time);
   }
 
+  /** --every: finish leaves the analysis as it was, so the report so far is its finish. */
+  snapshot(): SearchReport {
+    return this.finish();
+  }
+
   finish(): SearchReport {
     const names = [...this.byName.values()].sort((a, b) => b.searches - a.searches || compare(a.name, b.name));
     const order = this.log.timeOrder();

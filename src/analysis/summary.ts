@@ -239,20 +239,13 @@ export class SummaryAnalysis implements Analysis<CaptureSummary> {
   private readonly composite: CompositeAnalysis<SummaryParts>;
 
   constructor(opts: SummaryOptions = {}) {
-    const circuits = new CircuitAnalysis();
     // SummaryCounts first: it decides which monitor updates are taken whole (see CompositeAnalysis).
     this.composite = new CompositeAnalysis<SummaryParts>({
       counts: new SummaryCounts(opts),
-      searches: bind(new SearchAnalysis()),
-      beacons: bind(new BeaconAnalysis()),
-      circuits: {
-        event: (ev) => circuits.event(ev),
-        selection: () => circuits.selection(),
-        finish: () => circuits.finish(),
-        circuitEnded: (c) => circuits.circuitEnded(c),
-        snapshot: (_r, open) => circuits.rowsSoFar(open),
-      },
-      dns: bind(new DnsAnalysis()),
+      searches: new SearchAnalysis(),
+      beacons: new BeaconAnalysis(),
+      circuits: new CircuitAnalysis(),
+      dns: new DnsAnalysis(),
     });
   }
 
@@ -277,10 +270,6 @@ export class SummaryAnalysis implements Analysis<CaptureSummary> {
   }
 }
 
-/** An analysis object's methods, bound to it, as an Analysis (its snapshot: its own, else finish, which leaves it as it was). */
-function bind<P>(a: { event(ev: CaEvent): void; selection(): MessageSelection; finish(): P; snapshot?(): P }): Analysis<P> {
-  return { event: (ev) => a.event(ev), selection: () => a.selection(), finish: () => a.finish(), snapshot: () => (a.snapshot ? a.snapshot() : a.finish()) };
-}
 
 /** The summary from its parts. */
 export function summarise(parts: SummaryParts, result: DissectResult): CaptureSummary {

@@ -314,10 +314,10 @@ export class TcpAnalysis {
   }
 
   /** --every: the rows so far, of the circuits still open too (a stall in progress as it stands). */
-  snapshot(open: readonly TcpCircuit[]): TcpPart {
+  snapshot(_result: unknown, open: readonly TcpCircuit[]): TcpPart {
     const ended = new Map(this.ended);
     for (const c of open) if (c.protocol === 'ca') ended.set(c.id, sidesOf(c, this.state.get(c) ?? new CircuitTcp(), true));
-    return { rows: tcpRows(this.circuits.rowsSoFar(open), ended), trace: this.trace };
+    return { rows: tcpRows(this.circuits.snapshot(_result, open), ended), trace: this.trace };
   }
 }
 

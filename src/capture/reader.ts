@@ -100,7 +100,7 @@ export class CaptureParser {
    * the stop is recorded instead. A capture whose own file header (pcap) or
    * first section header (pcapng) is incomplete has nothing to read: a CaptureError.
    */
-  end(stoppedBy?: string): CaptureStats {
+  end(stoppedBy?: string, atWindow = false): CaptureStats {
     const stats = this.stats;
     const headerCut = this.format !== undefined && this.carryLength > 0 && this.carryStart === 0 && !this.stopped;
     if (stoppedBy !== undefined && (this.format === undefined || headerCut)) {
@@ -111,7 +111,10 @@ export class CaptureParser {
       throw new CaptureError(`not a pcap or pcapng capture (only ${stats.bytes} bytes)`);
     }
     if (headerCut) throw new CaptureError(`file ends ${this.carryLength} bytes into its ${this.format.recordNoun}: no packets in it`);
-    if (stoppedBy !== undefined) stats.stoppedBy = stoppedBy;
+    if (stoppedBy !== undefined) {
+      stats.stoppedBy = stoppedBy;
+      if (atWindow) stats.stoppedAtWindow = true;
+    }
     else if (!this.stopped && this.carryLength > 0) {
       const noun = this.format.recordNoun;
       this.stop(

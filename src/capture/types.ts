@@ -45,6 +45,8 @@ export interface CaptureStats {
   truncated?: { atByte: number; frame: number; reason: string };
   /** set when the read was stopped on purpose before the input's end (the CLI: by a signal): what stopped it, e.g. 'SIGINT' */
   stoppedBy?: string;
+  /** the read was ended where its window ended (`--duration`, `--until`: stoppedBy names it), not by a signal */
+  stoppedAtWindow?: boolean;
   /** pcapng blocks skipped because their type is unknown or unused */
   skippedBlocks: number;
   /** packets on interfaces whose link type cannot be decoded, by link type */

@@ -213,7 +213,7 @@ function cutShortNote(r: DissectResult): string {
   const frames = r.capture.packets;
   const by = r.capture.stoppedBy!;
   // Stopped on purpose at the end of the --duration window: the packets after it were not wanted.
-  if (by.startsWith('--duration')) return `${by}: read up to frame ${frames}, the end of that much capture time; the rest of the input was not read`;
+  if (r.capture.stoppedAtWindow) return `${by}: read up to frame ${frames}, the end of that much capture time; the rest of the input was not read`;
   const span = frames > 0 ? ` (${(r.stats.lastTime - r.stats.firstTime).toFixed(3)} s of capture)` : '';
   return `capture cut short by ${r.capture.stoppedBy} ${afterFrame(frames)}${span}; the report covers what was read`;
 }

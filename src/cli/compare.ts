@@ -344,7 +344,7 @@ The ${DURATION_HELP}.`,
             const name = i === 0 ? a : b;
             if (c.truncated) notes.push(`${name}: capture ends early at byte ${c.truncated.atByte} (${c.truncated.reason}); compared everything before it`);
             // Stopped past the --duration/--until window on purpose: nothing to say.
-            if (c.stoppedBy && !c.stoppedBy.startsWith('--')) notes.push(`${name}: read cut short by ${c.stoppedBy}; the report covers what was read`);
+            if (c.stoppedBy && !c.stoppedAtWindow) notes.push(`${name}: read cut short by ${c.stoppedBy}; the report covers what was read`);
           }
           const [sa, sb] = report.captures;
           if (sa && sb && (Math.abs(sa.first_s - sb.first_s) > 1 || Math.abs(sa.last_s - sb.last_s) > 1)) {

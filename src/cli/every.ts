@@ -25,7 +25,8 @@ export class EveryReport<Input> {
   /** A snapshot at capture time `at`: rendered now, written at the next flush. */
   snapshot(input: Input, result: DissectResult, at: Instant): void {
     useCaptureTimes([result.capture]);
-    this.write(input, at, `report at ${formatTime(at.sec, at.nsec)} (capture time), ${result.stats.packets} packets read`);
+    const text = this.text(input, at, result.stats.packets, false);
+    if (text) this.out.line(text);
   }
 
   /** Writes the snapshots rendered so far; waits while the reader of stdout is behind. */
@@ -34,24 +35,20 @@ export class EveryReport<Input> {
     await this.out.ready();
   }
 
-  /** The report at the end of the read (`end`: its last packet's time), after the snapshots: the text for stdout. */
+  /** The report at the end of the read (at its last packet's time), after the snapshots: the text for stdout. */
   async final(input: Input, result: DissectResult): Promise<string> {
     await this.out.end();
-    const { lastSec, lastNsec } = result.stats;
+    const { lastSec, lastNsec, packets } = result.stats;
     if (!Number.isFinite(lastSec)) return this.render(input);
-    const end = { sec: lastSec, nsec: lastNsec };
-    return this.text(input, end, `report at the end, ${formatTime(lastSec, lastNsec)} (capture time), ${result.stats.packets} packets read`, true);
+    return this.text(input, { sec: lastSec, nsec: lastNsec }, packets, true);
   }
 
-  private write(input: Input, at: Instant, heading: string): void {
-    const text = this.text(input, at, heading);
-    if (text) this.out.line(text);
-  }
-
-  private text(input: Input, at: Instant, heading: string, last = false): string {
+  /** The report at `at`: under its heading (table), or each row beginning with that time (CSV, JSON). */
+  private text(input: Input, at: Instant, packets: number, last: boolean): string {
+    const time = formatTime(at.sec, at.nsec);
     // A blank line between one table and the next heading.
-    if (this.format === 'table') return `-- ${heading} --\n${this.render(input)}${last ? '' : '\n'}`;
-    const text = withLeadingColumn('report_at', formatTime(at.sec, at.nsec), () => this.render(input));
+    if (this.format === 'table') return `-- report at ${last ? 'the end, ' : ''}${time} (capture time), ${packets} packets read --\n${this.render(input)}${last ? '' : '\n'}`;
+    const text = withLeadingColumn('report_at', time, () => this.render(input));
     if (this.format !== 'csv') return text;
     // One header line for the whole run: the rows of every report below it.
     if (!this.csvHeaderWritten) {

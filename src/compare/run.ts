@@ -133,7 +133,7 @@ class SideStream {
   /** The capture's stats; `windowEnd`: the read stopped on purpose past the compared window (not a cut capture). */
   end(abort: AbortSignal | undefined, windowEnd?: string): CaptureStats {
     this.parser.stats.gzip = this.chunks.gzip;
-    if (windowEnd && !abort?.aborted) return this.parser.end(windowEnd);
+    if (windowEnd && !abort?.aborted) return this.parser.end(windowEnd, true);
     return this.parser.end(this.chunks.stopped ? stopName(abort!) : undefined);
   }
 }

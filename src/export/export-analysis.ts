@@ -114,13 +114,12 @@ export class ExportAnalysis implements Analysis<ExportPart> {
   constructor(private readonly o: ExportOptions) {
     this.key = o.key;
     this.latency = new LatencyAnalysis({ kinds: PAIR_KINDS, keepRecords: 0, onRecord: (r) => this.pair(r) });
-    const tcp = this.tcp;
     this.others = new CompositeAnalysis<Record<string, unknown>>({
       latency: this.latency,
-      tcp: { selection: () => tcp.selection(), event: (ev) => tcp.event(ev), circuitEnded: (c) => tcp.circuitEnded(c), finish: () => tcp.finish() },
+      tcp: this.tcp,
       searches: this.searches,
       beacons: this.beacons,
-      monitors: { event: (ev) => this.monitors.event(ev), circuitEnded: (c) => this.monitors.circuitEnded(c), finish: () => this.monitors.finish() },
+      monitors: this.monitors,
     });
   }
 
@@ -269,8 +268,7 @@ export class ExportAnalysis implements Analysis<ExportPart> {
     else p.none(11);
     optInt(p, 12, c.endFrame);
     p.seconds(13, c.lastSeen);
-    if (c.handshakeRtt !== undefined) p.double(14, c.handshakeRtt * 1000);
-    else p.none(14);
+    optDouble(p, 14, c.handshakeRtt === undefined ? undefined : c.handshakeRtt * 1000);
     const counts = [
       c.caBytesToServer, c.caBytesToClient, c.wireBytesToServer, c.wireBytesToClient, c.created.length, c.cleared.length, c.createFailed.length,
       c.subscriptions, c.cancelled, c.updates, c.echoRequests, c.echoResponses, c.retransmissions, c.gaps, c.stallCount,
@@ -300,13 +298,11 @@ export class ExportAnalysis implements Analysis<ExportPart> {
     p.time(14, r.last.sec, r.last.nsec);
     p.int(15, r.last.frame);
     p.double(16, r.rateHz);
-    if (r.longestGapS !== undefined) p.double(17, r.longestGapS);
-    else p.none(17);
+    optDouble(p, 17, r.longestGapS);
     optInt(p, 18, r.longestGapFrames?.[0]);
     optInt(p, 19, r.longestGapFrames?.[1]);
     p.int(20, r.stallCount);
-    if (r.stalls.length) p.str(21, r.stalls.map((s) => s.cause).join(', '));
-    else p.none(21);
+    optList(p, 21, r.stalls.map((s) => s.cause), ', ');
     p.end();
   }
 
@@ -327,8 +323,7 @@ export class ExportAnalysis implements Analysis<ExportPart> {
     p.int(10, s.probes);
     p.int(11, s.advertisements);
     optInt(p, 12, s.waitingBytes);
-    if (s.heldPvs.length) p.str(13, s.heldPvs.join(' '));
-    else p.none(13);
+    optList(p, 13, s.heldPvs, ' ');
     p.end();
   }
 
@@ -343,8 +338,7 @@ export class ExportAnalysis implements Analysis<ExportPart> {
     p.time(6, n.last.sec, n.last.nsec);
     p.int(7, n.last.frame);
     p.int(8, n.servers.size);
-    if (n.servers.size) p.str(9, [...n.servers.keys()].join(' '));
-    else p.none(9);
+    optList(p, 9, [...n.servers.keys()], ' ');
     p.int(10, [...n.servers.values()].reduce((k, s) => k + s.replies, 0));
     p.end();
   }
@@ -388,6 +382,17 @@ function cell(p: PartitionFile, i: number, v: string | number | undefined): void
 function optInt(p: PartitionFile, i: number, v: number | undefined): void {
   if (v === undefined) p.none(i);
   else p.int(i, v);
+}
+
+function optDouble(p: PartitionFile, i: number, v: number | undefined): void {
+  if (v === undefined) p.none(i);
+  else p.double(i, v);
+}
+
+/** A list as one string column, its items joined by `sep`; null when it is empty. */
+function optList(p: PartitionFile, i: number, items: readonly string[], sep: string): void {
+  if (items.length) p.str(i, items.join(sep));
+  else p.none(i);
 }
 
 /** value, value_text, elements, epics_time, severity, alarm_status of a DBR payload. */
